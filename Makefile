@@ -1,0 +1,73 @@
+# nobounce — see README.md.  `make check` installs what is missing, builds and
+# runs every test; `make demo` shows check -> fix -> check -> undo.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
+PKGS := hivex jansson libcrypto
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs $(PKGS))
+
+# Debian packages: to build, then to test (peers that read our results back).
+BUILD_DEBS := gcc make pkg-config libhivex-dev libjansson-dev libssl-dev libxml2-dev
+TEST_DEBS := libhivex-bin libwin-hivex-perl chntpw libxml2-utils xz-utils jq strace util-linux
+DEBS := $(BUILD_DEBS) $(TEST_DEBS)
+
+TOOL_SRCS := $(wildcard tool/*.c)
+TOOL_HDRS := $(wildcard tool/*.h)
+BUILD ?= build
+
+.PHONY: all deps check test demo asan install clean fixtures format
+
+all: tool/nobounce
+
+deps:
+	@missing=$$(for p in $(DEBS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing:" $$missing; \
+	  if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+tool/nobounce: $(TOOL_SRCS) $(TOOL_HDRS) | deps
+	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(TOOL_SRCS) $(PKG_LIBS)
+
+$(BUILD)/mkhive: hives/mkhive.c | deps
+	@mkdir -p $(BUILD)
+	$(CC) $(WARN) $(CFLAGS) $(shell pkg-config --cflags hivex) -o $@ $< $(shell pkg-config --libs hivex)
+
+# Fixture volumes, generated from the text sources in hives/.
+fixtures: $(BUILD)/mkhive
+	hives/mkvolumes $(BUILD)/mkhive $(BUILD)/fixtures
+
+check: tool/nobounce $(BUILD)/mkhive
+	tests/run $(BUILD)
+
+test: check
+
+demo: tool/nobounce $(BUILD)/mkhive
+	tests/demo $(BUILD)
+
+# The whole suite again with AddressSanitizer (leaks included) and
+# UndefinedBehaviorSanitizer, on binaries of its own in build-asan/.
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+asan: | deps
+	@mkdir -p build-asan
+	$(CC) $(WARN) $(ASAN_FLAGS) $(PKG_CFLAGS) -o build-asan/nobounce $(TOOL_SRCS) $(PKG_LIBS)
+	$(CC) $(WARN) $(ASAN_FLAGS) $(shell pkg-config --cflags hivex) -o build-asan/mkhive hives/mkhive.c $(shell pkg-config --libs hivex)
+	NOBOUNCE=$(CURDIR)/build-asan/nobounce tests/run build-asan
+
+install: tool/nobounce
+	install -D -m 0755 tool/nobounce $(DESTDIR)$(PREFIX)/bin/nobounce
+	install -D -m 0644 docs/nobounce.1 $(DESTDIR)$(PREFIX)/share/man/man1/nobounce.1
+
+format:
+	clang-format -i tool/*.c tool/*.h hives/*.c
+
+clean:
+	rm -rf tool/nobounce build build-asan

@@ -1,0 +1,62 @@
+# Real Windows hives from ../shared/realdata (SKIP when it is absent).
+. "$TESTS/lib.sh"
+realdata || exit 0
+
+# mkvol DIR HIVE: a volume whose SYSTEM is HIVE
+mkvol() {
+	mkdir -p "$1/WINDOWS/system32/config"
+	cp "$2" "$1/$SYS"
+}
+
+# The real Windows 10 SYSTEM hive: no SMTPSVC, so nothing to do.
+unxz_to regipy/SYSTEM win10
+mkvol vol win10
+nb 0 "real SYSTEM without SMTPSVC: check is clean" check vol
+nb 0 "real SYSTEM without SMTPSVC: fix" fix vol
+check "real SYSTEM without SMTPSVC: byte-identical after fix" cmp -s vol/$SYS win10
+check "real SYSTEM without SMTPSVC: no manifest" test ! -e vol/WINDOWS/nobounce-manifest.json
+
+# The same hive with SMTPSVC added by the builder: the export differs by
+# exactly the SuppressExternal line (ControlSet001\services is lower case).
+"$MKHIVE" -o win10smtp --base win10 "$HIVES/system/realsmtp.reg"
+rm -rf vol
+mkvol vol win10smtp
+regexport vol/$SYS >before.reg
+nb 0 "real SYSTEM with SMTPSVC: fix" fix --json vol
+jqok "real SYSTEM: the key found under lower-case services" '[.changes[].key] == ["ControlSet001\\services\\SMTPSVC\\XEXCH50"]' out
+regexport vol/$SYS >after.reg
+diff before.reg after.reg | grep '^[<>]' >delta
+printf '> "SuppressExternal"=dword:00000001\n' >delta.want
+check "real SYSTEM: hivexregedit export differs by exactly SuppressExternal" cmp -s delta delta.want
+nb 0 "real SYSTEM: undo" undo vol
+check "real SYSTEM: undo restores it byte for byte" cmp -s vol/$SYS win10smtp
+
+# The dirty real SYSTEM_B: refused, untouched.
+unxz_to regipy/SYSTEM_B sysb
+rm -rf vol
+mkvol vol sysb
+nb 3 "real dirty SYSTEM_B: refused" fix --json vol
+jqok "real dirty SYSTEM_B: dirty-hive" '.error.kind == "dirty-hive"' out
+has "real dirty SYSTEM_B: says which numbers" err 'sequence numbers 1622 and 1621 differ'
+check "real dirty SYSTEM_B: unchanged" cmp -s vol/$SYS sysb
+
+# Damaged hives from yarp, each as SYSTEM: refused, untouched.
+for h in yarp/TruncatedHive yarp/GarbageHive yarp/BadBaseBlockHive/BadBaseBlockHive; do
+	unxz_to $h bad
+	rm -rf vol
+	mkvol vol bad
+	nb 3 "damaged $h: refused" fix --json vol
+	jqok "damaged $h: a hive error" '.error.kind == "damaged-hive" or .error.kind == "dirty-hive"' out
+	check "damaged $h: unchanged" cmp -s vol/$SYS bad
+done
+
+# Hives with format features nobounce must read without complaint (no
+# Select key: reported as not a SYSTEM hive, nothing written).
+for h in yarp/BigDataHive yarp/ManySubkeysHive yarp/StringValuesHive hivex/special hivex/minimal hivex/rlenvalue_test_hive; do
+	unxz_to $h hv
+	rm -rf vol
+	mkvol vol hv
+	nb 3 "$h as SYSTEM: refused as not a SYSTEM hive" fix --json vol
+	jqok "$h: not-system-hive" '.error.kind == "not-system-hive"' out
+	check "$h: unchanged" cmp -s vol/$SYS hv
+done

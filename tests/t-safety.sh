@@ -1,0 +1,136 @@
+# Bad input gets a clear error and nothing is written: dirty and damaged
+# hives, links out of the volume, special files, a held lock, undo after a
+# later change, an interrupted run.
+. "$TESTS/lib.sh"
+S=$HIVES/system
+
+# refused NAME KIND PATTERN: fix on ./vol exits 3, says PATTERN, writes nothing
+refused() {
+	treesum vol >snap
+	nb 3 "$1: fix refused" fix --json vol
+	jqok "$1: error kind $2" ".status == \"error\" and .error.kind == \"$2\"" out
+	has "$1: the message names the file and says why" err "$3"
+	same_tree "$1: the target is byte-identical" vol snap
+	check "$1: no backup or manifest was left" sh -c '! find vol -name "*nobounce*" | grep -q .'
+}
+
+fresh sbs2003 vol
+"$MKHIVE" -o vol/$SYS --sequence 7:6 "$S/base.reg" "$S/smtpsvc1.reg" "$S/smtpsvc2.reg"
+refused "dirty SYSTEM" dirty-hive 'WINDOWS/system32/config/SYSTEM: the hive is dirty \(sequence numbers 7 and 6 differ\).*shut it down cleanly'
+nb 3 "dirty SYSTEM: check fails too" check vol
+
+fresh noexchange vol
+"$MKHIVE" -o vol/$SYS --sequence 3:2 "$S/base.reg"
+refused "dirty SYSTEM that needs no edit" dirty-hive 'the hive is dirty'
+
+fresh sbs2003 vol
+"$MKHIVE" -o vol/WINDOWS/system32/config/SOFTWARE --sequence 9:8 "$HIVES/software/base.reg"
+refused "dirty SOFTWARE" dirty-hive 'config/SOFTWARE: the hive is dirty'
+
+fresh sbs2003 vol
+printf 'X' | dd of=vol/$SYS bs=1 seek=100 conv=notrunc 2>/dev/null
+refused "bad base block checksum" damaged-hive 'checksum is wrong'
+
+fresh sbs2003 vol
+truncate -s 8192 vol/$SYS
+refused "truncated hive" damaged-hive 'truncated: the base block says 12288 bytes, the file has 8192'
+
+fresh sbs2003 vol
+printf 'garbage' >>vol/$SYS
+refused "trailing garbage" damaged-hive '7 bytes of trailing data'
+
+fresh sbs2003 vol
+dd if=/dev/zero of=vol/$SYS bs=1 seek=4096 count=4 conv=notrunc 2>/dev/null
+refused "no first hbin" damaged-hive 'first hive bin is missing'
+
+fresh sbs2003 vol
+head -c 12288 /dev/urandom >vol/$SYS
+refused "random bytes" damaged-hive 'not a registry hive'
+
+fresh sbs2003 vol
+# a cell size of zero in the first bin: hivex refuses to load it
+printf '\000\000\000\000' | dd of=vol/$SYS bs=1 seek=4128 conv=notrunc 2>/dev/null
+refused "a broken cell" damaged-hive 'hivex cannot read the hive'
+
+# A SYSTEM symlink pointing outside the volume: refused, outside untouched.
+fresh sbs2003 vol
+mkdir outside
+cp vol/$SYS outside/SYSTEM
+sha_out=$(sha256sum <outside/SYSTEM)
+rm vol/$SYS
+ln -s "$PWD/outside/SYSTEM" vol/$SYS
+refused "SYSTEM is a symlink out of the volume" unsafe-path 'SYSTEM: is a symbolic link'
+check "the file outside is unchanged" test "$(sha256sum <outside/SYSTEM)" = "$sha_out"
+
+# A directory on the path is a symlink.
+fresh sbs2003 vol
+mv vol/WINDOWS/system32 outside/system32
+ln -s "$PWD/outside/system32" vol/WINDOWS/system32
+nb 3 "system32 is a symlink: refused" fix vol
+has "system32 is a symlink: the message says so" err 'WINDOWS/system32: is a symbolic link'
+check "system32 is a symlink: the outside SYSTEM is unchanged" test "$(sha256sum <outside/system32/config/SYSTEM)" = "$sha_out"
+
+# SYSTEM is a FIFO: refused at once, never opened for reading (no hang).
+fresh sbs2003 vol
+rm vol/$SYS
+mkfifo vol/$SYS
+treesum vol >snap
+timeout 10 "$NOBOUNCE" fix vol >out 2>err
+check "a FIFO as SYSTEM is refused without blocking (exit $?)" test $? = 3
+has "a FIFO: the message says it is not a regular file" err 'not a regular file'
+
+# Another nobounce holds the volume.
+fresh sbs2003 vol
+treesum vol >snap
+flock -n vol sleep 5 &
+sleep 0.3
+nb 3 "a locked volume: refused" fix --json vol
+jqok "a locked volume: error kind locked" '.error.kind == "locked"' out
+same_tree "a locked volume: nothing written" vol snap
+kill %1 2>/dev/null
+wait
+
+# undo after someone changed the file: refused unless --force.
+fresh sbs2003 vol
+treesum vol >pristine
+"$NOBOUNCE" fix -q vol
+printf '[\\ControlSet001\\Services\\SMTPSVC]\n"Later"=dword:00000005\n' >later.reg
+"$MKHIVE" -o changed.hiv --base vol/$SYS later.reg
+cat changed.hiv >vol/$SYS
+treesum vol >snap
+nb 3 "undo after a later change: refused" undo --json vol
+jqok "undo after a later change: error kind changed-since" '.error.kind == "changed-since"' out
+has "undo after a later change: --force is offered" err 'Use --force'
+same_tree "undo after a later change: nothing written" vol snap
+nb 0 "undo --force restores anyway" undo --force vol
+same_tree "undo --force: the original is back" vol pristine
+
+# undo with its backup gone: refused.
+fresh sbs2003 vol
+"$NOBOUNCE" fix -q vol
+rm vol/$SYS.nobounce-1.bak
+treesum vol >snap
+nb 3 "undo without the backup: refused" undo --json vol
+jqok "undo without the backup: error kind no-backup" '.error.kind == "no-backup"' out
+same_tree "undo without the backup: nothing written" vol snap
+
+# A run interrupted mid-write (manifest still "applying", SYSTEM half
+# written): check says so, fix rolls back and redoes, undo rolls back.
+fresh sbs2003 ref
+"$NOBOUNCE" fix -q ref
+fresh sbs2003 vol
+treesum vol >pristine
+"$NOBOUNCE" fix -q vol
+jq '.runs[0].state = "applying"' vol/WINDOWS/nobounce-manifest.json >m.json
+cat m.json >vol/WINDOWS/nobounce-manifest.json
+head -c 6000 vol/$SYS >half
+dd if=half of=vol/$SYS conv=notrunc 2>/dev/null
+dd if=/dev/zero of=vol/$SYS bs=1 seek=6000 count=3000 conv=notrunc 2>/dev/null
+cp -a vol vol2
+nb 1 "interrupted run: check says fix is needed" check vol
+has "interrupted run: check explains" out 'fix run 1 was interrupted'
+nb 0 "interrupted run: fix completes it" fix vol
+has "interrupted run: fix says it rolled back first" out 'interrupted run 1 was rolled back first'
+check "interrupted run: SYSTEM equals a clean fix's" cmp -s vol/$SYS ref/$SYS
+nb 0 "interrupted run: undo instead" undo vol2
+same_tree "interrupted run: undo restores the original" vol2 pristine

@@ -1,0 +1,88 @@
+# The SYSTEM edit on the SBS 2003 volume: check, fix, fix again, undo.
+. "$TESTS/lib.sh"
+fresh sbs2003 vol
+treesum vol >pristine
+regexport vol/$SYS >before.reg
+inode=$(stat -c %i vol/$SYS)
+
+nb 1 "check finds work" check vol
+has "check names the product" out 'Microsoft Windows Server 2003 \(5\.2\.3790, Service Pack 2\) in WINDOWS: needs fix'
+has "check plans the value in ControlSet001" out 'set-value +ControlSet001\\Services\\SMTPSVC\\XEXCH50\\SuppressExternal = dword:00000001'
+has "check plans the missing XEXCH50 key in ControlSet002" out 'create-key +ControlSet002\\Services\\SMTPSVC\\XEXCH50$'
+same_tree "check changes nothing" vol pristine
+
+# check opens nothing for writing (strace sees every open)
+if command -v strace >/dev/null; then
+	strace -f -e trace=open,openat,creat,rename,renameat,renameat2,unlink,unlinkat,truncate,ftruncate \
+		-o trace "$NOBOUNCE" check vol >/dev/null 2>&1
+	if grep -E 'O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|creat\(|rename|unlink|truncate' trace |
+		grep -v -E 'memfd|/proc/self/fd/' | grep -q .; then
+		flunk "check opened something for writing: $(grep -E 'O_WRONLY|O_RDWR|O_CREAT' trace | grep -v memfd | head -3)"
+	else
+		pass "check opens every file of the target read-only (strace)"
+	fi
+else
+	skip "strace missing"
+fi
+
+nb 0 "fix succeeds" fix vol
+has "fix reports fixed" out 'in WINDOWS: fixed$'
+check "hivexget: ControlSet001 SuppressExternal = 1" test "$(hget vol/$SYS '\ControlSet001\Services\SMTPSVC\XEXCH50' SuppressExternal)" = 1
+check "hivexget: ControlSet002 SuppressExternal = 1" test "$(hget vol/$SYS '\ControlSet002\Services\SMTPSVC\XEXCH50' SuppressExternal)" = 1
+check "hivexget: Exch50AuthCheckEnabled kept" test "$(hget vol/$SYS '\ControlSet001\Services\SMTPSVC\XEXCH50' Exch50AuthCheckEnabled)" = 1
+regexport vol/$SYS >after.reg
+diff before.reg after.reg | grep '^[<>]' >delta
+cat >delta.want <<'W'
+> "SuppressExternal"=dword:00000001
+> 
+> [\ControlSet002\Services\SMTPSVC\XEXCH50]
+> "SuppressExternal"=dword:00000001
+W
+check "hivexregedit: the export differs by exactly the fix" cmp -s delta delta.want
+reged -x vol/$SYS 'HKEY_LOCAL_MACHINE\SYSTEM' '\ControlSet002\Services\SMTPSVC\XEXCH50' reged.reg >/dev/null 2>&1
+check "reged reads the new key and value" grep -q '"SuppressExternal"=dword:00000001' reged.reg
+check "the backup is the original SYSTEM" cmp -s vol/$SYS.nobounce-1.bak "$FIXTURES/sbs2003/$SYS"
+check "the manifest is valid JSON with a complete run" sh -c "jq -e '.runs[0].state == \"complete\" and (.runs[0].files | length) == 1' vol/WINDOWS/nobounce-manifest.json >/dev/null"
+check "fix kept the inode (rewritten in place)" test "$(stat -c %i vol/$SYS)" = "$inode"
+seq=$(od -A n -t u4 -j 4 -N 8 vol/$SYS | tr -s ' ')
+check "the written hive is clean (sequence numbers equal: $seq)" sh -c "set -- $seq; test \$1 = \$2"
+
+treesum vol >fixed1
+nb 0 "a second fix succeeds" fix vol
+has "a second fix finds nothing to do" out 'clean, nothing to change'
+same_tree "a second fix changes no byte" vol fixed1
+nb 0 "check after fix is clean" check vol
+
+nb 0 "undo succeeds" undo vol
+has "undo reports restored" out 'restored'
+same_tree "undo restores every file byte for byte and removes backups and manifest" vol pristine
+nb 0 "undo with nothing to undo is fine" undo vol
+has "undo says there is nothing to undo" out 'nothing to undo'
+
+# JSON: one object per line, with the fields nobounce(1) documents
+fresh sbs2003 vol
+nb 1 "check --json" check --json vol
+check "check --json prints one line" test "$(wc -l <out)" = 1
+jqok "JSON fields: target status windows changes error" '
+	.target == "vol" and .status == "needs-fix" and .error == null and
+	.windows.systemroot == "WINDOWS" and .windows.product == "Microsoft Windows Server 2003" and
+	.windows.version == "5.2" and .windows.build == "3790" and .windows.service_pack == "Service Pack 2" and
+	(.changes | length) == 3 and
+	.changes[0].file == "WINDOWS/system32/config/SYSTEM" and .changes[0].action == "set-value" and
+	.changes[0].key == "ControlSet001\\Services\\SMTPSVC\\XEXCH50" and .changes[0].value == "SuppressExternal" and
+	.changes[0].old == null and .changes[0].new == "dword:00000001"' out
+nb 0 "fix --json" fix --json vol
+jqok "fix --json says fixed, run 1" '.status == "fixed" and .run == 1 and .manifest == "WINDOWS/nobounce-manifest.json"' out
+nb 0 "undo --json" undo --json vol
+jqok "undo --json says restored with the file" '.status == "restored" and .changes[0].action == "restore-file" and .changes[0].file == "WINDOWS/system32/config/SYSTEM"' out
+nb 0 "-q prints nothing on success" fix -q vol
+check "-q output is empty" test ! -s out
+nb 0 "-v shows the steps" undo -v vol
+has "-v names each write" err 'rewriting WINDOWS/system32/config/SYSTEM in place'
+
+# several targets in one run: worst exit code wins
+fresh sbs2003 a
+fresh noexchange b
+nb 1 "check of two targets: 1 when one needs work" check a b
+nb 3 "a failing target makes the run fail, the others still run" check a /nonexistent b
+has "the good targets are still reported" out '^b: .*clean'

@@ -1,0 +1,345 @@
+#include "hive.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int hive_check_bytes(const char *name, const uint8_t *p, size_t len, struct err *e)
+{
+	static const char repair[] =
+		"Restore it from a backup (system32\\config\\*.sav, repair\\ or RegBack) "
+		"before running nobounce";
+	if (len < 4096 || memcmp(p, "regf", 4) != 0)
+		return fail(e, "damaged-hive", "%s: not a registry hive (no 'regf' base block). %s",
+			    name, repair);
+	uint32_t x = 0;
+	for (int i = 0; i < 127; i++)
+		x ^= le32(p + 4 * i);
+	if (x == 0xffffffffu)
+		x = 0xfffffffeu;
+	else if (x == 0)
+		x = 1;
+	if (x != le32(p + 0x1fc))
+		return fail(e, "damaged-hive",
+			    "%s: the base block checksum is wrong (0x%08x, expected 0x%08x): "
+			    "the hive is damaged. %s",
+			    name, le32(p + 0x1fc), x, repair);
+	uint32_t seq1 = le32(p + 4), seq2 = le32(p + 8);
+	if (seq1 != seq2)
+		return fail(e, "dirty-hive",
+			    "%s: the hive is dirty (sequence numbers %u and %u differ): Windows "
+			    "did not finish writing it and its newest changes are only in its "
+			    "transaction logs (.LOG, .LOG1, .LOG2). Boot Windows once and shut it "
+			    "down cleanly, then run nobounce again; nothing was written",
+			    name, seq1, seq2);
+	uint32_t major = le32(p + 0x14), minor = le32(p + 0x18), type = le32(p + 0x1c);
+	if (major != 1 || minor < 2 || minor > 6)
+		return fail(e, "damaged-hive", "%s: unsupported hive format version %u.%u. %s",
+			    name, major, minor, repair);
+	if (type != 0)
+		return fail(e, "damaged-hive",
+			    "%s: is a transaction log or alternate file (type %u), not a primary "
+			    "hive",
+			    name, type);
+	uint32_t bins = le32(p + 0x28);
+	if (bins == 0 || bins % 4096 != 0)
+		return fail(e, "damaged-hive", "%s: the base block gives a bad size (%u). %s",
+			    name, bins, repair);
+	if ((uint64_t)bins + 4096 > len)
+		return fail(e, "damaged-hive",
+			    "%s: truncated: the base block says %llu bytes, the file has %zu. %s",
+			    name, (unsigned long long)bins + 4096, len, repair);
+	if (len % 4096 != 0)
+		return fail(e, "damaged-hive",
+			    "%s: %zu bytes of trailing data after its last 4 KiB block (a hive "
+			    "file is whole 4 KiB blocks): damaged or not a hive. %s",
+			    name, len % 4096, repair);
+	if (memcmp(p + 4096, "hbin", 4) != 0)
+		return fail(e, "damaged-hive", "%s: the first hive bin is missing. %s", name,
+			    repair);
+	return 0;
+}
+
+struct hive *hive_from_bytes(const char *name, struct buf *b, int writable, struct err *e)
+{
+	if (hive_check_bytes(name, b->p, b->len, e) == -1) {
+		buf_free(b);
+		return NULL;
+	}
+	int fd = memfd_create("nobounce-hive", MFD_CLOEXEC);
+	if (fd == -1) {
+		fail(e, "io", "%s: memfd_create: %s", name, strerror(errno));
+		buf_free(b);
+		return NULL;
+	}
+	size_t done = 0;
+	while (done < b->len) {
+		ssize_t n = write(fd, b->p + done, b->len - done);
+		if (n <= 0) {
+			fail(e, "io", "%s: copying into memory: %s", name, strerror(errno));
+			close(fd);
+			buf_free(b);
+			return NULL;
+		}
+		done += (size_t)n;
+	}
+	char fdpath[64];
+	snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
+	hive_h *h = hivex_open(fdpath, writable ? HIVEX_OPEN_WRITE : 0);
+	int err = errno;
+	close(fd);
+	if (!h) {
+		fail(e, "damaged-hive",
+		     "%s: hivex cannot read the hive (%s): it is damaged. Restore it from a "
+		     "backup before running nobounce",
+		     name, strerror(err));
+		buf_free(b);
+		return NULL;
+	}
+	struct hive *hv = xcalloc(1, sizeof *hv);
+	hv->path = xstrdup(name);
+	hv->orig = *b;
+	*b = (struct buf){0};
+	hv->h = h;
+	hv->writable = writable;
+	return hv;
+}
+
+struct hive *hive_load(struct vol *v, const char *path, int writable, struct err *e)
+{
+	struct buf b = {0};
+	if (vol_read(v, path, HIVE_MAX_BYTES, &b, e) == -1)
+		return NULL;
+	note("%s: read %s (%zu bytes)", v->name, path, b.len);
+	return hive_from_bytes(path, &b, writable, e);
+}
+
+void hive_free(struct hive *hv)
+{
+	if (!hv)
+		return;
+	if (hv->h)
+		hivex_close(hv->h);
+	buf_free(&hv->orig);
+	free(hv->path);
+	free(hv);
+}
+
+hive_node_h hive_node(struct hive *hv, hive_node_h from, const char *path)
+{
+	CLEANUP_FREE char *copy = xstrdup(path);
+	hive_node_h n = from ? from : hivex_root(hv->h);
+	char *save = NULL;
+	for (char *c = strtok_r(copy, "\\", &save); c && n; c = strtok_r(NULL, "\\", &save))
+		n = hivex_node_get_child(hv->h, n, c);
+	return n;
+}
+
+char *hive_string(struct hive *hv, hive_node_h node, const char *name)
+{
+	hive_value_h v = hivex_node_get_value(hv->h, node, name);
+	if (!v)
+		return NULL;
+	hive_type t;
+	size_t len;
+	if (hivex_value_type(hv->h, v, &t, &len) == -1 ||
+	    (t != hive_t_REG_SZ && t != hive_t_REG_EXPAND_SZ))
+		return NULL;
+	return hivex_value_string(hv->h, v);
+}
+
+int hive_serialize(struct hive *hv, struct buf *out, struct err *e)
+{
+	int fd = memfd_create("nobounce-commit", MFD_CLOEXEC);
+	if (fd == -1)
+		return fail(e, "io", "%s: memfd_create: %s", hv->path, strerror(errno));
+	char fdpath[64];
+	snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
+	struct stat st;
+	if (hivex_commit(hv->h, fdpath, 0) == -1 || fstat(fd, &st) == -1) {
+		int err = errno;
+		close(fd);
+		return fail(e, "internal", "%s: hivex_commit (in memory) failed: %s", hv->path,
+			    strerror(err));
+	}
+	out->len = (size_t)st.st_size;
+	out->p = xmalloc(out->len);
+	size_t done = 0;
+	while (done < out->len) {
+		ssize_t n = pread(fd, out->p + done, out->len - done, (off_t)done);
+		if (n <= 0) {
+			close(fd);
+			buf_free(out);
+			return fail(e, "io", "%s: reading back the committed hive failed",
+				    hv->path);
+		}
+		done += (size_t)n;
+	}
+	close(fd);
+	return 0;
+}
+
+/* ---- walking ---- */
+
+struct frame {
+	hive_node_h node;
+	unsigned depth;
+};
+
+int hive_walk(struct hive *hv, struct err *e)
+{
+	hive_h *h = hv->h;
+	/* node handles are cell offsets (8-aligned, below the file size) */
+	size_t nbits = hv->orig.len / 8 + 1;
+	uint8_t *seen = xcalloc(nbits / 8 + 1, 1);
+	size_t cap = 1024, sp = 0;
+	struct frame *stack = xmalloc(cap * sizeof *stack);
+	stack[sp++] = (struct frame){hivex_root(h), 0};
+	int r = 0;
+	while (sp && r == 0) {
+		struct frame f = stack[--sp];
+		size_t bit = f.node / 8;
+		if (bit >= nbits || (seen[bit / 8] & (1u << (bit % 8)))) {
+			r = fail(e, "damaged-hive", "%s: key at 0x%zx is reached twice: the "
+				 "hive's key tree has a cycle. Restore it from a backup",
+				 hv->path, (size_t)f.node);
+			break;
+		}
+		seen[bit / 8] |= (uint8_t)(1u << (bit % 8));
+		if (f.depth > HIVE_MAX_DEPTH) {
+			r = fail(e, "damaged-hive", "%s: keys nested deeper than %d levels",
+				 hv->path, HIVE_MAX_DEPTH);
+			break;
+		}
+		errno = 0;
+		char *name = hivex_node_name(h, f.node);
+		hive_value_h *vals = name ? hivex_node_values(h, f.node) : NULL;
+		hive_node_h *kids = vals ? hivex_node_children(h, f.node) : NULL;
+		if (!kids) {
+			r = fail(e, "damaged-hive", "%s: key at 0x%zx cannot be read (%s). "
+				 "Restore the hive from a backup",
+				 hv->path, (size_t)f.node, strerror(errno ? errno : EINVAL));
+		}
+		for (size_t i = 0; r == 0 && vals && vals[i]; i++) {
+			hive_type t;
+			size_t len;
+			char *key = hivex_value_key(h, vals[i]);
+			char *data = key ? hivex_value_value(h, vals[i], &t, &len) : NULL;
+			if (!data)
+				r = fail(e, "damaged-hive", "%s: a value of key '%s' cannot be read "
+					 "(%s). Restore the hive from a backup",
+					 hv->path, name, strerror(errno ? errno : EINVAL));
+			free(key);
+			free(data);
+		}
+		for (size_t i = 0; r == 0 && kids[i]; i++) {
+			if (sp == cap) {
+				cap *= 2;
+				stack = xrealloc(stack, cap * sizeof *stack);
+			}
+			stack[sp++] = (struct frame){kids[i], f.depth + 1};
+		}
+		free(name);
+		free(vals);
+		free(kids);
+	}
+	free(stack);
+	free(seen);
+	return r;
+}
+
+/* ---- Windows name order ---- */
+
+static uint32_t utf8_next(const unsigned char **pp)
+{
+	const unsigned char *p = *pp;
+	uint32_t c = *p++;
+	int more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
+	if (c >= 0x80 && more) {
+		uint32_t cp = c & (0x3fu >> more);
+		int i;
+		for (i = 0; i < more && (p[i] & 0xc0) == 0x80; i++)
+			cp = (cp << 6) | (p[i] & 0x3f);
+		if (i == more) {
+			*pp = p + more;
+			return cp;
+		}
+	}
+	*pp = p;
+	return c;
+}
+
+static uint32_t upcase(uint32_t c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 0xe0 && c <= 0xfe && c != 0xf7))
+		return c - 0x20;
+	return c;
+}
+
+static int win_namecmp(const char *a, const char *b)
+{
+	const unsigned char *p = (const unsigned char *)a, *q = (const unsigned char *)b;
+	while (*p && *q) {
+		uint32_t x = upcase(utf8_next(&p)), y = upcase(utf8_next(&q));
+		if (x != y)
+			return x < y ? -1 : 1;
+	}
+	return (*p != 0) - (*q != 0);
+}
+
+int hive_subkeys_ordered(struct hive *hv, hive_node_h node, struct err *e)
+{
+	hive_node_h *kids = hivex_node_children(hv->h, node);
+	if (!kids)
+		return fail(e, "damaged-hive", "%s: cannot list subkeys", hv->path);
+	int r = 0;
+	char *prev = NULL;
+	for (size_t i = 0; kids[i] && r == 0; i++) {
+		char *name = hivex_node_name(hv->h, kids[i]);
+		if (prev && name && win_namecmp(prev, name) >= 0)
+			r = fail(e, "verify-failed",
+				 "%s: subkeys '%s' and '%s' would be out of Windows' order after "
+				 "the edit (a hivex limitation); nothing was written",
+				 hv->path, prev, name);
+		free(prev);
+		prev = name;
+	}
+	free(prev);
+	free(kids);
+	return r;
+}
+
+char *hive_value_repr(struct hive *hv, hive_value_h val)
+{
+	hive_type t;
+	size_t len;
+	char *data = hivex_value_value(hv->h, val, &t, &len);
+	if (!data)
+		return xstrdup("(unreadable)");
+	char *s;
+	if (t == hive_t_REG_DWORD && len == 4) {
+		uint32_t d = le32((const uint8_t *)data);
+		s = xasprintf("dword:%08x", d);
+	} else if (t == hive_t_REG_SZ || t == hive_t_REG_EXPAND_SZ) {
+		char *str = hivex_value_string(hv->h, val);
+		s = xasprintf("%s:%s", t == hive_t_REG_SZ ? "sz" : "expand_sz", str ? str : "");
+		free(str);
+	} else {
+		size_t n = len > 32 ? 32 : len;
+		s = xmalloc(32 + 3 * n + 8);
+		int o = sprintf(s, "hex(%x):", (unsigned)t);
+		for (size_t i = 0; i < n; i++)
+			o += sprintf(s + o, "%s%02x", i ? "," : "", (unsigned char)data[i]);
+		if (n < len)
+			sprintf(s + o, ",...");
+	}
+	free(data);
+	return s;
+}

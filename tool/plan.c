@@ -1,0 +1,502 @@
+/* plan: check, fix and undo one installation (see plan.h for the model). */
+#include "plan.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <time.h>
+
+/* Our own manifest never grows past a few KiB per run. */
+#define MANIFEST_MAX_BYTES ((size_t)16 << 20)
+
+/* ---- the manifest ---- */
+
+struct manifest {
+	char *path; /* on the volume */
+	int exists;
+	json_t *root; /* {"nobounce_manifest":1,"next_run":N,"runs":[...]} */
+};
+
+static int manifest_load(struct vol *v, struct install *in, struct manifest *m, struct err *e)
+{
+	CLEANUP_FREE char *want = xasprintf("%s/%s", in->sysroot, MANIFEST_NAME);
+	char *real = NULL;
+	int kind = 0;
+	int r = vol_resolve(v, want, &real, &kind, e);
+	if (r == -1)
+		return -1;
+	m->path = r ? real : xstrdup(want);
+	m->exists = r;
+	if (!r) {
+		m->root = json_pack("{s:i,s:i,s:[]}", "nobounce_manifest", 1, "next_run", 1, "runs");
+		return 0;
+	}
+	struct buf b = {0};
+	if (vol_read(v, m->path, MANIFEST_MAX_BYTES, &b, e) == -1)
+		return -1;
+	json_error_t je;
+	m->root = json_loadb((const char *)b.p, b.len, 0, &je);
+	buf_free(&b);
+	if (!m->root || !json_is_array(json_object_get(m->root, "runs")))
+		return fail(e, "bad-manifest",
+			    "%s: cannot read nobounce's manifest (%s, line %d). Restore files "
+			    "from the *.nobounce-N.bak backups by hand, or move the manifest away",
+			    m->path, m->root ? "no runs" : je.text, je.line);
+	return 0;
+}
+
+static void manifest_free(struct manifest *m)
+{
+	free(m->path);
+	json_decref(m->root);
+}
+
+static json_t *runs(struct manifest *m)
+{
+	return json_object_get(m->root, "runs");
+}
+
+static json_t *last_run(struct manifest *m)
+{
+	size_t n = json_array_size(runs(m));
+	return n ? json_array_get(runs(m), n - 1) : NULL;
+}
+
+static int run_complete(json_t *run)
+{
+	const char *s = json_string_value(json_object_get(run, "state"));
+	return s && STREQ(s, "complete");
+}
+
+/* Writes the manifest, or removes it when no run is left in it. */
+static int manifest_save(struct vol *v, struct manifest *m, struct err *e)
+{
+	if (json_array_size(runs(m)) == 0)
+		return m->exists ? vol_remove(v, m->path, e) : 0;
+	char *s = json_dumps(m->root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	if (!s)
+		return fail(e, "internal", "%s: cannot serialise the manifest", m->path);
+	size_t len = strlen(s);
+	s = xrealloc(s, len + 2);
+	s[len++] = '\n';
+	int r = vol_replace(v, m->path, s, len, e);
+	free(s);
+	if (r == 0)
+		m->exists = 1;
+	return r;
+}
+
+/* ---- small pieces ---- */
+
+static int read_hash(struct vol *v, const char *path, size_t max, struct buf *b, char sha[65],
+		     struct err *e)
+{
+	if (vol_read(v, path, max, b, e) == -1)
+		return -1;
+	sha256_hex(b->p, b->len, sha);
+	return 0;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "";
+}
+
+static json_t *changes_json(struct edit *ed, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < ed[i].ch.n; j++) {
+			struct change *c = &ed[i].ch.v[j];
+			json_t *o = json_pack("{s:s,s:s,s:s}", "file", ed[i].path, "action",
+					      c->action, "key", c->key);
+			if (c->value)
+				json_object_set_new(o, "value", json_string(c->value));
+			if (c->old)
+				json_object_set_new(o, "old", json_string(c->old));
+			if (c->new)
+				json_object_set_new(o, "new", json_string(c->new));
+			json_array_append_new(a, o);
+		}
+	return a;
+}
+
+/* ---- verification ---- */
+
+/* Checks bytes meant for (or read back from) an edited hive: it opens, walks
+ * whole, its fix finds nothing left to do, and keys we created sit where
+ * Windows will look for them. */
+static int verify_hive(const struct fixdef *fx, const char *path, const struct buf *bytes,
+		       const struct changes *planned, struct err *e)
+{
+	struct buf copy = {xmalloc(bytes->len), bytes->len};
+	memcpy(copy.p, bytes->p, bytes->len);
+	CLEANUP_FREE char *name = xasprintf("%s (as written)", path);
+	struct hive *hv = hive_from_bytes(name, &copy, 0, e);
+	if (!hv)
+		return -1;
+	struct changes left = {0};
+	int r = hive_walk(hv, e);
+	if (r == 0)
+		r = fx->plan_hive(hv, &left, e);
+	if (r == 0 && left.n)
+		r = fail(e, "verify-failed",
+			 "%s: after the edit, %s still finds %zu change(s) to make (%s %s); "
+			 "nothing was kept",
+			 path, fx->name, left.n, left.v[0].action, left.v[0].key);
+	for (size_t i = 0; r == 0 && i < planned->n; i++) {
+		if (!STREQ(planned->v[i].action, "create-key"))
+			continue;
+		CLEANUP_FREE char *parent = xstrdup(planned->v[i].key);
+		char *bs = strrchr(parent, '\\');
+		if (bs)
+			*bs = 0;
+		hive_node_h pn = hive_node(hv, 0, bs ? parent : "");
+		r = pn ? hive_subkeys_ordered(hv, pn, e)
+		       : fail(e, "verify-failed", "%s: key %s vanished", path, parent);
+	}
+	changes_free(&left);
+	hive_free(hv);
+	return r;
+}
+
+/* ---- restoring ---- */
+
+/* Puts every file of run back as it was before, from its backup, when it is
+ * not already so.  Checks every backup before the first write.  With strict
+ * set, a file that is neither as before nor as nobounce left it is refused. */
+static int restore_run(struct vol *v, json_t *run, int strict, struct err *e)
+{
+	json_t *files = json_object_get(run, "files");
+	size_t n = json_array_size(files);
+	struct buf *bak = xcalloc(n, sizeof *bak);
+	int *todo = xcalloc(n, sizeof *todo);
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		json_t *f = json_array_get(files, i);
+		const char *path = jstr(f, "path");
+		struct buf cur = {0};
+		char sha[65];
+		if (read_hash(v, path, HIVE_MAX_BYTES, &cur, sha, e) == -1) {
+			r = -1;
+			break;
+		}
+		buf_free(&cur);
+		if (STREQ(sha, jstr(f, "sha256_before")))
+			continue;
+		if (strict && !STREQ(sha, jstr(f, "sha256_after"))) {
+			r = fail(e, "changed-since",
+				 "%s: was changed after nobounce fixed it; undo would lose that "
+				 "change. Use --force to restore the backup anyway",
+				 path);
+			break;
+		}
+		char bsha[65];
+		if (read_hash(v, jstr(f, "backup"), HIVE_MAX_BYTES, &bak[i], bsha, e) == -1 ||
+		    !STREQ(bsha, jstr(f, "sha256_before"))) {
+			err_clear(e);
+			r = fail(e, "no-backup",
+				 "%s: its backup %s is missing or does not match the manifest; "
+				 "nothing was restored",
+				 path, jstr(f, "backup"));
+			break;
+		}
+		todo[i] = 1;
+	}
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (!todo[i])
+			continue;
+		json_t *f = json_array_get(files, i);
+		const char *path = jstr(f, "path");
+		struct buf back = {0};
+		char sha[65];
+		if (vol_rewrite(v, path, bak[i].p, bak[i].len, e) == -1 ||
+		    read_hash(v, path, HIVE_MAX_BYTES, &back, sha, e) == -1)
+			r = -1;
+		else if (!STREQ(sha, jstr(f, "sha256_before")))
+			r = fail(e, "io", "%s: reads back different from its backup after restoring",
+				 path);
+		buf_free(&back);
+	}
+	for (size_t i = 0; i < n; i++)
+		buf_free(&bak[i]);
+	free(bak);
+	free(todo);
+	return r;
+}
+
+/* Drops the last run: its backups, then its manifest entry. */
+static int forget_run(struct vol *v, struct manifest *m, struct err *e)
+{
+	json_t *files = json_object_get(last_run(m), "files");
+	for (size_t i = 0; i < json_array_size(files); i++)
+		if (vol_remove(v, jstr(json_array_get(files, i), "backup"), e) == -1)
+			return -1;
+	json_array_remove(runs(m), json_array_size(runs(m)) - 1);
+	return manifest_save(v, m, e);
+}
+
+/* ---- planning ---- */
+
+static void edits_free(struct edit *ed, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(ed[i].path);
+		buf_free(&ed[i].before);
+		buf_free(&ed[i].after);
+		changes_free(&ed[i].ch);
+	}
+	free(ed);
+}
+
+/* Product name for reports when SOFTWARE is not otherwise needed; undo must
+ * not depend on it, so a SOFTWARE nobounce cannot read is only skipped. */
+static void describe(struct vol *v, struct install *in)
+{
+	struct err e = {0};
+	struct hive *sw = in->software ? hive_load(v, in->software, 0, &e) : NULL;
+	if (sw)
+		install_describe(in, sw);
+	else if (e.msg)
+		note("%s: %s", v->name, e.msg);
+	hive_free(sw);
+	err_clear(&e);
+}
+
+/* Reads, checks and plans every file; with build set, also makes and
+ * verifies each new content.  Writes nothing. */
+static int plan_all(struct vol *v, struct install *in, int build, struct outcome *o,
+		    struct err *e)
+{
+	if (in->software) {
+		struct hive *sw = hive_load(v, in->software, 0, e);
+		if (!sw)
+			return -1;
+		install_describe(in, sw);
+		hive_free(sw);
+	}
+	for (size_t i = 0; i < fix_count; i++) {
+		const struct fixdef *fx = &fix_list[i];
+		const char *path = fx->file(in);
+		if (!path)
+			continue;
+		struct hive *hv = hive_load(v, path, build, e);
+		if (!hv)
+			return -1;
+		struct changes ch = {0};
+		int r = fx->plan_hive(hv, &ch, e);
+		struct buf after = {0};
+		if (r == 0 && ch.n && build) {
+			r = hive_serialize(hv, &after, e);
+			if (r == 0)
+				r = verify_hive(fx, path, &after, &ch, e);
+		}
+		if (r == 0 && ch.n) {
+			o->edits = xrealloc(o->edits, (o->nedits + 1) * sizeof *o->edits);
+			o->edits[o->nedits++] = (struct edit){xstrdup(path), hv->orig, after, ch, fx};
+			hv->orig = (struct buf){0};
+		} else {
+			changes_free(&ch);
+			buf_free(&after);
+		}
+		hive_free(hv);
+		if (r == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- applying ---- */
+
+static void iso_now(char out[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static json_t *new_run(struct manifest *m, struct outcome *o)
+{
+	int id = (int)json_integer_value(json_object_get(m->root, "next_run"));
+	if (id < 1)
+		id = 1;
+	json_object_set_new(m->root, "next_run", json_integer(id + 1));
+	char now[32];
+	iso_now(now);
+	json_t *files = json_array();
+	for (size_t i = 0; i < o->nedits; i++) {
+		struct edit *ed = &o->edits[i];
+		char before[65], after[65];
+		sha256_hex(ed->before.p, ed->before.len, before);
+		sha256_hex(ed->after.p, ed->after.len, after);
+		CLEANUP_FREE char *bak = xasprintf("%s.nobounce-%d.bak", ed->path, id);
+		json_array_append_new(
+			files, json_pack("{s:s,s:s,s:I,s:s,s:I,s:s}", "path", ed->path, "backup",
+					 bak, "size_before", (json_int_t)ed->before.len,
+					 "sha256_before", before, "size_after",
+					 (json_int_t)ed->after.len, "sha256_after", after));
+	}
+	json_t *run = json_pack("{s:i,s:s,s:s,s:o,s:o}", "run", id, "time", now, "state",
+				"applying", "files", files, "changes",
+				changes_json(o->edits, o->nedits));
+	json_array_append_new(runs(m), run);
+	o->run = id;
+	return run;
+}
+
+static int apply(struct vol *v, struct manifest *m, struct outcome *o, struct err *e)
+{
+	json_t *run = new_run(m, o);
+	json_t *files = json_object_get(run, "files");
+	/* 1. the manifest, so that anything written after it can be found */
+	if (manifest_save(v, m, e) == -1)
+		return -1;
+	/* 2. backups, read back */
+	int r = 0;
+	size_t made = 0;
+	for (size_t i = 0; i < o->nedits && r == 0; i++) {
+		struct edit *ed = &o->edits[i];
+		const char *bak = jstr(json_array_get(files, i), "backup");
+		struct buf back = {0};
+		char sha[65];
+		r = vol_create(v, bak, ed->before.p, ed->before.len, e);
+		if (r == 0) {
+			made++;
+			r = read_hash(v, bak, HIVE_MAX_BYTES, &back, sha, e);
+		}
+		if (r == 0 && !STREQ(sha, jstr(json_array_get(files, i), "sha256_before")))
+			r = fail(e, "io", "%s: the backup reads back different", bak);
+		buf_free(&back);
+	}
+	if (r == -1) {
+		/* nothing of Windows' was written: remove only what this run made */
+		struct err e2 = {0};
+		for (size_t i = 0; i < made; i++)
+			vol_remove(v, jstr(json_array_get(files, i), "backup"), &e2);
+		json_array_remove(runs(m), json_array_size(runs(m)) - 1);
+		manifest_save(v, m, &e2);
+		err_clear(&e2);
+		o->run = 0;
+		return -1;
+	}
+	/* 3. the files, each read back and verified again */
+	for (size_t i = 0; i < o->nedits && r == 0; i++) {
+		struct edit *ed = &o->edits[i];
+		struct buf back = {0};
+		char sha[65];
+		r = vol_rewrite(v, ed->path, ed->after.p, ed->after.len, e);
+		if (r == 0)
+			r = read_hash(v, ed->path, HIVE_MAX_BYTES, &back, sha, e);
+		if (r == 0 && !STREQ(sha, jstr(json_array_get(files, i), "sha256_after")))
+			r = fail(e, "verify-failed", "%s: reads back different from what was written",
+				 ed->path);
+		if (r == 0)
+			r = verify_hive(ed->fix, ed->path, &back, &ed->ch, e);
+		buf_free(&back);
+	}
+	if (r == -1) {
+		/* put everything back; the manifest still says "applying" until then */
+		struct err e2 = {0};
+		if (restore_run(v, run, 0, &e2) == -1 || forget_run(v, m, &e2) == -1) {
+			o->detail = xasprintf("rolling back failed too (%s); run 'nobounce undo' "
+					      "on this target",
+					      e2.msg);
+			err_clear(&e2);
+		} else {
+			o->detail = xstrdup("every file was put back as it was");
+		}
+		o->run = 0;
+		return -1;
+	}
+	/* 4. done: the run becomes undoable */
+	json_object_set_new(run, "state", json_string("complete"));
+	return manifest_save(v, m, e);
+}
+
+/* ---- commands ---- */
+
+static int do_undo(struct vol *v, struct manifest *m, int force, struct outcome *o)
+{
+	json_t *run = last_run(m);
+	if (!run) {
+		o->status = "clean";
+		o->detail = xstrdup("nothing to undo: no nobounce run on record");
+		return 0;
+	}
+	o->run = (int)json_integer_value(json_object_get(run, "run"));
+	if (restore_run(v, run, run_complete(run) && !force, &o->err) == -1)
+		return -1;
+	/* report each file put back: its content goes from "after" to "before" */
+	json_t *files = json_object_get(run, "files");
+	for (size_t i = 0; i < json_array_size(files); i++) {
+		json_t *f = json_array_get(files, i);
+		struct changes ch = {0};
+		changes_add(&ch, "restore-file", xstrdup(jstr(f, "backup")), NULL,
+			    xasprintf("sha256:%s", jstr(f, "sha256_after")),
+			    xasprintf("sha256:%s", jstr(f, "sha256_before")));
+		o->edits = xrealloc(o->edits, (o->nedits + 1) * sizeof *o->edits);
+		o->edits[o->nedits++] = (struct edit){.path = xstrdup(jstr(f, "path")), .ch = ch};
+	}
+	if (forget_run(v, m, &o->err) == -1)
+		return -1;
+	o->status = "restored";
+	o->detail = xasprintf("run %d undone", o->run);
+	return 0;
+}
+
+int plan_run(struct vol *v, struct install *in, enum command cmd, int force, struct outcome *o)
+{
+	struct manifest m = {0};
+	memset(o, 0, sizeof *o);
+	o->inst = in;
+	o->status = "error";
+	int r = manifest_load(v, in, &m, &o->err);
+	if (r == 0 && m.exists)
+		o->manifest = xstrdup(m.path);
+	if (r == 0 && cmd == CMD_UNDO) {
+		describe(v, in);
+		r = do_undo(v, &m, force, o);
+		goto out;
+	}
+	json_t *run = r == 0 ? last_run(&m) : NULL;
+	if (run && !run_complete(run)) {
+		int id = (int)json_integer_value(json_object_get(run, "run"));
+		if (cmd == CMD_CHECK) {
+			o->status = "needs-fix";
+			o->detail = xasprintf("fix run %d was interrupted; 'fix' will roll it back "
+					      "and redo it, 'undo' will roll it back",
+					      id);
+			goto out;
+		}
+		note("%s: rolling back interrupted run %d", v->name, id);
+		r = restore_run(v, run, 0, &o->err);
+		if (r == 0)
+			r = forget_run(v, &m, &o->err);
+		if (r == 0)
+			o->detail = xasprintf("interrupted run %d was rolled back first", id);
+	}
+	if (r == 0)
+		r = plan_all(v, in, cmd == CMD_FIX, o, &o->err);
+	if (r == 0 && o->nedits == 0)
+		o->status = "clean";
+	else if (r == 0 && cmd == CMD_CHECK)
+		o->status = "needs-fix";
+	else if (r == 0 && (r = apply(v, &m, o, &o->err)) == 0)
+		o->status = "fixed";
+out:
+	if (r == 0 && m.exists && !o->manifest)
+		o->manifest = xstrdup(m.path);
+	manifest_free(&m);
+	if (r == -1)
+		o->status = "error";
+	return r;
+}
+
+void outcome_free(struct outcome *o)
+{
+	edits_free(o->edits, o->nedits);
+	free(o->manifest);
+	free(o->detail);
+	err_clear(&o->err);
+}

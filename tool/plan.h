@@ -1,0 +1,49 @@
+/* plan: check, fix and undo one Windows installation.
+ *
+ * The safety model lives here, once for every edit:
+ *  - preflight: every file is read, checked and planned, and every new file
+ *    content is built and verified in memory, before the first write;
+ *  - a manifest (<sysroot>/nobounce-manifest.json) records the run, with the
+ *    hashes before and after, before anything else is written;
+ *  - a backup of each file is written beside it and read back;
+ *  - files are rewritten in place, read back and verified again;
+ *  - on any failure after the first write, the files are put back;
+ *  - a run interrupted by a crash is rolled back by the next fix (then redone)
+ *    or by undo. */
+#ifndef NOBOUNCE_PLAN_H
+#define NOBOUNCE_PLAN_H
+
+#include "fixes.h"
+#include "install.h"
+#include "vol.h"
+
+#define MANIFEST_NAME "nobounce-manifest.json"
+
+enum command { CMD_CHECK, CMD_FIX, CMD_UNDO };
+
+/* One file the run changes. */
+struct edit {
+	char *path;        /* on the volume, as stored */
+	struct buf before; /* as read */
+	struct buf after;  /* as written (fix only) */
+	struct changes ch;
+	const struct fixdef *fix;
+};
+
+/* What one installation ended as; report.c prints it. */
+struct outcome {
+	const char *status; /* clean needs-fix fixed restored not-applicable error */
+	struct install *inst;
+	struct edit *edits;
+	size_t nedits;
+	int run;        /* manifest run written or undone; 0 for none */
+	char *manifest; /* the manifest's path on the volume, when there is one */
+	char *detail;   /* one line for people: why, or what else happened */
+	struct err err;
+};
+
+int plan_run(struct vol *v, struct install *in, enum command cmd, int force,
+	     struct outcome *o);
+void outcome_free(struct outcome *o);
+
+#endif

@@ -1,0 +1,130 @@
+#include "report.h"
+
+#include <jansson.h>
+#include <stdio.h>
+
+static void put_json(json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (s) {
+		puts(s);
+		free(s);
+	}
+	fflush(stdout);
+	json_decref(o);
+}
+
+static json_t *jstr_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *error_json(const struct err *e)
+{
+	return json_pack("{s:s,s:s}", "kind", e->kind ? e->kind : "error", "message",
+			 e->msg ? e->msg : "");
+}
+
+static void error_text(const char *target, const struct err *e, const char *detail)
+{
+	fprintf(stderr, "nobounce: %s: %s\n", target, e->msg ? e->msg : "failed");
+	if (detail)
+		fprintf(stderr, "nobounce: %s: %s\n", target, detail);
+}
+
+static json_t *outcome_json(const char *target, const struct outcome *o)
+{
+	const struct install *in = o->inst;
+	json_t *root = json_object();
+	json_object_set_new(root, "target", json_string(target));
+	json_object_set_new(root, "status", json_string(o->status));
+	json_object_set_new(root, "windows",
+			    json_pack("{s:s,s:o,s:o,s:o,s:o}", "systemroot", in->sysroot,
+				      "product", jstr_or_null(in->product), "version",
+				      jstr_or_null(in->version), "build", jstr_or_null(in->build),
+				      "service_pack", jstr_or_null(in->service_pack)));
+	json_t *ch = json_array();
+	for (size_t i = 0; i < o->nedits; i++)
+		for (size_t j = 0; j < o->edits[i].ch.n; j++) {
+			const struct change *c = &o->edits[i].ch.v[j];
+			json_array_append_new(
+				ch, json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "file", o->edits[i].path,
+					      "action", c->action, "key", c->key, "value",
+					      jstr_or_null(c->value), "old", jstr_or_null(c->old),
+					      "new", jstr_or_null(c->new)));
+		}
+	json_object_set_new(root, "changes", ch);
+	if (o->run)
+		json_object_set_new(root, "run", json_integer(o->run));
+	if (o->manifest)
+		json_object_set_new(root, "manifest", json_string(o->manifest));
+	if (o->detail)
+		json_object_set_new(root, "detail", json_string(o->detail));
+	json_object_set_new(root, "error", o->err.msg ? error_json(&o->err) : json_null());
+	return root;
+}
+
+static const char *status_words(const char *status)
+{
+	if (STREQ(status, "clean"))
+		return "clean, nothing to change";
+	if (STREQ(status, "needs-fix"))
+		return "needs fix";
+	return status;
+}
+
+void report_outcome(const struct report_opts *ro, const char *target, const struct outcome *o)
+{
+	if (o->err.msg)
+		error_text(target, &o->err, o->detail);
+	if (ro->json) {
+		put_json(outcome_json(target, o));
+		return;
+	}
+	if (ro->quiet || o->err.msg)
+		return;
+	const struct install *in = o->inst;
+	printf("%s: %s", target, in->product ? in->product : "Windows");
+	if (in->version || in->build || in->service_pack)
+		printf(" (%s%s%s%s%s)", in->version ? in->version : "", in->build ? "." : "",
+		       in->build ? in->build : "", in->service_pack ? ", " : "",
+		       in->service_pack ? in->service_pack : "");
+	printf(" in %s: %s\n", in->sysroot, status_words(o->status));
+	for (size_t i = 0; i < o->nedits; i++) {
+		printf("  %s\n", o->edits[i].path);
+		for (size_t j = 0; j < o->edits[i].ch.n; j++) {
+			const struct change *c = &o->edits[i].ch.v[j];
+			printf("    %-11s %s%s%s", c->action, c->key, c->value ? "\\" : "",
+			       c->value ? c->value : "");
+			if (c->new)
+				printf(" = %s", c->new);
+			if (c->old)
+				printf(" (was %s)", c->old);
+			putchar('\n');
+		}
+	}
+	if (o->detail)
+		printf("  %s\n", o->detail);
+	fflush(stdout);
+}
+
+void report_target(const struct report_opts *ro, const char *target, const char *status,
+		   const struct err *err)
+{
+	if (err && err->msg)
+		error_text(target, err, NULL);
+	if (ro->json) {
+		json_t *o = json_pack("{s:s,s:s,s:n,s:[],s:o}", "target", target, "status",
+				      status, "windows", "changes", "error",
+				      err && err->msg ? error_json(err) : json_null());
+		put_json(o);
+		return;
+	}
+	if (!ro->quiet && !(err && err->msg))
+		printf("%s: %s\n", target,
+		       STREQ(status, "not-applicable")
+			       ? "not applicable: no Windows installation (WINDOWS or WINNT "
+				 "with system32/config/SYSTEM) found"
+			       : status);
+	fflush(stdout);
+}

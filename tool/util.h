@@ -1,0 +1,58 @@
+/* Small helpers every module uses: memory, buffers, errors, hashing. */
+#ifndef NOBOUNCE_UTIL_H
+#define NOBOUNCE_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define STREQ(a, b) (strcmp((a), (b)) == 0)
+#define STRCASEEQ(a, b) (strcasecmp((a), (b)) == 0)
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+void cleanup_free(void *ptr);
+#define CLEANUP_FREE __attribute__((cleanup(cleanup_free)))
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t m);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A byte buffer owned by whoever holds it. */
+struct buf {
+	uint8_t *p;
+	size_t len;
+};
+void buf_free(struct buf *b);
+
+/* An error travels back to the command loop, which prefixes the target.
+ * kind is a short stable word for JSON (see nobounce(1), ERRORS); msg names
+ * the file, what failed, why, and what the user can do. */
+struct err {
+	const char *kind;
+	char *msg;
+};
+int fail(struct err *e, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void err_clear(struct err *e);
+
+/* -v and -q: step messages go to stderr only when verbose. */
+extern int verbose;
+void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* SHA-256 as 64 lowercase hex digits plus NUL. */
+void sha256_hex(const void *p, size_t len, char out[65]);
+
+/* A growing list of strings (owned). */
+struct strlist {
+	char **v;
+	size_t n, cap;
+};
+void strlist_add(struct strlist *l, char *owned);
+void strlist_free(struct strlist *l);
+
+#endif

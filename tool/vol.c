@@ -1,0 +1,129 @@
+/* Backend-independent part of the volume door: case-insensitive resolution
+ * and the read-only guard. */
+#include "vol.h"
+
+#include <stdio.h>
+
+void vol_close(struct vol *v)
+{
+	if (!v)
+		return;
+	v->ops->close(v);
+	free(v->name);
+	free(v);
+}
+
+/* Picks the one entry of dir that matches want case-insensitively. */
+static int match_entry(struct vol *v, const char *dir, const char *want, char **found,
+		       struct err *e)
+{
+	struct strlist names = {0};
+	if (v->ops->list(v, dir, &names, e) == -1)
+		return -1;
+	const char *hit = NULL;
+	int n = 0;
+	for (size_t i = 0; i < names.n; i++)
+		if (STRCASEEQ(names.v[i], want)) {
+			if (n++)
+				break;
+			hit = names.v[i];
+		}
+	int r = 0;
+	if (n > 1)
+		r = fail(e, "unsafe-path",
+			 "%s%s%s: two entries differ only in letter case; Windows would see "
+			 "one file. Remove the stray one and run again",
+			 dir, *dir ? "/" : "", want);
+	else if (n == 1) {
+		*found = xstrdup(hit);
+		r = 1;
+	}
+	strlist_free(&names);
+	return r;
+}
+
+int vol_resolve(struct vol *v, const char *path, char **real, int *kind, struct err *e)
+{
+	CLEANUP_FREE char *copy = xstrdup(path);
+	char *acc = xstrdup("");
+	int k = VOL_DIR;
+	char *save = NULL;
+	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		if (STREQ(c, ".") || STREQ(c, "..") || k != VOL_DIR) {
+			free(acc);
+			return k != VOL_DIR ? 0 : fail(e, "internal", "%s: bad path", path);
+		}
+		char *name = NULL;
+		int r = match_entry(v, acc, c, &name, e);
+		if (r <= 0) {
+			free(acc);
+			return r;
+		}
+		char *next = *acc ? xasprintf("%s/%s", acc, name) : xstrdup(name);
+		free(acc);
+		free(name);
+		acc = next;
+		k = v->ops->kind(v, acc, e);
+		if (k == -1) {
+			free(acc);
+			return -1;
+		}
+	}
+	*real = acc;
+	if (kind)
+		*kind = k;
+	return 1;
+}
+
+static int read_only(struct vol *v, const char *path, struct err *e)
+{
+	return fail(e, "internal", "%s: write refused: the volume is open read-only", path);
+	(void)v;
+}
+
+int vol_read(struct vol *v, const char *path, size_t max, struct buf *out, struct err *e)
+{
+	return v->ops->read(v, path, max, out, e);
+}
+
+int vol_rewrite(struct vol *v, const char *path, const void *p, size_t len, struct err *e)
+{
+	if (!v->writable)
+		return read_only(v, path, e);
+	note("%s: rewriting %s in place (%zu bytes)", v->name, path, len);
+	return v->ops->rewrite(v, path, p, len, e);
+}
+
+int vol_create(struct vol *v, const char *path, const void *p, size_t len, struct err *e)
+{
+	if (!v->writable)
+		return read_only(v, path, e);
+	note("%s: creating %s (%zu bytes)", v->name, path, len);
+	return v->ops->create(v, path, p, len, e);
+}
+
+int vol_replace(struct vol *v, const char *path, const void *p, size_t len, struct err *e)
+{
+	if (!v->writable)
+		return read_only(v, path, e);
+	note("%s: writing %s (%zu bytes)", v->name, path, len);
+	return v->ops->replace(v, path, p, len, e);
+}
+
+int vol_remove(struct vol *v, const char *path, struct err *e)
+{
+	if (!v->writable)
+		return read_only(v, path, e);
+	note("%s: removing %s", v->name, path);
+	return v->ops->remove(v, path, e);
+}
+
+int vol_list(struct vol *v, const char *dir, struct strlist *out, struct err *e)
+{
+	return v->ops->list(v, dir, out, e);
+}
+
+int vol_kind(struct vol *v, const char *path, struct err *e)
+{
+	return v->ops->kind(v, path, e);
+}

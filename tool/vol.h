@@ -1,0 +1,69 @@
+/* vol: the one door to files on a target.
+ *
+ * Every byte nobounce reads from or writes to a Windows volume passes through
+ * here, so the safety rules live in one place: paths are resolved
+ * case-insensitively one component at a time; links, junctions and special
+ * files are refused, never followed; Windows' own files are rewritten in place
+ * (same inode, owner, mode, and on NTFS the same security descriptor); files
+ * of our own (backups, manifest) are created exclusively or replaced
+ * atomically; and a volume opened for checking refuses every write.
+ *
+ * Paths are relative to the volume root, '/'-separated, with no "." or "..".
+ */
+#ifndef NOBOUNCE_VOL_H
+#define NOBOUNCE_VOL_H
+
+#include "util.h"
+
+enum vol_kind { VOL_MISSING = 0, VOL_FILE = 1, VOL_DIR = 2 };
+
+struct vol;
+
+struct vol_ops {
+	/* Names in a directory, as stored. */
+	int (*list)(struct vol *v, const char *dir, struct strlist *out, struct err *e);
+	/* VOL_FILE, VOL_DIR or VOL_MISSING; -1 (with e set) for a link or a
+	 * special file, which nobounce refuses to touch. */
+	int (*kind)(struct vol *v, const char *path, struct err *e);
+	int (*read)(struct vol *v, const char *path, size_t max, struct buf *out,
+		    struct err *e);
+	/* Rewrites an existing file in place and flushes it to stable storage. */
+	int (*rewrite)(struct vol *v, const char *path, const void *p, size_t len,
+		       struct err *e);
+	/* Creates a new file (fails if it exists) and flushes it. */
+	int (*create)(struct vol *v, const char *path, const void *p, size_t len,
+		      struct err *e);
+	/* Replaces a file of our own atomically (write aside, rename). */
+	int (*replace)(struct vol *v, const char *path, const void *p, size_t len,
+		       struct err *e);
+	int (*remove)(struct vol *v, const char *path, struct err *e);
+	/* Holds the volume against other nobounce runs until close. */
+	int (*lock)(struct vol *v, int exclusive, struct err *e);
+	void (*close)(struct vol *v);
+};
+
+struct vol {
+	const struct vol_ops *ops;
+	char *name;   /* the target as the user named it, for messages */
+	int writable; /* 0 for check: every write is refused */
+	void *priv;
+};
+
+/* Opens a directory that is the root of a mounted Windows volume. */
+struct vol *vol_open_dir(const char *path, int writable, struct err *e);
+void vol_close(struct vol *v);
+
+/* Finds path case-insensitively.  Returns 1 and the path as stored on the
+ * volume in *real, 0 when some component does not exist, -1 on error (a link,
+ * a special file, or two names that differ only in case). */
+int vol_resolve(struct vol *v, const char *path, char **real, int *kind, struct err *e);
+
+int vol_read(struct vol *v, const char *path, size_t max, struct buf *out, struct err *e);
+int vol_rewrite(struct vol *v, const char *path, const void *p, size_t len, struct err *e);
+int vol_create(struct vol *v, const char *path, const void *p, size_t len, struct err *e);
+int vol_replace(struct vol *v, const char *path, const void *p, size_t len, struct err *e);
+int vol_remove(struct vol *v, const char *path, struct err *e);
+int vol_list(struct vol *v, const char *dir, struct strlist *out, struct err *e);
+int vol_kind(struct vol *v, const char *path, struct err *e);
+
+#endif

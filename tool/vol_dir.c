@@ -1,0 +1,335 @@
+/* The volume door for a directory: the root of a mounted Windows volume.
+ *
+ * Every path is walked from the root's descriptor one component at a time
+ * with O_NOFOLLOW, so a symbolic link anywhere on the path is refused, never
+ * followed, and nothing can resolve outside the root (the same guarantee as
+ * openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, without needing Linux 5.6). */
+#include "vol.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct dirvol {
+	int rootfd; /* the root directory; every walk starts here */
+};
+
+static int rootfd(struct vol *v)
+{
+	return ((struct dirvol *)v->priv)->rootfd;
+}
+
+/* Explains why name under dirfd cannot be used. */
+static int refuse(struct vol *v, int dirfd, const char *path, const char *name, int err,
+		  struct err *e)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISLNK(st.st_mode))
+			return fail(e, "unsafe-path",
+				    "%s: is a symbolic link; nobounce never follows links on a "
+				    "target (one could point outside the volume). Replace it with "
+				    "the real file or directory",
+				    path);
+		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+			return fail(e, "unsafe-path",
+				    "%s: is not a regular file or directory; refusing to touch it",
+				    path);
+	}
+	(void)v;
+	return fail(e, "io", "%s: cannot open: %s", path, strerror(err));
+}
+
+/* Opens the directory holding path's last component; *leaf points into path. */
+static int walk_parent(struct vol *v, const char *path, const char **leaf, struct err *e)
+{
+	const char *slash = strrchr(path, '/');
+	*leaf = slash ? slash + 1 : path;
+	int fd = dup(rootfd(v));
+	if (fd == -1)
+		return fail(e, "io", "%s: dup: %s", v->name, strerror(errno));
+	if (!slash)
+		return fd;
+	CLEANUP_FREE char *dir = strndup(path, (size_t)(slash - path));
+	char *save = NULL;
+	size_t done = 0;
+	for (char *c = strtok_r(dir, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		int next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next == -1) {
+			int err = errno;
+			CLEANUP_FREE char *sofar = strndup(path, done + strlen(c));
+			refuse(v, fd, sofar, c, err, e);
+			close(fd);
+			return -1;
+		}
+		close(fd);
+		fd = next;
+		done += strlen(c) + 1;
+	}
+	return fd;
+}
+
+/* Opens a regular file on the volume; refuses links and special files. */
+static int open_file(struct vol *v, const char *path, int flags, struct stat *st, struct err *e)
+{
+	const char *leaf;
+	int dfd = walk_parent(v, path, &leaf, e);
+	if (dfd == -1)
+		return -1;
+	int fd = openat(dfd, leaf, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1) {
+		refuse(v, dfd, path, leaf, errno, e);
+		close(dfd);
+		return -1;
+	}
+	close(dfd);
+	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return fail(e, "unsafe-path", "%s: is not a regular file; refusing to touch it",
+			    path);
+	}
+	return fd;
+}
+
+static int d_list(struct vol *v, const char *dir, struct strlist *out, struct err *e)
+{
+	int fd;
+	if (*dir) {
+		CLEANUP_FREE char *probe = xasprintf("%s/.", dir);
+		const char *leaf;
+		int pfd = walk_parent(v, probe, &leaf, e);
+		if (pfd == -1)
+			return -1;
+		fd = pfd;
+	} else {
+		fd = dup(rootfd(v));
+	}
+	DIR *d = fd == -1 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd != -1)
+			close(fd);
+		return fail(e, "io", "%s: cannot list: %s", *dir ? dir : "/", strerror(errno));
+	}
+	rewinddir(d); /* a dup of the root shares its offset with every other dup */
+	struct dirent *de;
+	while ((errno = 0, de = readdir(d)) != NULL)
+		if (!STREQ(de->d_name, ".") && !STREQ(de->d_name, ".."))
+			strlist_add(out, xstrdup(de->d_name));
+	int err = errno;
+	closedir(d);
+	if (err)
+		return fail(e, "io", "%s: cannot list: %s", *dir ? dir : "/", strerror(err));
+	return 0;
+}
+
+static int d_kind(struct vol *v, const char *path, struct err *e)
+{
+	const char *leaf;
+	int dfd = walk_parent(v, path, &leaf, e);
+	if (dfd == -1)
+		return -1;
+	struct stat st;
+	int r;
+	if (fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		r = errno == ENOENT ? VOL_MISSING
+				    : fail(e, "io", "%s: %s", path, strerror(errno));
+	else if (S_ISREG(st.st_mode))
+		r = VOL_FILE;
+	else if (S_ISDIR(st.st_mode))
+		r = VOL_DIR;
+	else
+		r = refuse(v, dfd, path, leaf, EINVAL, e);
+	close(dfd);
+	return r;
+}
+
+static int d_read(struct vol *v, const char *path, size_t max, struct buf *out, struct err *e)
+{
+	struct stat st;
+	int fd = open_file(v, path, O_RDONLY, &st, e);
+	if (fd == -1)
+		return -1;
+	if ((uint64_t)st.st_size > max) {
+		close(fd);
+		return fail(e, "too-large",
+			    "%s: is %lld bytes, more than the %zu a real one can be; refusing "
+			    "to read it",
+			    path, (long long)st.st_size, max);
+	}
+	size_t len = (size_t)st.st_size, got = 0;
+	uint8_t *p = xmalloc(len);
+	while (got < len) {
+		ssize_t n = pread(fd, p + got, len - got, (off_t)got);
+		if (n <= 0) {
+			int err = n == 0 ? EIO : errno;
+			if (n == -1 && err == EINTR)
+				continue;
+			free(p);
+			close(fd);
+			return fail(e, "io", "%s: read failed: %s", path,
+				    n == 0 ? "file shrank while reading" : strerror(err));
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	out->p = p;
+	out->len = len;
+	return 0;
+}
+
+static int write_all(int fd, const void *p, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = pwrite(fd, (const uint8_t *)p + done, len - done, (off_t)done);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static int d_rewrite(struct vol *v, const char *path, const void *p, size_t len, struct err *e)
+{
+	struct stat st;
+	int fd = open_file(v, path, O_WRONLY, &st, e);
+	if (fd == -1)
+		return -1;
+	/* Same inode, owner and mode: the file is overwritten, never replaced. */
+	if (write_all(fd, p, len) == -1 || ftruncate(fd, (off_t)len) == -1 || fsync(fd) == -1) {
+		int err = errno;
+		close(fd);
+		return fail(e, "io", "%s: write failed: %s", path, strerror(err));
+	}
+	if (close(fd) == -1)
+		return fail(e, "io", "%s: write failed: %s", path, strerror(errno));
+	return 0;
+}
+
+static int create_at(struct vol *v, int dfd, const char *leaf, const char *path, const void *p,
+		     size_t len, struct err *e)
+{
+	int fd = openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		if (errno == EEXIST)
+			return fail(e, "io",
+				    "%s: already exists; it is not in nobounce's manifest. Move it "
+				    "away and run again",
+				    path);
+		return fail(e, "io", "%s: cannot create: %s", path, strerror(errno));
+	}
+	if (write_all(fd, p, len) == -1 || fsync(fd) == -1) {
+		int err = errno;
+		close(fd);
+		unlinkat(dfd, leaf, 0);
+		return fail(e, "io", "%s: write failed: %s", path, strerror(err));
+	}
+	close(fd);
+	(void)v;
+	return 0;
+}
+
+static int d_create(struct vol *v, const char *path, const void *p, size_t len, struct err *e)
+{
+	const char *leaf;
+	int dfd = walk_parent(v, path, &leaf, e);
+	if (dfd == -1)
+		return -1;
+	int r = create_at(v, dfd, leaf, path, p, len, e);
+	if (r == 0 && fsync(dfd) == -1)
+		r = fail(e, "io", "%s: fsync of its directory failed: %s", path, strerror(errno));
+	close(dfd);
+	return r;
+}
+
+static int d_replace(struct vol *v, const char *path, const void *p, size_t len, struct err *e)
+{
+	const char *leaf;
+	int dfd = walk_parent(v, path, &leaf, e);
+	if (dfd == -1)
+		return -1;
+	CLEANUP_FREE char *tmp = xasprintf(".%s.tmp", leaf);
+	struct stat st;
+	/* a temporary left by a killed run is ours to discard */
+	if (fstatat(dfd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+		unlinkat(dfd, tmp, 0);
+	int r = create_at(v, dfd, tmp, path, p, len, e);
+	if (r == 0 && renameat(dfd, tmp, dfd, leaf) == -1) {
+		r = fail(e, "io", "%s: rename failed: %s", path, strerror(errno));
+		unlinkat(dfd, tmp, 0);
+	}
+	if (r == 0 && fsync(dfd) == -1)
+		r = fail(e, "io", "%s: fsync of its directory failed: %s", path, strerror(errno));
+	close(dfd);
+	return r;
+}
+
+static int d_remove(struct vol *v, const char *path, struct err *e)
+{
+	int k = d_kind(v, path, e);
+	if (k == VOL_MISSING)
+		return 0;
+	if (k != VOL_FILE)
+		return k == -1 ? -1 : fail(e, "io", "%s: is a directory", path);
+	const char *leaf;
+	int dfd = walk_parent(v, path, &leaf, e);
+	if (dfd == -1)
+		return -1;
+	int r = 0;
+	if (unlinkat(dfd, leaf, 0) == -1 || fsync(dfd) == -1)
+		r = fail(e, "io", "%s: cannot remove: %s", path, strerror(errno));
+	close(dfd);
+	return r;
+}
+
+static int d_lock(struct vol *v, int exclusive, struct err *e)
+{
+	if (flock(rootfd(v), (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK)
+		return fail(e, "locked",
+			    "another nobounce run holds this volume; wait for it to finish");
+	return fail(e, "io", "cannot lock the volume: %s", strerror(errno));
+}
+
+static void d_close(struct vol *v)
+{
+	struct dirvol *d = v->priv;
+	close(d->rootfd);
+	free(d);
+}
+
+static const struct vol_ops dir_ops = {
+	.list = d_list,
+	.kind = d_kind,
+	.read = d_read,
+	.rewrite = d_rewrite,
+	.create = d_create,
+	.replace = d_replace,
+	.remove = d_remove,
+	.lock = d_lock,
+	.close = d_close,
+};
+
+struct vol *vol_open_dir(const char *path, int writable, struct err *e)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1) {
+		fail(e, "not-found", "cannot open the directory: %s", strerror(errno));
+		return NULL;
+	}
+	struct dirvol *d = xcalloc(1, sizeof *d);
+	d->rootfd = fd;
+	struct vol *v = xcalloc(1, sizeof *v);
+	v->ops = &dir_ops;
+	v->name = xstrdup(path);
+	v->writable = writable;
+	v->priv = d;
+	return v;
+}
