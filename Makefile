@@ -37,9 +37,10 @@ deps:
 tool/nobounce: $(TOOL_SRCS) $(TOOL_HDRS) | deps
 	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(TOOL_SRCS) $(PKG_LIBS)
 
-$(BUILD)/mkhive: hives/mkhive.c | deps
+MKHIVE_SRCS := hives/mkhive.c tool/regname.c
+$(BUILD)/mkhive: $(MKHIVE_SRCS) tool/regname.h | deps
 	@mkdir -p $(BUILD)
-	$(CC) $(WARN) $(CFLAGS) $(shell pkg-config --cflags hivex) -o $@ $< $(shell pkg-config --libs hivex)
+	$(CC) $(WARN) $(CFLAGS) $(shell pkg-config --cflags hivex) -o $@ $(MKHIVE_SRCS) $(shell pkg-config --libs hivex)
 
 # Fixture volumes, generated from the text sources in hives/.
 fixtures: $(BUILD)/mkhive
@@ -59,7 +60,7 @@ ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-s
 asan: | deps
 	@mkdir -p build-asan
 	$(CC) $(WARN) $(ASAN_FLAGS) $(PKG_CFLAGS) -o build-asan/nobounce $(TOOL_SRCS) $(PKG_LIBS)
-	$(CC) $(WARN) $(ASAN_FLAGS) $(shell pkg-config --cflags hivex) -o build-asan/mkhive hives/mkhive.c $(shell pkg-config --libs hivex)
+	$(CC) $(WARN) $(ASAN_FLAGS) $(shell pkg-config --cflags hivex) -o build-asan/mkhive $(MKHIVE_SRCS) $(shell pkg-config --libs hivex)
 	NOBOUNCE=$(CURDIR)/build-asan/nobounce tests/run build-asan
 
 install: tool/nobounce

@@ -30,6 +30,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "../tool/regname.h"
+
 #define MAX_INLINE_DATA 16344 /* larger values need big-data cells */
 #define HBIN_SIZE 4096
 #define FIXED_FILETIME 0x01c8a3e0b1d2c000ULL /* 2008-04-21, deterministic */
@@ -172,26 +174,6 @@ static void set_value(struct node *n, const char *name, uint32_t type, uint8_t *
 
 /* ---- UTF-8 / UTF-16 ---- */
 
-/* Decodes one code point; invalid bytes are taken as Latin-1. */
-static uint32_t utf8_next(const unsigned char **pp)
-{
-	const unsigned char *p = *pp;
-	uint32_t c = *p++;
-	int more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
-	if (c >= 0x80 && more) {
-		uint32_t cp = c & (0x3f >> more);
-		int i;
-		for (i = 0; i < more && (p[i] & 0xc0) == 0x80; i++)
-			cp = (cp << 6) | (p[i] & 0x3f);
-		if (i == more) {
-			*pp = p + more;
-			return cp;
-		}
-	}
-	*pp = p;
-	return c;
-}
-
 /* UTF-16LE of s (with a terminating NUL when nul is set). */
 static uint8_t *utf16le(const char *s, size_t *lenp, int nul)
 {
@@ -199,7 +181,7 @@ static uint8_t *utf16le(const char *s, size_t *lenp, int nul)
 	uint8_t *out = xrealloc(NULL, cap);
 	const unsigned char *p = (const unsigned char *)s;
 	while (*p) {
-		uint32_t c = utf8_next(&p);
+		uint32_t c = regname_next(&p);
 		if (c >= 0x10000) {
 			c -= 0x10000;
 			uint32_t hi = 0xd800 | (c >> 10), lo = 0xdc00 | (c & 0x3ff);
@@ -220,7 +202,7 @@ static int latin1_ok(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	while (*p)
-		if (utf8_next(&p) > 0xff)
+		if (regname_next(&p) > 0xff)
 			return 0;
 	return 1;
 }
@@ -232,7 +214,7 @@ static uint8_t *name_bytes(const char *s, size_t *lenp, int *compressed)
 		uint8_t *out = xrealloc(NULL, strlen(s) + 1);
 		const unsigned char *p = (const unsigned char *)s;
 		while (*p)
-			out[n++] = (uint8_t)utf8_next(&p);
+			out[n++] = (uint8_t)regname_next(&p);
 		*lenp = n;
 		*compressed = 1;
 		return out;
@@ -241,28 +223,9 @@ static uint8_t *name_bytes(const char *s, size_t *lenp, int *compressed)
 	return utf16le(s, lenp, 0);
 }
 
-/* Windows orders subkeys by their upper-cased UTF-16 names. */
-static uint32_t upcase(uint32_t c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 0xe0 && c <= 0xfe && c != 0xf7))
-		return c - 0x20;
-	return c;
-}
-
-static int win_namecmp(const char *a, const char *b)
-{
-	const unsigned char *p = (const unsigned char *)a, *q = (const unsigned char *)b;
-	while (*p && *q) {
-		uint32_t x = upcase(utf8_next(&p)), y = upcase(utf8_next(&q));
-		if (x != y)
-			return x < y ? -1 : 1;
-	}
-	return (*p != 0) - (*q != 0);
-}
-
 static int kid_cmp(const void *a, const void *b)
 {
-	return win_namecmp((*(struct node *const *)a)->name, (*(struct node *const *)b)->name);
+	return regname_cmp((*(struct node *const *)a)->name, (*(struct node *const *)b)->name);
 }
 
 /* ---- parsing ---- */
@@ -665,7 +628,7 @@ static void write_node(struct out *o, struct node *n, uint32_t parent, int is_ro
 		qsort(n->kids, n->nkids, sizeof *n->kids, kid_cmp);
 	size_t max_sub = 0, max_vname = 0, max_vdata = 0;
 	for (size_t i = 0; i < n->nkids; i++) {
-		if (i && !win_namecmp(n->kids[i - 1]->name, n->kids[i]->name))
+		if (i && !regname_cmp(n->kids[i - 1]->name, n->kids[i]->name))
 			die("duplicate key name '%s'", n->kids[i]->name);
 		write_node(o, n->kids[i], n->off, 0);
 		size_t l;

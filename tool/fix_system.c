@@ -13,26 +13,6 @@
 
 static const char *const select_values[] = {"Current", "Default", "LastKnownGood"};
 
-void changes_add(struct changes *c, const char *action, char *key, char *value, char *old,
-		 char *new)
-{
-	c->v = xrealloc(c->v, (c->n + 1) * sizeof *c->v);
-	c->v[c->n++] = (struct change){action, key, value, old, new};
-}
-
-void changes_free(struct changes *c)
-{
-	for (size_t i = 0; i < c->n; i++) {
-		free(c->v[i].key);
-		free(c->v[i].value);
-		free(c->v[i].old);
-		free(c->v[i].new);
-	}
-	free(c->v);
-	c->v = NULL;
-	c->n = 0;
-}
-
 /* The control set numbers Select names, each once, in the order above. */
 static int control_sets(struct hive *hv, unsigned sets[3], size_t *n, struct err *e)
 {

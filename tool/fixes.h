@@ -6,6 +6,8 @@
 #ifndef NOBOUNCE_FIXES_H
 #define NOBOUNCE_FIXES_H
 
+#include <jansson.h>
+
 #include "hive.h"
 #include "install.h"
 
@@ -25,6 +27,8 @@ struct changes {
 void changes_add(struct changes *c, const char *action, char *key, char *value, char *old,
 		 char *new);
 void changes_free(struct changes *c);
+/* {file, action, key, value, old, new}, absent fields as null. */
+json_t *change_json(const char *file, const struct change *c);
 
 /* SuppressExternal=1 under Services\SMTPSVC\XEXCH50 in every control set that
  * Select names and that has SMTPSVC. */

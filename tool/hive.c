@@ -1,4 +1,5 @@
 #include "hive.h"
+#include "regname.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -255,45 +256,6 @@ int hive_walk(struct hive *hv, struct err *e)
 	return r;
 }
 
-/* ---- Windows name order ---- */
-
-static uint32_t utf8_next(const unsigned char **pp)
-{
-	const unsigned char *p = *pp;
-	uint32_t c = *p++;
-	int more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
-	if (c >= 0x80 && more) {
-		uint32_t cp = c & (0x3fu >> more);
-		int i;
-		for (i = 0; i < more && (p[i] & 0xc0) == 0x80; i++)
-			cp = (cp << 6) | (p[i] & 0x3f);
-		if (i == more) {
-			*pp = p + more;
-			return cp;
-		}
-	}
-	*pp = p;
-	return c;
-}
-
-static uint32_t upcase(uint32_t c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 0xe0 && c <= 0xfe && c != 0xf7))
-		return c - 0x20;
-	return c;
-}
-
-static int win_namecmp(const char *a, const char *b)
-{
-	const unsigned char *p = (const unsigned char *)a, *q = (const unsigned char *)b;
-	while (*p && *q) {
-		uint32_t x = upcase(utf8_next(&p)), y = upcase(utf8_next(&q));
-		if (x != y)
-			return x < y ? -1 : 1;
-	}
-	return (*p != 0) - (*q != 0);
-}
-
 int hive_subkeys_ordered(struct hive *hv, hive_node_h node, struct err *e)
 {
 	hive_node_h *kids = hivex_node_children(hv->h, node);
@@ -303,7 +265,7 @@ int hive_subkeys_ordered(struct hive *hv, hive_node_h node, struct err *e)
 	char *prev = NULL;
 	for (size_t i = 0; kids[i] && r == 0; i++) {
 		char *name = hivex_node_name(hv->h, kids[i]);
-		if (prev && name && win_namecmp(prev, name) >= 0)
+		if (prev && name && regname_cmp(prev, name) >= 0)
 			r = fail(e, "verify-failed",
 				 "%s: subkeys '%s' and '%s' would be out of Windows' order after "
 				 "the edit (a hivex limitation); nothing was written",

@@ -106,18 +106,8 @@ static json_t *changes_json(struct edit *ed, size_t n)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < ed[i].ch.n; j++) {
-			struct change *c = &ed[i].ch.v[j];
-			json_t *o = json_pack("{s:s,s:s,s:s}", "file", ed[i].path, "action",
-					      c->action, "key", c->key);
-			if (c->value)
-				json_object_set_new(o, "value", json_string(c->value));
-			if (c->old)
-				json_object_set_new(o, "old", json_string(c->old));
-			if (c->new)
-				json_object_set_new(o, "new", json_string(c->new));
-			json_array_append_new(a, o);
-		}
+		for (size_t j = 0; j < ed[i].ch.n; j++)
+			json_array_append_new(a, change_json(ed[i].path, &ed[i].ch.v[j]));
 	return a;
 }
 

@@ -45,14 +45,8 @@ static json_t *outcome_json(const char *target, const struct outcome *o)
 				      "service_pack", jstr_or_null(in->service_pack)));
 	json_t *ch = json_array();
 	for (size_t i = 0; i < o->nedits; i++)
-		for (size_t j = 0; j < o->edits[i].ch.n; j++) {
-			const struct change *c = &o->edits[i].ch.v[j];
-			json_array_append_new(
-				ch, json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "file", o->edits[i].path,
-					      "action", c->action, "key", c->key, "value",
-					      jstr_or_null(c->value), "old", jstr_or_null(c->old),
-					      "new", jstr_or_null(c->new)));
-		}
+		for (size_t j = 0; j < o->edits[i].ch.n; j++)
+			json_array_append_new(ch, change_json(o->edits[i].path, &o->edits[i].ch.v[j]));
 	json_object_set_new(root, "changes", ch);
 	if (o->run)
 		json_object_set_new(root, "run", json_integer(o->run));
