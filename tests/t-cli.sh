@@ -16,3 +16,23 @@ has "the error names the target" err '^nobounce: /nonexistent/volume: '
 printf 'x' >plainfile
 nb 3 "a plain file is not a volume" check plainfile
 has "the error says to give a directory" err 'not a directory'
+
+# The man page documents every option --help shows, and every exit status.
+man1=$TESTS/../docs/nobounce.1
+"$NOBOUNCE" --help >help
+for opt in $(grep -oE -- '--[a-z]+' help | sort -u); do
+	esc=$(printf '%s' "$opt" | sed 's/-/\\\\-/g')
+	check "nobounce.1 documents $opt" grep -q -- "$esc" "$man1"
+done
+for code in 0 1 2 3; do
+	check "nobounce.1 documents exit status $code" grep -qx ".B $code" "$man1"
+done
+if command -v groff >/dev/null; then
+	groff -man -ww -z "$man1" 2>groff.err
+	check "groff renders nobounce.1 without warnings" test ! -s groff.err
+fi
+
+# make install honours DESTDIR and PREFIX
+make -s -C "$TESTS/.." install DESTDIR="$PWD/inst" PREFIX=/opt/nb >install.log 2>&1
+check "make install puts the binary under DESTDIR/PREFIX" test -x inst/opt/nb/bin/nobounce
+check "make install puts the man page under DESTDIR/PREFIX" test -f inst/opt/nb/share/man/man1/nobounce.1

@@ -88,6 +88,10 @@ void report_outcome(const struct report_opts *ro, const char *target, const stru
 		printf("  %s\n", o->edits[i].path);
 		for (size_t j = 0; j < o->edits[i].ch.n; j++) {
 			const struct change *c = &o->edits[i].ch.v[j];
+			if (STREQ(c->action, "restore-file")) {
+				printf("    restored from %s\n", c->key);
+				continue;
+			}
 			printf("    %-11s %s%s%s", c->action, c->key, c->value ? "\\" : "",
 			       c->value ? c->value : "");
 			if (c->new)
