@@ -6,13 +6,13 @@ DESTDIR ?=
 CC ?= cc
 CFLAGS ?= -O2 -g
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
-PKGS := hivex jansson libcrypto
+PKGS := hivex jansson libcrypto libxml-2.0
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 
 # Debian packages: to build, then to test (peers that read our results back).
 BUILD_DEBS := gcc make pkg-config libhivex-dev libjansson-dev libssl-dev libxml2-dev
-TEST_DEBS := libhivex-bin libwin-hivex-perl chntpw libxml2-utils xz-utils jq strace util-linux
+TEST_DEBS := libhivex-bin libwin-hivex-perl chntpw libxml2-utils xz-utils jq strace util-linux groff-base
 DEBS := $(BUILD_DEBS) $(TEST_DEBS)
 
 TOOL_SRCS := $(wildcard tool/*.c)
@@ -42,11 +42,16 @@ $(BUILD)/mkhive: $(MKHIVE_SRCS) tool/regname.h | deps
 	@mkdir -p $(BUILD)
 	$(CC) $(WARN) $(CFLAGS) $(shell pkg-config --cflags hivex) -o $@ $(MKHIVE_SRCS) $(shell pkg-config --libs hivex)
 
+# The same program with fault points compiled in, for the crash tests only.
+$(BUILD)/nobounce-faults: $(TOOL_SRCS) $(TOOL_HDRS) | deps
+	@mkdir -p $(BUILD)
+	$(CC) $(WARN) $(CFLAGS) -DNOBOUNCE_FAULTS $(PKG_CFLAGS) -o $@ $(TOOL_SRCS) $(PKG_LIBS)
+
 # Fixture volumes, generated from the text sources in hives/.
 fixtures: $(BUILD)/mkhive
 	hives/mkvolumes $(BUILD)/mkhive $(BUILD)/fixtures
 
-check: tool/nobounce $(BUILD)/mkhive
+check: tool/nobounce $(BUILD)/mkhive $(BUILD)/nobounce-faults
 	tests/run $(BUILD)
 
 test: check
@@ -60,6 +65,7 @@ ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-s
 asan: | deps
 	@mkdir -p build-asan
 	$(CC) $(WARN) $(ASAN_FLAGS) $(PKG_CFLAGS) -o build-asan/nobounce $(TOOL_SRCS) $(PKG_LIBS)
+	$(CC) $(WARN) $(ASAN_FLAGS) -DNOBOUNCE_FAULTS $(PKG_CFLAGS) -o build-asan/nobounce-faults $(TOOL_SRCS) $(PKG_LIBS)
 	$(CC) $(WARN) $(ASAN_FLAGS) $(shell pkg-config --cflags hivex) -o build-asan/mkhive $(MKHIVE_SRCS) $(shell pkg-config --libs hivex)
 	NOBOUNCE=$(CURDIR)/build-asan/nobounce tests/run build-asan
 

@@ -128,7 +128,7 @@ dd if=half of=vol/$SYS conv=notrunc 2>/dev/null
 dd if=/dev/zero of=vol/$SYS bs=1 seek=6000 count=3000 conv=notrunc 2>/dev/null
 cp -a vol vol2
 nb 1 "interrupted run: check says fix is needed" check vol
-has "interrupted run: check explains" out 'fix run 1 was interrupted'
+has "interrupted run: check explains" out 'run 1 was interrupted'
 nb 0 "interrupted run: fix completes it" fix vol
 has "interrupted run: fix says it rolled back first" out 'interrupted run 1 was rolled back first'
 check "interrupted run: SYSTEM equals a clean fix's" cmp -s vol/$SYS ref/$SYS

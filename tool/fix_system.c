@@ -49,8 +49,9 @@ static char *stored_name(struct hive *hv, hive_node_h node, const char *fallback
 	return s ? s : xstrdup(fallback);
 }
 
-int fix_system_plan(struct hive *hv, struct changes *out, struct err *e)
+int fix_system_plan(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e)
 {
+	(void)cx;
 	unsigned sets[3];
 	size_t nsets = 0;
 	if (control_sets(hv, sets, &nsets, e) == -1)

@@ -1,4 +1,5 @@
-/* The list of fixes, in the order they are planned and applied. */
+/* The list of fixes, in the order they are planned and applied: the COM fix
+ * runs before the metabase fix, which needs the classes it found. */
 #include "fixes.h"
 
 #include <jansson.h>
@@ -8,16 +9,30 @@ static const char *system_file(const struct install *in)
 	return in->system;
 }
 
+static const char *software_file(const struct install *in)
+{
+	return in->software;
+}
+
+static const char *metabase_file(const struct install *in)
+{
+	return in->metabase;
+}
+
 const struct fixdef fix_list[] = {
-	{"SuppressExternal", system_file, fix_system_plan},
+	{"SuppressExternal", system_file, fix_system_plan, NULL, 0},
+	{"PEEXCH50 COM registration", software_file, fix_com_plan, NULL, 0},
+	{"PEEXCH50 SMTP sink bindings", metabase_file, NULL, fix_metabase_plan,
+	 METABASE_MAX_BYTES},
 };
 const size_t fix_count = ARRAY_SIZE(fix_list);
 
-void changes_add(struct changes *c, const char *action, char *key, char *value, char *old,
-		 char *new)
+struct change *changes_add(struct changes *c, const char *action, char *key, char *value,
+			   char *old, char *new)
 {
 	c->v = xrealloc(c->v, (c->n + 1) * sizeof *c->v);
-	c->v[c->n++] = (struct change){action, key, value, old, new};
+	c->v[c->n] = (struct change){action, key, value, old, new, NULL, NULL};
+	return &c->v[c->n++];
 }
 
 void changes_free(struct changes *c)
@@ -27,6 +42,8 @@ void changes_free(struct changes *c)
 		free(c->v[i].value);
 		free(c->v[i].old);
 		free(c->v[i].new);
+		free(c->v[i].instance);
+		free(c->v[i].event);
 	}
 	free(c->v);
 	c->v = NULL;
@@ -40,7 +57,52 @@ static json_t *str_or_null(const char *s)
 
 json_t *change_json(const char *file, const struct change *c)
 {
-	return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "file", file, "action", c->action, "key",
-			 c->key, "value", str_or_null(c->value), "old", str_or_null(c->old),
-			 "new", str_or_null(c->new));
+	json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "file", file, "action", c->action,
+			      "key", c->key, "value", str_or_null(c->value), "old",
+			      str_or_null(c->old), "new", str_or_null(c->new));
+	if (c->instance)
+		json_object_set_new(o, "instance", json_string(c->instance));
+	if (c->event)
+		json_object_set_new(o, "event", json_string(c->event));
+	return o;
+}
+
+void fixctx_free(struct fixctx *cx)
+{
+	strlist_free(&cx->sink_classes);
+}
+
+/* A CLSID matches with or without its braces, in any letter case. */
+static const char *bare(const char *s, size_t *len)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n >= 2 && s[0] == '{' && s[n - 1] == '}') {
+		s++;
+		n -= 2;
+	}
+	*len = n;
+	return s;
+}
+
+int fixctx_has_class(const struct fixctx *cx, const char *name)
+{
+	size_t n;
+	const char *b = bare(name, &n);
+	for (size_t i = 0; i < cx->sink_classes.n; i++) {
+		size_t m;
+		const char *c = bare(cx->sink_classes.v[i], &m);
+		if (n && m == n && strncasecmp(b, c, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+void fixctx_add_class(struct fixctx *cx, const char *name)
+{
+	if (*name && !fixctx_has_class(cx, name))
+		strlist_add(&cx->sink_classes, xstrdup(name));
 }

@@ -16,6 +16,25 @@ static void add_install(struct install **out, size_t *n, struct install in)
 	(*out)[(*n)++] = in;
 }
 
+static void install_free_one(struct install *in);
+
+/* The file at sysroot/rel when it exists as a regular file: 1 and *out,
+ * 0 when it does not, -1 on error (a link, a special file, ambiguity). */
+static int find_file(struct vol *v, const char *sysroot, const char *rel, char **out,
+		     struct err *e)
+{
+	CLEANUP_FREE char *want = xasprintf("%s/%s", sysroot, rel);
+	int kind = 0;
+	*out = NULL;
+	int r = vol_resolve(v, want, out, &kind, e);
+	if (r == 1 && kind != VOL_FILE) {
+		free(*out);
+		*out = NULL;
+		return 0;
+	}
+	return r;
+}
+
 int install_find(struct vol *v, struct install **out, size_t *n, struct err *e)
 {
 	struct strlist top = {0};
@@ -32,36 +51,21 @@ int install_find(struct vol *v, struct install **out, size_t *n, struct err *e)
 			r = k == -1 ? -1 : 0;
 			continue;
 		}
-		CLEANUP_FREE char *want = xasprintf("%s/system32/config/SYSTEM", top.v[i]);
-		char *system = NULL;
-		int kind = 0;
-		int found = vol_resolve(v, want, &system, &kind, e);
-		if (found == -1) {
-			r = -1;
-			break;
-		}
-		if (!found || kind != VOL_FILE) {
-			free(system);
-			note("%s: %s has no system32/config/SYSTEM file: not a Windows system root",
-			     v->name, top.v[i]);
+		struct install in = {.sysroot = xstrdup(top.v[i])};
+		int found = find_file(v, top.v[i], "system32/config/SYSTEM", &in.system, e);
+		if (found == 1 &&
+		    (find_file(v, top.v[i], "system32/config/SOFTWARE", &in.software, e) == -1 ||
+		     find_file(v, top.v[i], "system32/inetsrv/MetaBase.xml", &in.metabase, e) == -1))
+			found = -1;
+		if (found == 1) {
+			add_install(out, n, in);
 			continue;
 		}
-		CLEANUP_FREE char *swant = xasprintf("%s/system32/config/SOFTWARE", top.v[i]);
-		char *software = NULL;
-		found = vol_resolve(v, swant, &software, &kind, e);
-		if (found == -1) {
-			free(system);
-			r = -1;
-			break;
-		}
-		if (found && kind != VOL_FILE) {
-			free(software);
-			software = NULL;
-		}
-		add_install(out, n,
-			    (struct install){.sysroot = xstrdup(top.v[i]),
-					     .system = system,
-					     .software = software});
+		if (found == 0)
+			note("%s: %s has no system32/config/SYSTEM file: not a Windows system root",
+			     v->name, top.v[i]);
+		install_free_one(&in);
+		r = found;
 	}
 	strlist_free(&top);
 	if (r == -1) {
@@ -85,16 +89,21 @@ void install_describe(struct install *in, struct hive *software)
 	in->service_pack = hive_string(software, cv, "CSDVersion");
 }
 
+static void install_free_one(struct install *in)
+{
+	free(in->sysroot);
+	free(in->system);
+	free(in->software);
+	free(in->metabase);
+	free(in->product);
+	free(in->version);
+	free(in->build);
+	free(in->service_pack);
+}
+
 void install_free(struct install *in, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(in[i].sysroot);
-		free(in[i].system);
-		free(in[i].software);
-		free(in[i].product);
-		free(in[i].version);
-		free(in[i].build);
-		free(in[i].service_pack);
-	}
+	for (size_t i = 0; i < n; i++)
+		install_free_one(&in[i]);
 	free(in);
 }

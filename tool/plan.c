@@ -67,6 +67,19 @@ static int run_complete(json_t *run)
 	return s && STREQ(s, "complete");
 }
 
+/* PEEXCH50 classes recorded by earlier runs. */
+static void manifest_classes(struct manifest *m, struct fixctx *cx)
+{
+	for (size_t i = 0; i < json_array_size(runs(m)); i++) {
+		json_t *cl = json_object_get(json_array_get(runs(m), i), "sink_classes");
+		for (size_t j = 0; j < json_array_size(cl); j++) {
+			const char *c = json_string_value(json_array_get(cl, j));
+			if (c)
+				fixctx_add_class(cx, c);
+		}
+	}
+}
+
 /* Writes the manifest, or removes it when no run is left in it. */
 static int manifest_save(struct vol *v, struct manifest *m, struct err *e)
 {
@@ -113,11 +126,18 @@ static json_t *changes_json(struct edit *ed, size_t n)
 
 /* ---- verification ---- */
 
+static void ctx_copy(struct fixctx *dst, const struct fixctx *src)
+{
+	memset(dst, 0, sizeof *dst);
+	for (size_t i = 0; i < src->sink_classes.n; i++)
+		fixctx_add_class(dst, src->sink_classes.v[i]);
+}
+
 /* Checks bytes meant for (or read back from) an edited hive: it opens, walks
  * whole, its fix finds nothing left to do, and keys we created sit where
- * Windows will look for them. */
+ * Windows will look for them.  base is what planning started from. */
 static int verify_hive(const struct fixdef *fx, const char *path, const struct buf *bytes,
-		       const struct changes *planned, struct err *e)
+		       const struct changes *planned, const struct fixctx *base, struct err *e)
 {
 	struct buf copy = {xmalloc(bytes->len), bytes->len};
 	memcpy(copy.p, bytes->p, bytes->len);
@@ -126,9 +146,11 @@ static int verify_hive(const struct fixdef *fx, const char *path, const struct b
 	if (!hv)
 		return -1;
 	struct changes left = {0};
+	struct fixctx cx;
+	ctx_copy(&cx, base);
 	int r = hive_walk(hv, e);
 	if (r == 0)
-		r = fx->plan_hive(hv, &left, e);
+		r = fx->plan_hive(hv, &cx, &left, e);
 	if (r == 0 && left.n)
 		r = fail(e, "verify-failed",
 			 "%s: after the edit, %s still finds %zu change(s) to make (%s %s); "
@@ -145,8 +167,26 @@ static int verify_hive(const struct fixdef *fx, const char *path, const struct b
 		r = pn ? hive_subkeys_ordered(hv, pn, e)
 		       : fail(e, "verify-failed", "%s: key %s vanished", path, parent);
 	}
+	fixctx_free(&cx);
 	changes_free(&left);
 	hive_free(hv);
+	return r;
+}
+
+/* The same for a file a byte fix edits: planning again finds nothing. */
+static int verify_edit(const struct edit *ed, const struct buf *bytes, const struct fixctx *base,
+		       const struct fixctx *cx, struct err *e)
+{
+	if (ed->fix->plan_hive)
+		return verify_hive(ed->fix, ed->path, bytes, &ed->ch, base, e);
+	struct changes left = {0};
+	int r = ed->fix->plan_bytes(ed->path, bytes, cx, &left, NULL, e);
+	if (r == 0 && left.n)
+		r = fail(e, "verify-failed",
+			 "%s: after the edit, %s still finds %zu change(s) to make (%s %s); "
+			 "nothing was kept",
+			 ed->path, ed->fix->name, left.n, left.v[0].action, left.v[0].key);
+	changes_free(&left);
 	return r;
 }
 
@@ -154,8 +194,9 @@ static int verify_hive(const struct fixdef *fx, const char *path, const struct b
 
 /* Puts every file of run back as it was before, from its backup, when it is
  * not already so.  Checks every backup before the first write.  With strict
- * set, a file that is neither as before nor as nobounce left it is refused. */
-static int restore_run(struct vol *v, json_t *run, int strict, struct err *e)
+ * set, a file that is neither as before nor as nobounce left it is refused.
+ * With dry set, only checks. */
+static int restore_run(struct vol *v, json_t *run, int strict, int dry, struct err *e)
 {
 	json_t *files = json_object_get(run, "files");
 	size_t n = json_array_size(files);
@@ -193,7 +234,7 @@ static int restore_run(struct vol *v, json_t *run, int strict, struct err *e)
 		}
 		todo[i] = 1;
 	}
-	for (size_t i = 0; i < n && r == 0; i++) {
+	for (size_t i = 0; i < n && r == 0 && !dry; i++) {
 		if (!todo[i])
 			continue;
 		json_t *f = json_array_get(files, i);
@@ -228,14 +269,18 @@ static int forget_run(struct vol *v, struct manifest *m, struct err *e)
 
 /* ---- planning ---- */
 
+static void edits_free_one(struct edit *ed)
+{
+	free(ed->path);
+	buf_free(&ed->before);
+	buf_free(&ed->after);
+	changes_free(&ed->ch);
+}
+
 static void edits_free(struct edit *ed, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(ed[i].path);
-		buf_free(&ed[i].before);
-		buf_free(&ed[i].after);
-		changes_free(&ed[i].ch);
-	}
+	for (size_t i = 0; i < n; i++)
+		edits_free_one(&ed[i]);
 	free(ed);
 }
 
@@ -253,43 +298,56 @@ static void describe(struct vol *v, struct install *in)
 	err_clear(&e);
 }
 
+/* Plans one hive fix; with build set, also makes the new bytes. */
+static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef *fx,
+			  const char *path, int build, const struct fixctx *base, struct fixctx *cx,
+			  struct edit *ed, struct err *e)
+{
+	struct hive *hv = hive_load(v, path, build, e);
+	if (!hv)
+		return -1;
+	if (path == in->software)
+		install_describe(in, hv);
+	int r = fx->plan_hive(hv, cx, &ed->ch, e);
+	if (r == 0 && ed->ch.n && build) {
+		r = hive_serialize(hv, &ed->after, e);
+		if (r == 0)
+			r = verify_hive(fx, path, &ed->after, &ed->ch, base, e);
+	}
+	ed->before = hv->orig;
+	hv->orig = (struct buf){0};
+	hive_free(hv);
+	return r;
+}
+
+static int plan_bytes_file(struct vol *v, const struct fixdef *fx, const char *path, int build,
+			   const struct fixctx *cx, struct edit *ed, struct err *e)
+{
+	if (vol_read(v, path, fx->max_bytes, &ed->before, e) == -1)
+		return -1;
+	note("%s: read %s (%zu bytes)", v->name, path, ed->before.len);
+	return fx->plan_bytes(path, &ed->before, cx, &ed->ch, build ? &ed->after : NULL, e);
+}
+
 /* Reads, checks and plans every file; with build set, also makes and
  * verifies each new content.  Writes nothing. */
-static int plan_all(struct vol *v, struct install *in, int build, struct outcome *o,
-		    struct err *e)
+static int plan_all(struct vol *v, struct install *in, int build, const struct fixctx *base,
+		    struct fixctx *cx, struct outcome *o, struct err *e)
 {
-	if (in->software) {
-		struct hive *sw = hive_load(v, in->software, 0, e);
-		if (!sw)
-			return -1;
-		install_describe(in, sw);
-		hive_free(sw);
-	}
 	for (size_t i = 0; i < fix_count; i++) {
 		const struct fixdef *fx = &fix_list[i];
 		const char *path = fx->file(in);
 		if (!path)
 			continue;
-		struct hive *hv = hive_load(v, path, build, e);
-		if (!hv)
-			return -1;
-		struct changes ch = {0};
-		int r = fx->plan_hive(hv, &ch, e);
-		struct buf after = {0};
-		if (r == 0 && ch.n && build) {
-			r = hive_serialize(hv, &after, e);
-			if (r == 0)
-				r = verify_hive(fx, path, &after, &ch, e);
-		}
-		if (r == 0 && ch.n) {
+		struct edit ed = {.path = xstrdup(path), .fix = fx};
+		int r = fx->plan_hive ? plan_hive_file(v, in, fx, path, build, base, cx, &ed, e)
+				      : plan_bytes_file(v, fx, path, build, cx, &ed, e);
+		if (r == 0 && ed.ch.n) {
 			o->edits = xrealloc(o->edits, (o->nedits + 1) * sizeof *o->edits);
-			o->edits[o->nedits++] = (struct edit){xstrdup(path), hv->orig, after, ch, fx};
-			hv->orig = (struct buf){0};
+			o->edits[o->nedits++] = ed;
 		} else {
-			changes_free(&ch);
-			buf_free(&after);
+			edits_free_one(&ed);
 		}
-		hive_free(hv);
 		if (r == -1)
 			return -1;
 	}
@@ -306,7 +364,7 @@ static void iso_now(char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static json_t *new_run(struct manifest *m, struct outcome *o)
+static json_t *new_run(struct manifest *m, struct outcome *o, const struct fixctx *cx)
 {
 	int id = (int)json_integer_value(json_object_get(m->root, "next_run"));
 	if (id < 1)
@@ -327,17 +385,23 @@ static json_t *new_run(struct manifest *m, struct outcome *o)
 					 "sha256_before", before, "size_after",
 					 (json_int_t)ed->after.len, "sha256_after", after));
 	}
-	json_t *run = json_pack("{s:i,s:s,s:s,s:o,s:o}", "run", id, "time", now, "state",
+	json_t *classes = json_array();
+	for (size_t i = 0; i < cx->sink_classes.n; i++)
+		json_array_append_new(classes, json_string(cx->sink_classes.v[i]));
+	/* the classes let a later run recognise PEEXCH50's bindings even when
+	 * its COM keys are already gone */
+	json_t *run = json_pack("{s:i,s:s,s:s,s:o,s:o,s:o}", "run", id, "time", now, "state",
 				"applying", "files", files, "changes",
-				changes_json(o->edits, o->nedits));
+				changes_json(o->edits, o->nedits), "sink_classes", classes);
 	json_array_append_new(runs(m), run);
 	o->run = id;
 	return run;
 }
 
-static int apply(struct vol *v, struct manifest *m, struct outcome *o, struct err *e)
+static int apply(struct vol *v, struct manifest *m, const struct fixctx *base,
+		 const struct fixctx *cx, struct outcome *o, struct err *e)
 {
-	json_t *run = new_run(m, o);
+	json_t *run = new_run(m, o, cx);
 	json_t *files = json_object_get(run, "files");
 	/* 1. the manifest, so that anything written after it can be found */
 	if (manifest_save(v, m, e) == -1)
@@ -382,13 +446,13 @@ static int apply(struct vol *v, struct manifest *m, struct outcome *o, struct er
 			r = fail(e, "verify-failed", "%s: reads back different from what was written",
 				 ed->path);
 		if (r == 0)
-			r = verify_hive(ed->fix, ed->path, &back, &ed->ch, e);
+			r = verify_edit(ed, &back, base, cx, e);
 		buf_free(&back);
 	}
 	if (r == -1) {
 		/* put everything back; the manifest still says "applying" until then */
 		struct err e2 = {0};
-		if (restore_run(v, run, 0, &e2) == -1 || forget_run(v, m, &e2) == -1) {
+		if (restore_run(v, run, 0, 0, &e2) == -1 || forget_run(v, m, &e2) == -1) {
 			o->detail = xasprintf("rolling back failed too (%s); run 'nobounce undo' "
 					      "on this target",
 					      e2.msg);
@@ -415,7 +479,12 @@ static int do_undo(struct vol *v, struct manifest *m, int force, struct outcome 
 		return 0;
 	}
 	o->run = (int)json_integer_value(json_object_get(run, "run"));
-	if (restore_run(v, run, run_complete(run) && !force, &o->err) == -1)
+	/* all checks first; then the run is marked, so that an undo killed
+	 * half-way is finished by the next undo (or rolled back by fix) */
+	if (restore_run(v, run, run_complete(run) && !force, 1, &o->err) == -1)
+		return -1;
+	json_object_set_new(run, "state", json_string("undoing"));
+	if (manifest_save(v, m, &o->err) == -1 || restore_run(v, run, 0, 0, &o->err) == -1)
 		return -1;
 	/* report each file put back: its content goes from "after" to "before" */
 	json_t *files = json_object_get(run, "files");
@@ -438,6 +507,7 @@ static int do_undo(struct vol *v, struct manifest *m, int force, struct outcome 
 int plan_run(struct vol *v, struct install *in, enum command cmd, int force, struct outcome *o)
 {
 	struct manifest m = {0};
+	struct fixctx base = {0}, cx = {0};
 	memset(o, 0, sizeof *o);
 	o->inst = in;
 	o->status = "error";
@@ -453,28 +523,35 @@ int plan_run(struct vol *v, struct install *in, enum command cmd, int force, str
 	if (run && !run_complete(run)) {
 		int id = (int)json_integer_value(json_object_get(run, "run"));
 		if (cmd == CMD_CHECK) {
+			describe(v, in);
 			o->status = "needs-fix";
-			o->detail = xasprintf("fix run %d was interrupted; 'fix' will roll it back "
+			o->detail = xasprintf("run %d was interrupted; 'fix' will roll it back "
 					      "and redo it, 'undo' will roll it back",
 					      id);
 			goto out;
 		}
 		note("%s: rolling back interrupted run %d", v->name, id);
-		r = restore_run(v, run, 0, &o->err);
+		r = restore_run(v, run, 0, 0, &o->err);
 		if (r == 0)
 			r = forget_run(v, &m, &o->err);
 		if (r == 0)
 			o->detail = xasprintf("interrupted run %d was rolled back first", id);
 	}
+	if (r == 0) {
+		manifest_classes(&m, &base);
+		ctx_copy(&cx, &base);
+	}
 	if (r == 0)
-		r = plan_all(v, in, cmd == CMD_FIX, o, &o->err);
+		r = plan_all(v, in, cmd == CMD_FIX, &base, &cx, o, &o->err);
 	if (r == 0 && o->nedits == 0)
 		o->status = "clean";
 	else if (r == 0 && cmd == CMD_CHECK)
 		o->status = "needs-fix";
-	else if (r == 0 && (r = apply(v, &m, o, &o->err)) == 0)
+	else if (r == 0 && (r = apply(v, &m, &base, &cx, o, &o->err)) == 0)
 		o->status = "fixed";
 out:
+	fixctx_free(&base);
+	fixctx_free(&cx);
 	if (r == 0 && m.exists && !o->manifest)
 		o->manifest = xstrdup(m.path);
 	manifest_free(&m);

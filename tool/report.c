@@ -92,6 +92,12 @@ void report_outcome(const struct report_opts *ro, const char *target, const stru
 				printf("    restored from %s\n", c->key);
 				continue;
 			}
+			if (STREQ(c->action, "remove-binding")) {
+				printf("    %-11s SMTP instance %s, %s: \"%s\" (sink class %s)\n",
+				       c->action, c->instance, c->event,
+				       c->value ? c->value : "(no display name)", c->old);
+				continue;
+			}
 			printf("    %-11s %s%s%s", c->action, c->key, c->value ? "\\" : "",
 			       c->value ? c->value : "");
 			if (c->new)

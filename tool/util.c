@@ -131,3 +131,47 @@ void strlist_free(struct strlist *l)
 	l->v = NULL;
 	l->n = l->cap = 0;
 }
+
+#ifdef NOBOUNCE_FAULTS
+#include <signal.h>
+#include <unistd.h>
+
+/* Counts every point reached; kills the process at the one asked for.  A
+ * point whose name ends in '~' is only reported, so that the caller can do
+ * something half-way first, then call FAULT with the plain name. */
+int fault_hit(const char *name)
+{
+	static struct {
+		char name[32];
+		int count;
+	} seen[32];
+	const char *want = getenv("NOBOUNCE_FAULT");
+	if (!want)
+		return 0;
+	size_t nl = strlen(name);
+	int half = nl && name[nl - 1] == '~';
+	if (half)
+		nl--;
+	int *count = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(seen) && !count; i++)
+		if (!seen[i].name[0] || (strlen(seen[i].name) == nl &&
+					 !strncmp(seen[i].name, name, nl))) {
+			if (!seen[i].name[0])
+				snprintf(seen[i].name, sizeof seen[i].name, "%.*s", (int)nl, name);
+			count = &seen[i].count;
+		}
+	if (!count)
+		return 0;
+	char here[48];
+	snprintf(here, sizeof here, "%.*s:%d", (int)nl, name, *count);
+	int hit = STREQ(want, here);
+	if (half)
+		return hit; /* counted again by the FAULT that follows */
+	(*count)++;
+	if (hit) {
+		fprintf(stderr, "nobounce: fault point %s: killed\n", here);
+		kill(getpid(), SIGKILL);
+	}
+	return 0;
+}
+#endif

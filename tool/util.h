@@ -55,4 +55,17 @@ struct strlist {
 void strlist_add(struct strlist *l, char *owned);
 void strlist_free(struct strlist *l);
 
+/* Fault points for the crash tests: in a build with -DNOBOUNCE_FAULTS, the
+ * process kills itself (SIGKILL) at the point named by NOBOUNCE_FAULT
+ * ("NAME:N" = the Nth time it is reached, from 0).  Every write step has one;
+ * tests/t-crash.sh finds them all by reading the sources for FAULT(. */
+#ifdef NOBOUNCE_FAULTS
+int fault_hit(const char *name);
+#define FAULT(name) ((void)fault_hit(name))
+#define FAULT_ACTIVE(name) fault_hit(name)
+#else
+#define FAULT(name) ((void)0)
+#define FAULT_ACTIVE(name) 0
+#endif
+
 #endif

@@ -86,12 +86,22 @@ int vol_read(struct vol *v, const char *path, size_t max, struct buf *out, struc
 	return v->ops->read(v, path, max, out, e);
 }
 
+/* Every write to a target passes here, so the crash tests' fault points sit
+ * before and after each one (and half-way through a rewrite). */
 int vol_rewrite(struct vol *v, const char *path, const void *p, size_t len, struct err *e)
 {
 	if (!v->writable)
 		return read_only(v, path, e);
 	note("%s: rewriting %s in place (%zu bytes)", v->name, path, len);
-	return v->ops->rewrite(v, path, p, len, e);
+	FAULT("before-rewrite");
+	if (FAULT_ACTIVE("mid-rewrite~")) {
+		v->ops->rewrite(v, path, p, len / 2, e);
+		FAULT("mid-rewrite");
+	}
+	FAULT("mid-rewrite");
+	int r = v->ops->rewrite(v, path, p, len, e);
+	FAULT("after-rewrite");
+	return r;
 }
 
 int vol_create(struct vol *v, const char *path, const void *p, size_t len, struct err *e)
@@ -99,7 +109,10 @@ int vol_create(struct vol *v, const char *path, const void *p, size_t len, struc
 	if (!v->writable)
 		return read_only(v, path, e);
 	note("%s: creating %s (%zu bytes)", v->name, path, len);
-	return v->ops->create(v, path, p, len, e);
+	FAULT("before-create");
+	int r = v->ops->create(v, path, p, len, e);
+	FAULT("after-create");
+	return r;
 }
 
 int vol_replace(struct vol *v, const char *path, const void *p, size_t len, struct err *e)
@@ -107,7 +120,10 @@ int vol_replace(struct vol *v, const char *path, const void *p, size_t len, stru
 	if (!v->writable)
 		return read_only(v, path, e);
 	note("%s: writing %s (%zu bytes)", v->name, path, len);
-	return v->ops->replace(v, path, p, len, e);
+	FAULT("before-replace");
+	int r = v->ops->replace(v, path, p, len, e);
+	FAULT("after-replace");
+	return r;
 }
 
 int vol_remove(struct vol *v, const char *path, struct err *e)
@@ -115,7 +131,10 @@ int vol_remove(struct vol *v, const char *path, struct err *e)
 	if (!v->writable)
 		return read_only(v, path, e);
 	note("%s: removing %s", v->name, path);
-	return v->ops->remove(v, path, e);
+	FAULT("before-remove");
+	int r = v->ops->remove(v, path, e);
+	FAULT("after-remove");
+	return r;
 }
 
 int vol_list(struct vol *v, const char *dir, struct strlist *out, struct err *e)

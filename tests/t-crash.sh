@@ -1,0 +1,53 @@
+# Crash consistency: the process is killed (SIGKILL) at every fault point a
+# fix or an undo reaches; then fix run again must finish with exactly the
+# files a clean run gives, and undo instead must restore the originals byte
+# for byte.  The points are read from the sources, so a new write step
+# cannot escape this test.
+. "$TESTS/lib.sh"
+F=$NOBOUNCE_FAULTS_BIN
+[ -x "$F" ] || { flunk "the fault-point build $F is missing"; exit 0; }
+points=$(grep -ho 'FAULT("[a-z-]*")' "$TOOL"/*.c | sed 's/FAULT("//; s/")//' | sort -u)
+check "fault points found in the sources ($(echo $points | wc -w))" test -n "$points"
+FILES="WINDOWS/system32/config/SYSTEM WINDOWS/system32/config/SOFTWARE WINDOWS/system32/inetsrv/MetaBase.xml"
+
+fresh sbs2003 ref
+"$NOBOUNCE" fix -q ref
+treesum "$FIXTURES/sbs2003" >pristine
+
+same_files() { # DIR: the three files equal the clean run's, no temporary left
+	for f in $FILES; do cmp -s "$1/$f" "ref/$f" || return 1; done
+	! find "$1" -name '.*.tmp' | grep -q .
+}
+
+covered=0
+for cmd in fix undo; do
+	for p in $points; do
+		n=0
+		while :; do
+			fresh sbs2003 vol
+			[ $cmd = undo ] && "$NOBOUNCE" fix -q vol
+			NOBOUNCE_FAULT=$p:$n "$F" $cmd vol >/dev/null 2>&1
+			rc=$?
+			[ $rc = 137 ] || break # not reached this many times
+			covered=$((covered + 1))
+			rm -rf vol2 && cp -a vol vol2
+			"$NOBOUNCE" fix -q vol >out 2>err
+			rc1=$?
+			"$NOBOUNCE" undo -q vol2 >out2 2>err2
+			rc2=$?
+			if [ $rc1 = 0 ] && same_files vol; then
+				pass "$cmd killed at $p:$n: fix then finishes the clean run's files"
+			else
+				flunk "$cmd killed at $p:$n: fix then exits $rc1: $(head -c 300 err)"
+			fi
+			treesum vol2 >now
+			if [ $rc2 = 0 ] && cmp -s pristine now; then
+				pass "$cmd killed at $p:$n: undo then restores every original byte"
+			else
+				flunk "$cmd killed at $p:$n: undo then exits $rc2: $(head -c 300 err2) $(diff pristine now | head -3)"
+			fi
+			n=$((n + 1))
+		done
+	done
+done
+check "fault points reached and tested: $covered" test $covered -ge 20
