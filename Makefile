@@ -6,13 +6,13 @@ DESTDIR ?=
 CC ?= cc
 CFLAGS ?= -O2 -g
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
-PKGS := hivex jansson libcrypto libxml-2.0
+PKGS := hivex jansson libcrypto libxml-2.0 libntfs-3g libnbd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 
 # Debian packages: to build, then to test (peers that read our results back).
-BUILD_DEBS := gcc make pkg-config libhivex-dev libjansson-dev libssl-dev libxml2-dev
-TEST_DEBS := libhivex-bin libwin-hivex-perl chntpw libxml2-utils xz-utils jq strace util-linux groff-base
+BUILD_DEBS := gcc make pkg-config libhivex-dev libjansson-dev libssl-dev libxml2-dev ntfs-3g-dev libnbd-dev qemu-utils
+TEST_DEBS := libhivex-bin libwin-hivex-perl chntpw libxml2-utils xz-utils jq strace util-linux groff-base ntfs-3g fdisk procps
 DEBS := $(BUILD_DEBS) $(TEST_DEBS)
 
 TOOL_SRCS := $(wildcard tool/*.c)
@@ -42,6 +42,10 @@ $(BUILD)/mkhive: $(MKHIVE_SRCS) tool/regname.h | deps
 	@mkdir -p $(BUILD)
 	$(CC) $(WARN) $(CFLAGS) $(shell pkg-config --cflags hivex) -o $@ $(MKHIVE_SRCS) $(shell pkg-config --libs hivex)
 
+$(BUILD)/ntfsput: hives/ntfsput.c | deps
+	@mkdir -p $(BUILD)
+	$(CC) $(WARN) $(CFLAGS) -o $@ $< $(shell pkg-config --libs libntfs-3g)
+
 # The same program with fault points compiled in, for the crash tests only.
 $(BUILD)/nobounce-faults: $(TOOL_SRCS) $(TOOL_HDRS) | deps
 	@mkdir -p $(BUILD)
@@ -51,7 +55,7 @@ $(BUILD)/nobounce-faults: $(TOOL_SRCS) $(TOOL_HDRS) | deps
 fixtures: $(BUILD)/mkhive
 	hives/mkvolumes $(BUILD)/mkhive $(BUILD)/fixtures
 
-check: tool/nobounce $(BUILD)/mkhive $(BUILD)/nobounce-faults
+check: tool/nobounce $(BUILD)/mkhive $(BUILD)/nobounce-faults $(BUILD)/ntfsput
 	tests/run $(BUILD)
 
 test: check

@@ -35,7 +35,7 @@
 #define MAX_INLINE_DATA 16344 /* larger values need big-data cells */
 #define HBIN_SIZE 4096
 #define FIXED_FILETIME 0x01c8a3e0b1d2c000ULL /* 2008-04-21, deterministic */
-#define LIST_CHUNK 512                       /* entries per lf leaf under ri */
+#define LIST_CHUNK 512			     /* entries per lf leaf under ri */
 
 static const char *progname = "mkhive";
 
@@ -154,8 +154,7 @@ static struct node *child(struct node *parent, const char *name)
 	return k;
 }
 
-static void set_value(struct node *n, const char *name, uint32_t type, uint8_t *data,
-		      size_t len)
+static void set_value(struct node *n, const char *name, uint32_t type, uint8_t *data, size_t len)
 {
 	for (size_t i = 0; i < n->nvals; i++)
 		if (!strcasecmp(n->vals[i].name, name)) {
@@ -479,7 +478,7 @@ static uint32_t cell(struct out *o, size_t n)
 	ensure(o, size);
 	uint32_t off = (uint32_t)o->len;
 	memset(o->b + off, 0, size);
-	put32(o->b + off, (uint32_t)-(int32_t)size);
+	put32(o->b + off, (uint32_t) - (int32_t)size);
 	o->len += size;
 	if (o->len > o->bin_start + HBIN_SIZE) {
 		/* an oversized cell gets an hbin of its own, rounded up */
@@ -500,7 +499,7 @@ static size_t make_sd(uint8_t *sd)
 	size_t n = 20, acl = n;
 	sd[0] = 1, sd[1] = 0;
 	put16(sd + 2, 0x8004); /* self-relative, DACL present */
-	n += 8;                /* ACL header, filled below */
+	n += 8;		       /* ACL header, filled below */
 	struct {
 		const uint8_t *sid;
 		size_t len;
@@ -526,8 +525,8 @@ static size_t make_sd(uint8_t *sd)
 	put32(sd + 8, (uint32_t)n); /* group */
 	memcpy(sd + n, sid_sys, sizeof sid_sys);
 	n += sizeof sid_sys;
-	put32(sd + 12, 0);                /* no SACL */
-	put32(sd + 16, (uint32_t)acl);    /* DACL */
+	put32(sd + 12, 0);	       /* no SACL */
+	put32(sd + 16, (uint32_t)acl); /* DACL */
 	return n;
 }
 
@@ -690,13 +689,13 @@ static void write_hive(struct node *root, const char *path, const char *fname)
 	put32(base + 4, seq1);
 	put32(base + 8, seq2);
 	put64(base + 12, FIXED_FILETIME);
-	put32(base + 20, 1);  /* major */
-	put32(base + 24, 3);  /* minor: 1.3, the XP/2003 format */
-	put32(base + 28, 0);  /* primary file */
-	put32(base + 32, 1);  /* direct memory load */
+	put32(base + 20, 1); /* major */
+	put32(base + 24, 3); /* minor: 1.3, the XP/2003 format */
+	put32(base + 28, 0); /* primary file */
+	put32(base + 32, 1); /* direct memory load */
 	put32(base + 36, root->off);
 	put32(base + 40, (uint32_t)o.len);
-	put32(base + 44, 1);  /* clustering factor */
+	put32(base + 44, 1); /* clustering factor */
 	size_t fl;
 	uint8_t *fn = utf16le(fname, &fl, 0);
 	memcpy(base + 48, fn, fl > 64 ? 64 : fl);
@@ -785,10 +784,10 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--sequence")) {
 			if (sscanf(argv[++i], "%u:%u", &seq1, &seq2) != 2)
 				die("--sequence takes PRIMARY:SECONDARY");
-		}
-		else
+		} else
 			die("unknown option %s\nusage: mkhive -o OUT [--base HIVE] [--prefix PFX] "
-			    "[--root-name NAME] [--file-name NAME] [--sequence N:M] [FILE.reg|- ...]",
+			    "[--root-name NAME] [--file-name NAME] [--sequence N:M] [FILE.reg|- "
+			    "...]",
 			    a);
 	}
 	if (!out)

@@ -166,11 +166,12 @@ static int find_typelibs(struct hive *hv, hive_node_h typelib, struct strlist *l
 			count_paths(hv, vers[j], &ours, &others);
 			if (ours && others) {
 				CLEANUP_FREE char *ver = name_of(hv, vers[j]);
-				r = fail(e, "unsure",
-					 "%s: type library %s version %s names both %s and other "
-					 "files; nobounce will not guess which parts to remove. "
-					 "Run 'regsvr32 /u peexch50.dll' on the live server instead",
-					 hv->path, lib, ver, DLL_NAME);
+				r = fail(
+				    e, "unsure",
+				    "%s: type library %s version %s names both %s and other "
+				    "files; nobounce will not guess which parts to remove. "
+				    "Run 'regsvr32 /u peexch50.dll' on the live server instead",
+				    hv->path, lib, ver, DLL_NAME);
 			} else if (ours) {
 				nours++;
 				CLEANUP_FREE char *ver = name_of(hv, vers[j]);

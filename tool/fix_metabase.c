@@ -24,10 +24,10 @@
 
 /* One metabase key element. */
 struct mbkey {
-	char *name;     /* element name: IIsSmtpServer, IIsConfigObject, ... */
-	char *location; /* Location attribute, or NULL */
-	size_t start;   /* offset of its '<' */
-	size_t end;     /* offset just past its end tag or "/>" */
+	char *name;	    /* element name: IIsSmtpServer, IIsConfigObject, ... */
+	char *location;	    /* Location attribute, or NULL */
+	size_t start;	    /* offset of its '<' */
+	size_t end;	    /* offset just past its end tag or "/>" */
 	struct strlist id0; /* candidate ID-0 values (see file comment) */
 };
 
@@ -137,8 +137,8 @@ static void on_end(void *ctx, const xmlChar *local, const xmlChar *prefix, const
 		const uint8_t *p = s->in->p;
 		if (k->end > s->in->len || k->end <= k->start || p[k->end - 1] != '>' ||
 		    k->start + 1 + nl > s->in->len || memcmp(p + k->start + 1, local, nl) != 0)
-			problem(s, xasprintf("cannot locate the bytes of <%s Location=\"%s\">", local,
-					     k->location ? k->location : ""));
+			problem(s, xasprintf("cannot locate the bytes of <%s Location=\"%s\">",
+					     local, k->location ? k->location : ""));
 		s->in_key = 0;
 	}
 	s->depth--;
@@ -207,14 +207,14 @@ static int scan(const char *path, const struct buf *in, struct mbscan *s, struct
 static const struct {
 	const char *guid, *name;
 } event_types[] = {
-	{"{F6628C8D-0D5E-11d2-AA68-00C04FA35B82}", "OnInboundCommand"},
-	{"{F6628C8E-0D5E-11d2-AA68-00C04FA35B82}", "OnServerResponse"},
-	{"{F6628C8F-0D5E-11d2-AA68-00C04FA35B82}", "OnSessionStart"},
-	{"{F6628C90-0D5E-11d2-AA68-00C04FA35B82}", "OnMessageStart"},
-	{"{F6628C91-0D5E-11d2-AA68-00C04FA35B82}", "OnPerRecipient"},
-	{"{F6628C92-0D5E-11d2-AA68-00C04FA35B82}", "OnBeforeData"},
-	{"{F6628C93-0D5E-11d2-AA68-00C04FA35B82}", "OnSessionEnd"},
-	{"{FF3CAA23-00B9-11d2-9DFB-00C04FA322BA}", "OnTransportSubmission"},
+    {"{F6628C8D-0D5E-11d2-AA68-00C04FA35B82}", "OnInboundCommand"},
+    {"{F6628C8E-0D5E-11d2-AA68-00C04FA35B82}", "OnServerResponse"},
+    {"{F6628C8F-0D5E-11d2-AA68-00C04FA35B82}", "OnSessionStart"},
+    {"{F6628C90-0D5E-11d2-AA68-00C04FA35B82}", "OnMessageStart"},
+    {"{F6628C91-0D5E-11d2-AA68-00C04FA35B82}", "OnPerRecipient"},
+    {"{F6628C92-0D5E-11d2-AA68-00C04FA35B82}", "OnBeforeData"},
+    {"{F6628C93-0D5E-11d2-AA68-00C04FA35B82}", "OnSessionEnd"},
+    {"{FF3CAA23-00B9-11d2-9DFB-00C04FA322BA}", "OnTransportSubmission"},
 };
 
 static const char *event_name(const char *guid)
@@ -227,16 +227,16 @@ static const char *event_name(const char *guid)
 
 /* A binding's parts from a Location under it; 0 when it is not one. */
 struct bindref {
-	char *binding;    /* /LM/SmtpSvc/N/EventManager/EventTypes/E/Bindings/B */
-	char *instance;   /* N */
-	char *event;      /* E */
+	char *binding;	  /* /LM/SmtpSvc/N/EventManager/EventTypes/E/Bindings/B */
+	char *instance;	  /* N */
+	char *event;	  /* E */
 	const char *rest; /* what follows the binding path ("" or "SinkClass", ...) */
 };
 
 static int parse_binding(const char *loc, struct bindref *b)
 {
-	static const char *const fixed[] = {"LM", "SmtpSvc", NULL, "EventManager", "EventTypes",
-					    NULL, "Bindings", NULL};
+	static const char *const fixed[] = {"LM",	  "SmtpSvc", NULL,	 "EventManager",
+					    "EventTypes", NULL,	     "Bindings", NULL};
 	const char *p = loc, *part[8];
 	size_t len[8];
 	if (*p++ != '/')
@@ -277,8 +277,7 @@ static const char *id0_of(const struct mbscan *s, const char *binding, const cha
 {
 	CLEANUP_FREE char *want = xasprintf("%s/%s", binding, sub);
 	for (size_t i = 0; i < s->n; i++)
-		if (s->keys[i].location && STRCASEEQ(s->keys[i].location, want) &&
-		    s->keys[i].id0.n)
+		if (s->keys[i].location && STRCASEEQ(s->keys[i].location, want) && s->keys[i].id0.n)
 			return s->keys[i].id0.v[0];
 	return NULL;
 }
@@ -343,8 +342,7 @@ static void line_span(const struct buf *in, const struct mbkey *k, size_t *a, si
 	}
 }
 
-static void splice(const struct buf *in, const struct mbscan *s, const int *doomed,
-		   struct buf *out)
+static void splice(const struct buf *in, const struct mbscan *s, const int *doomed, struct buf *out)
 {
 	out->p = xmalloc(in->len ? in->len : 1);
 	out->len = 0;

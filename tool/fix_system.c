@@ -71,8 +71,9 @@ int fix_system_plan(struct hive *hv, struct fixctx *cx, struct changes *out, str
 		hive_node_h services = hive_node(hv, cs, "Services");
 		hive_node_h smtp = services ? hive_node(hv, services, "SMTPSVC") : 0;
 		if (!smtp) {
-			note("%s: %s has no Services\\SMTPSVC: not an Exchange server's; left alone",
-			     hv->path, csname);
+			note(
+			    "%s: %s has no Services\\SMTPSVC: not an Exchange server's; left alone",
+			    hv->path, csname);
 			continue;
 		}
 		CLEANUP_FREE char *n_cs = stored_name(hv, cs, csname);

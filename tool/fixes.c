@@ -20,15 +20,14 @@ static const char *metabase_file(const struct install *in)
 }
 
 const struct fixdef fix_list[] = {
-	{"SuppressExternal", system_file, fix_system_plan, NULL, 0},
-	{"PEEXCH50 COM registration", software_file, fix_com_plan, NULL, 0},
-	{"PEEXCH50 SMTP sink bindings", metabase_file, NULL, fix_metabase_plan,
-	 METABASE_MAX_BYTES},
+    {"SuppressExternal", system_file, fix_system_plan, NULL, 0},
+    {"PEEXCH50 COM registration", software_file, fix_com_plan, NULL, 0},
+    {"PEEXCH50 SMTP sink bindings", metabase_file, NULL, fix_metabase_plan, METABASE_MAX_BYTES},
 };
 const size_t fix_count = ARRAY_SIZE(fix_list);
 
-struct change *changes_add(struct changes *c, const char *action, char *key, char *value,
-			   char *old, char *new)
+struct change *changes_add(struct changes *c, const char *action, char *key, char *value, char *old,
+			   char *new)
 {
 	c->v = xrealloc(c->v, (c->n + 1) * sizeof *c->v);
 	c->v[c->n] = (struct change){action, key, value, old, new, NULL, NULL};
@@ -57,9 +56,9 @@ static json_t *str_or_null(const char *s)
 
 json_t *change_json(const char *file, const struct change *c)
 {
-	json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "file", file, "action", c->action,
-			      "key", c->key, "value", str_or_null(c->value), "old",
-			      str_or_null(c->old), "new", str_or_null(c->new));
+	json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "file", file, "action", c->action, "key",
+			      c->key, "value", str_or_null(c->value), "old", str_or_null(c->old),
+			      "new", str_or_null(c->new));
 	if (c->instance)
 		json_object_set_new(o, "instance", json_string(c->instance));
 	if (c->event)

@@ -14,12 +14,12 @@
 
 struct change {
 	const char *action; /* "create-key", "set-value", ... (see nobounce(1)) */
-	char *key;          /* registry key or metabase Location */
-	char *value;        /* value name (metabase: the binding's display name) */
-	char *old;          /* previous data (metabase: the sink class), or NULL */
-	char *new;          /* new data, or NULL */
-	char *instance;     /* metabase: SMTP virtual server number */
-	char *event;        /* metabase: event type name */
+	char *key;	    /* registry key or metabase Location */
+	char *value;	    /* value name (metabase: the binding's display name) */
+	char *old;	    /* previous data (metabase: the sink class), or NULL */
+	char *new;	    /* new data, or NULL */
+	char *instance;	    /* metabase: SMTP virtual server number */
+	char *event;	    /* metabase: event type name */
 };
 
 struct changes {
@@ -29,8 +29,8 @@ struct changes {
 
 /* Appends a change; takes ownership of the strings.  Returns it, so that the
  * optional fields can be set. */
-struct change *changes_add(struct changes *c, const char *action, char *key, char *value,
-			   char *old, char *new);
+struct change *changes_add(struct changes *c, const char *action, char *key, char *value, char *old,
+			   char *new);
 void changes_free(struct changes *c);
 /* {file, action, key, value, old, new[, instance, event]}, absent as null. */
 json_t *change_json(const char *file, const struct change *c);
@@ -46,13 +46,11 @@ void fixctx_add_class(struct fixctx *cx, const char *name);
 
 /* SuppressExternal=1 under Services\SMTPSVC\XEXCH50 in every control set that
  * Select names and that has SMTPSVC. */
-int fix_system_plan(struct hive *system, struct fixctx *cx, struct changes *out,
-		    struct err *e);
+int fix_system_plan(struct hive *system, struct fixctx *cx, struct changes *out, struct err *e);
 
 /* PEEXCH50.DLL's COM registration in SOFTWARE\Classes: its CLSIDs, ProgIDs,
  * type library and interfaces.  Adds the classes to cx. */
-int fix_com_plan(struct hive *software, struct fixctx *cx, struct changes *out,
-		 struct err *e);
+int fix_com_plan(struct hive *software, struct fixctx *cx, struct changes *out, struct err *e);
 /* Whether a path (InprocServer32 or win32 value) names PEEXCH50.DLL. */
 int names_peexch50(const char *path);
 

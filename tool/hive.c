@@ -15,8 +15,8 @@ static uint32_t le32(const uint8_t *p)
 int hive_check_bytes(const char *name, const uint8_t *p, size_t len, struct err *e)
 {
 	static const char repair[] =
-		"Restore it from a backup (system32\\config\\*.sav, repair\\ or RegBack) "
-		"before running nobounce";
+	    "Restore it from a backup (system32\\config\\*.sav, repair\\ or RegBack) "
+	    "before running nobounce";
 	if (len < 4096 || memcmp(p, "regf", 4) != 0)
 		return fail(e, "damaged-hive", "%s: not a registry hive (no 'regf' base block). %s",
 			    name, repair);
@@ -51,8 +51,8 @@ int hive_check_bytes(const char *name, const uint8_t *p, size_t len, struct err 
 			    name, type);
 	uint32_t bins = le32(p + 0x28);
 	if (bins == 0 || bins % 4096 != 0)
-		return fail(e, "damaged-hive", "%s: the base block gives a bad size (%u). %s",
-			    name, bins, repair);
+		return fail(e, "damaged-hive", "%s: the base block gives a bad size (%u). %s", name,
+			    bins, repair);
 	if ((uint64_t)bins + 4096 > len)
 		return fail(e, "damaged-hive",
 			    "%s: truncated: the base block says %llu bytes, the file has %zu. %s",
@@ -208,7 +208,8 @@ int hive_walk(struct hive *hv, struct err *e)
 		struct frame f = stack[--sp];
 		size_t bit = f.node / 8;
 		if (bit >= nbits || (seen[bit / 8] & (1u << (bit % 8)))) {
-			r = fail(e, "damaged-hive", "%s: key at 0x%zx is reached twice: the "
+			r = fail(e, "damaged-hive",
+				 "%s: key at 0x%zx is reached twice: the "
 				 "hive's key tree has a cycle. Restore it from a backup",
 				 hv->path, (size_t)f.node);
 			break;
@@ -224,7 +225,8 @@ int hive_walk(struct hive *hv, struct err *e)
 		hive_value_h *vals = name ? hivex_node_values(h, f.node) : NULL;
 		hive_node_h *kids = vals ? hivex_node_children(h, f.node) : NULL;
 		if (!kids) {
-			r = fail(e, "damaged-hive", "%s: key at 0x%zx cannot be read (%s). "
+			r = fail(e, "damaged-hive",
+				 "%s: key at 0x%zx cannot be read (%s). "
 				 "Restore the hive from a backup",
 				 hv->path, (size_t)f.node, strerror(errno ? errno : EINVAL));
 		}
@@ -234,7 +236,8 @@ int hive_walk(struct hive *hv, struct err *e)
 			char *key = hivex_value_key(h, vals[i]);
 			char *data = key ? hivex_value_value(h, vals[i], &t, &len) : NULL;
 			if (!data)
-				r = fail(e, "damaged-hive", "%s: a value of key '%s' cannot be read "
+				r = fail(e, "damaged-hive",
+					 "%s: a value of key '%s' cannot be read "
 					 "(%s). Restore the hive from a backup",
 					 hv->path, name, strerror(errno ? errno : EINVAL));
 			free(key);

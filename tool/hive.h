@@ -20,10 +20,10 @@
 #define HIVE_MAX_DEPTH 512
 
 struct hive {
-	char *path;      /* where it lies on the volume, for messages */
+	char *path;	 /* where it lies on the volume, for messages */
 	struct buf orig; /* the bytes as read: hashed, backed up, compared */
-	hive_h *h;       /* hivex on a private copy of orig */
-	int writable;    /* whether h accepts edits (in memory only) */
+	hive_h *h;	 /* hivex on a private copy of orig */
+	int writable;	 /* whether h accepts edits (in memory only) */
 };
 
 /* Checks a hive's base block.  name is used in messages. */

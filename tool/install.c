@@ -20,8 +20,7 @@ static void install_free_one(struct install *in);
 
 /* The file at sysroot/rel when it exists as a regular file: 1 and *out,
  * 0 when it does not, -1 on error (a link, a special file, ambiguity). */
-static int find_file(struct vol *v, const char *sysroot, const char *rel, char **out,
-		     struct err *e)
+static int find_file(struct vol *v, const char *sysroot, const char *rel, char **out, struct err *e)
 {
 	CLEANUP_FREE char *want = xasprintf("%s/%s", sysroot, rel);
 	int kind = 0;
@@ -55,7 +54,8 @@ int install_find(struct vol *v, struct install **out, size_t *n, struct err *e)
 		int found = find_file(v, top.v[i], "system32/config/SYSTEM", &in.system, e);
 		if (found == 1 &&
 		    (find_file(v, top.v[i], "system32/config/SOFTWARE", &in.software, e) == -1 ||
-		     find_file(v, top.v[i], "system32/inetsrv/MetaBase.xml", &in.metabase, e) == -1))
+		     find_file(v, top.v[i], "system32/inetsrv/MetaBase.xml", &in.metabase, e) ==
+			 -1))
 			found = -1;
 		if (found == 1) {
 			add_install(out, n, in);

@@ -6,8 +6,8 @@
 #include "vol.h"
 
 struct install {
-	char *sysroot;  /* "WINDOWS" or "WINNT", as stored on the volume */
-	char *system;   /* <sysroot>/system32/config/SYSTEM, as stored */
+	char *sysroot;	/* "WINDOWS" or "WINNT", as stored on the volume */
+	char *system;	/* <sysroot>/system32/config/SYSTEM, as stored */
 	char *software; /* the SOFTWARE hive, or NULL when there is none */
 	char *metabase; /* <sysroot>/system32/inetsrv/MetaBase.xml, or NULL */
 	/* from SOFTWARE\Microsoft\Windows NT\CurrentVersion, for reports */

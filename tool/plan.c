@@ -26,21 +26,40 @@ static int manifest_load(struct vol *v, struct install *in, struct manifest *m, 
 		return -1;
 	m->path = r ? real : xstrdup(want);
 	m->exists = r;
+	const char *from = m->path;
+	CLEANUP_FREE char *aside = NULL;
 	if (!r) {
-		m->root = json_pack("{s:i,s:i,s:[]}", "nobounce_manifest", 1, "next_run", 1, "runs");
-		return 0;
+		/* a replace on NTFS killed between its steps leaves only the copy
+		 * written aside (see vol_ntfs.c) */
+		CLEANUP_FREE char *tmp = xasprintf("%s/.%s.tmp", in->sysroot, MANIFEST_NAME);
+		r = vol_resolve(v, tmp, &aside, &kind, e);
+		if (r == -1)
+			return -1;
+		if (!r || kind != VOL_FILE) {
+			m->root = json_pack("{s:i,s:i,s:[]}", "nobounce_manifest", 1, "next_run", 1,
+					    "runs");
+			return 0;
+		}
+		from = aside;
 	}
 	struct buf b = {0};
-	if (vol_read(v, m->path, MANIFEST_MAX_BYTES, &b, e) == -1)
+	if (vol_read(v, from, MANIFEST_MAX_BYTES, &b, e) == -1)
 		return -1;
 	json_error_t je;
 	m->root = json_loadb((const char *)b.p, b.len, 0, &je);
 	buf_free(&b);
+	if (aside && (!m->root || !json_is_array(json_object_get(m->root, "runs")))) {
+		/* a partial copy aside: the replace never got far enough to matter */
+		json_decref(m->root);
+		m->root =
+		    json_pack("{s:i,s:i,s:[]}", "nobounce_manifest", 1, "next_run", 1, "runs");
+		return 0;
+	}
 	if (!m->root || !json_is_array(json_object_get(m->root, "runs")))
 		return fail(e, "bad-manifest",
 			    "%s: cannot read nobounce's manifest (%s, line %d). Restore files "
 			    "from the *.nobounce-N.bak backups by hand, or move the manifest away",
-			    m->path, m->root ? "no runs" : je.text, je.line);
+			    from, m->root ? "no runs" : je.text, je.line);
 	return 0;
 }
 
@@ -113,6 +132,71 @@ static const char *jstr(json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
 	return s ? s : "";
+}
+
+/* Where a file's backup lies: beside it on the volume, or with --backup-dir
+ * on the host ("backup_on": "host", an absolute path). */
+struct bakloc {
+	struct vol *vol;
+	char *path;
+	int own; /* vol was opened here */
+};
+
+static int bak_open(struct vol *v, json_t *f, struct bakloc *b, struct err *e)
+{
+	const char *p = jstr(f, "backup");
+	memset(b, 0, sizeof *b);
+	if (!STREQ(jstr(f, "backup_on"), "host")) {
+		b->vol = v;
+		b->path = xstrdup(p);
+		return 0;
+	}
+	const char *slash = strrchr(p, '/');
+	CLEANUP_FREE char *dir = slash && slash != p ? strndup(p, (size_t)(slash - p)) : xstrdup("/");
+	b->vol = vol_open_dir(dir, v->writable, e);
+	if (!b->vol)
+		return -1;
+	b->own = 1;
+	b->path = xstrdup(slash ? slash + 1 : p);
+	return 0;
+}
+
+static void bak_close(struct bakloc *b)
+{
+	if (b->own)
+		vol_close(b->vol);
+	free(b->path);
+}
+
+static int bak_read(struct vol *v, json_t *f, struct buf *out, char sha[65], struct err *e)
+{
+	struct bakloc b;
+	if (bak_open(v, f, &b, e) == -1)
+		return -1;
+	int r = read_hash(b.vol, b.path, HIVE_MAX_BYTES, out, sha, e);
+	bak_close(&b);
+	return r;
+}
+
+static int bak_create(struct vol *v, json_t *f, const struct buf *data, struct err *e)
+{
+	struct bakloc b;
+	if (bak_open(v, f, &b, e) == -1)
+		return -1;
+	/* beside its original, a backup takes the original's protection */
+	int r = vol_create(b.vol, b.path, data->p, data->len, b.own ? NULL : jstr(f, "path"), e);
+	bak_close(&b);
+	return r;
+}
+
+static int bak_remove(struct vol *v, json_t *f, struct err *e)
+{
+	struct bakloc b;
+	if (bak_open(v, f, &b, e) == -1)
+		return -1;
+	int r = vol_remove(b.vol, b.path, e);
+	bak_close(&b);
+	return r;
 }
 
 static json_t *changes_json(struct edit *ed, size_t n)
@@ -223,7 +307,7 @@ static int restore_run(struct vol *v, json_t *run, int strict, int dry, struct e
 			break;
 		}
 		char bsha[65];
-		if (read_hash(v, jstr(f, "backup"), HIVE_MAX_BYTES, &bak[i], bsha, e) == -1 ||
+		if (bak_read(v, f, &bak[i], bsha, e) == -1 ||
 		    !STREQ(bsha, jstr(f, "sha256_before"))) {
 			err_clear(e);
 			r = fail(e, "no-backup",
@@ -245,8 +329,8 @@ static int restore_run(struct vol *v, json_t *run, int strict, int dry, struct e
 		    read_hash(v, path, HIVE_MAX_BYTES, &back, sha, e) == -1)
 			r = -1;
 		else if (!STREQ(sha, jstr(f, "sha256_before")))
-			r = fail(e, "io", "%s: reads back different from its backup after restoring",
-				 path);
+			r = fail(e, "io",
+				 "%s: reads back different from its backup after restoring", path);
 		buf_free(&back);
 	}
 	for (size_t i = 0; i < n; i++)
@@ -261,7 +345,7 @@ static int forget_run(struct vol *v, struct manifest *m, struct err *e)
 {
 	json_t *files = json_object_get(last_run(m), "files");
 	for (size_t i = 0; i < json_array_size(files); i++)
-		if (vol_remove(v, jstr(json_array_get(files, i), "backup"), e) == -1)
+		if (bak_remove(v, json_array_get(files, i), e) == -1)
 			return -1;
 	json_array_remove(runs(m), json_array_size(runs(m)) - 1);
 	return manifest_save(v, m, e);
@@ -364,7 +448,19 @@ static void iso_now(char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static json_t *new_run(struct manifest *m, struct outcome *o, const struct fixctx *cx)
+static char *backup_name(const struct plan_opts *po, const char *path, int id)
+{
+	if (!po->backup_dir)
+		return xasprintf("%s.nobounce-%d.bak", path, id);
+	CLEANUP_FREE char *flat = xstrdup(path);
+	for (char *c = flat; *c; c++)
+		if (*c == '/')
+			*c = '_';
+	return xasprintf("%s/%s--%s.nobounce-%d.bak", po->backup_dir, po->backup_tag, flat, id);
+}
+
+static json_t *new_run(struct manifest *m, struct outcome *o, const struct fixctx *cx,
+		       const struct plan_opts *po)
 {
 	int id = (int)json_integer_value(json_object_get(m->root, "next_run"));
 	if (id < 1)
@@ -378,12 +474,13 @@ static json_t *new_run(struct manifest *m, struct outcome *o, const struct fixct
 		char before[65], after[65];
 		sha256_hex(ed->before.p, ed->before.len, before);
 		sha256_hex(ed->after.p, ed->after.len, after);
-		CLEANUP_FREE char *bak = xasprintf("%s.nobounce-%d.bak", ed->path, id);
+		CLEANUP_FREE char *bak = backup_name(po, ed->path, id);
 		json_array_append_new(
-			files, json_pack("{s:s,s:s,s:I,s:s,s:I,s:s}", "path", ed->path, "backup",
-					 bak, "size_before", (json_int_t)ed->before.len,
-					 "sha256_before", before, "size_after",
-					 (json_int_t)ed->after.len, "sha256_after", after));
+		    files, json_pack("{s:s,s:s,s:s,s:I,s:s,s:I,s:s}", "path", ed->path, "backup",
+				     bak, "backup_on", po->backup_dir ? "host" : "volume",
+				     "size_before", (json_int_t)ed->before.len, "sha256_before",
+				     before, "size_after", (json_int_t)ed->after.len,
+				     "sha256_after", after));
 	}
 	json_t *classes = json_array();
 	for (size_t i = 0; i < cx->sink_classes.n; i++)
@@ -399,9 +496,10 @@ static json_t *new_run(struct manifest *m, struct outcome *o, const struct fixct
 }
 
 static int apply(struct vol *v, struct manifest *m, const struct fixctx *base,
-		 const struct fixctx *cx, struct outcome *o, struct err *e)
+		 const struct fixctx *cx, const struct plan_opts *po, struct outcome *o,
+		 struct err *e)
 {
-	json_t *run = new_run(m, o, cx);
+	json_t *run = new_run(m, o, cx, po);
 	json_t *files = json_object_get(run, "files");
 	/* 1. the manifest, so that anything written after it can be found */
 	if (manifest_save(v, m, e) == -1)
@@ -411,13 +509,14 @@ static int apply(struct vol *v, struct manifest *m, const struct fixctx *base,
 	size_t made = 0;
 	for (size_t i = 0; i < o->nedits && r == 0; i++) {
 		struct edit *ed = &o->edits[i];
-		const char *bak = jstr(json_array_get(files, i), "backup");
+		json_t *f = json_array_get(files, i);
+		const char *bak = jstr(f, "backup");
 		struct buf back = {0};
 		char sha[65];
-		r = vol_create(v, bak, ed->before.p, ed->before.len, e);
+		r = bak_create(v, f, &ed->before, e);
 		if (r == 0) {
 			made++;
-			r = read_hash(v, bak, HIVE_MAX_BYTES, &back, sha, e);
+			r = bak_read(v, f, &back, sha, e);
 		}
 		if (r == 0 && !STREQ(sha, jstr(json_array_get(files, i), "sha256_before")))
 			r = fail(e, "io", "%s: the backup reads back different", bak);
@@ -427,7 +526,7 @@ static int apply(struct vol *v, struct manifest *m, const struct fixctx *base,
 		/* nothing of Windows' was written: remove only what this run made */
 		struct err e2 = {0};
 		for (size_t i = 0; i < made; i++)
-			vol_remove(v, jstr(json_array_get(files, i), "backup"), &e2);
+			bak_remove(v, json_array_get(files, i), &e2);
 		json_array_remove(runs(m), json_array_size(runs(m)) - 1);
 		manifest_save(v, m, &e2);
 		err_clear(&e2);
@@ -443,8 +542,8 @@ static int apply(struct vol *v, struct manifest *m, const struct fixctx *base,
 		if (r == 0)
 			r = read_hash(v, ed->path, HIVE_MAX_BYTES, &back, sha, e);
 		if (r == 0 && !STREQ(sha, jstr(json_array_get(files, i), "sha256_after")))
-			r = fail(e, "verify-failed", "%s: reads back different from what was written",
-				 ed->path);
+			r = fail(e, "verify-failed",
+				 "%s: reads back different from what was written", ed->path);
 		if (r == 0)
 			r = verify_edit(ed, &back, base, cx, e);
 		buf_free(&back);
@@ -504,19 +603,26 @@ static int do_undo(struct vol *v, struct manifest *m, int force, struct outcome 
 	return 0;
 }
 
-int plan_run(struct vol *v, struct install *in, enum command cmd, int force, struct outcome *o)
+int plan_run(struct vol *v, struct install *in, enum command cmd, const struct plan_opts *po,
+	     struct outcome *o)
 {
 	struct manifest m = {0};
 	struct fixctx base = {0}, cx = {0};
 	memset(o, 0, sizeof *o);
 	o->inst = in;
 	o->status = "error";
-	int r = manifest_load(v, in, &m, &o->err);
+	int r = 0;
+	if (v->refusal && cmd != CMD_CHECK) {
+		describe(v, in);
+		r = fail(&o->err, v->refusal_kind, "%s; nothing was written", v->refusal);
+		goto out;
+	}
+	r = manifest_load(v, in, &m, &o->err);
 	if (r == 0 && m.exists)
 		o->manifest = xstrdup(m.path);
 	if (r == 0 && cmd == CMD_UNDO) {
 		describe(v, in);
-		r = do_undo(v, &m, force, o);
+		r = do_undo(v, &m, po->force, o);
 		goto out;
 	}
 	json_t *run = r == 0 ? last_run(&m) : NULL;
@@ -547,8 +653,10 @@ int plan_run(struct vol *v, struct install *in, enum command cmd, int force, str
 		o->status = "clean";
 	else if (r == 0 && cmd == CMD_CHECK)
 		o->status = "needs-fix";
-	else if (r == 0 && (r = apply(v, &m, &base, &cx, o, &o->err)) == 0)
+	else if (r == 0 && (r = apply(v, &m, &base, &cx, po, o, &o->err)) == 0)
 		o->status = "fixed";
+	if (r == 0 && cmd == CMD_CHECK && v->refusal && o->nedits)
+		o->detail = xasprintf("fix will refuse this volume: %s", v->refusal);
 out:
 	fixctx_free(&base);
 	fixctx_free(&cx);

@@ -23,7 +23,7 @@ enum command { CMD_CHECK, CMD_FIX, CMD_UNDO };
 
 /* One file the run changes. */
 struct edit {
-	char *path;        /* on the volume, as stored */
+	char *path;	   /* on the volume, as stored */
 	struct buf before; /* as read */
 	struct buf after;  /* as written (fix only) */
 	struct changes ch;
@@ -36,13 +36,19 @@ struct outcome {
 	struct install *inst;
 	struct edit *edits;
 	size_t nedits;
-	int run;        /* manifest run written or undone; 0 for none */
+	int run;	/* manifest run written or undone; 0 for none */
 	char *manifest; /* the manifest's path on the volume, when there is one */
-	char *detail;   /* one line for people: why, or what else happened */
+	char *detail;	/* one line for people: why, or what else happened */
 	struct err err;
 };
 
-int plan_run(struct vol *v, struct install *in, enum command cmd, int force,
+struct plan_opts {
+	int force;              /* undo over files changed since the fix */
+	const char *backup_dir; /* --backup-dir: absolute host directory, or NULL */
+	const char *backup_tag; /* names this target's backups there */
+};
+
+int plan_run(struct vol *v, struct install *in, enum command cmd, const struct plan_opts *po,
 	     struct outcome *o);
 void outcome_free(struct outcome *o);
 

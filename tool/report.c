@@ -25,28 +25,48 @@ static json_t *error_json(const struct err *e)
 			 e->msg ? e->msg : "");
 }
 
-static void error_text(const char *target, const struct err *e, const char *detail)
+/* "disk.img (partition 2)" for people. */
+static char *where(const char *target, const struct part *part)
 {
-	fprintf(stderr, "nobounce: %s: %s\n", target, e->msg ? e->msg : "failed");
-	if (detail)
-		fprintf(stderr, "nobounce: %s: %s\n", target, detail);
+	if (!part || !part->number)
+		return xstrdup(target);
+	return xasprintf("%s (partition %u)", target, part->number);
 }
 
-static json_t *outcome_json(const char *target, const struct outcome *o)
+static json_t *part_json(const struct part *part)
+{
+	if (!part)
+		return json_null();
+	return json_pack("{s:i,s:s,s:I,s:I}", "number", (int)part->number, "scheme", part->scheme,
+			 "offset", (json_int_t)part->start, "size", (json_int_t)part->size);
+}
+
+static void error_text(const char *target, const struct part *part, const struct err *e,
+		       const char *detail)
+{
+	CLEANUP_FREE char *w = where(target, part);
+	fprintf(stderr, "nobounce: %s: %s\n", w, e->msg ? e->msg : "failed");
+	if (detail)
+		fprintf(stderr, "nobounce: %s: %s\n", w, detail);
+}
+
+static json_t *outcome_json(const char *target, const struct part *part, const struct outcome *o)
 {
 	const struct install *in = o->inst;
 	json_t *root = json_object();
 	json_object_set_new(root, "target", json_string(target));
+	json_object_set_new(root, "partition", part_json(part));
 	json_object_set_new(root, "status", json_string(o->status));
 	json_object_set_new(root, "windows",
-			    json_pack("{s:s,s:o,s:o,s:o,s:o}", "systemroot", in->sysroot,
-				      "product", jstr_or_null(in->product), "version",
+			    json_pack("{s:s,s:o,s:o,s:o,s:o}", "systemroot", in->sysroot, "product",
+				      jstr_or_null(in->product), "version",
 				      jstr_or_null(in->version), "build", jstr_or_null(in->build),
 				      "service_pack", jstr_or_null(in->service_pack)));
 	json_t *ch = json_array();
 	for (size_t i = 0; i < o->nedits; i++)
 		for (size_t j = 0; j < o->edits[i].ch.n; j++)
-			json_array_append_new(ch, change_json(o->edits[i].path, &o->edits[i].ch.v[j]));
+			json_array_append_new(ch,
+					      change_json(o->edits[i].path, &o->edits[i].ch.v[j]));
 	json_object_set_new(root, "changes", ch);
 	if (o->run)
 		json_object_set_new(root, "run", json_integer(o->run));
@@ -67,18 +87,20 @@ static const char *status_words(const char *status)
 	return status;
 }
 
-void report_outcome(const struct report_opts *ro, const char *target, const struct outcome *o)
+void report_outcome(const struct report_opts *ro, const char *target, const struct part *part,
+		    const struct outcome *o)
 {
 	if (o->err.msg)
-		error_text(target, &o->err, o->detail);
+		error_text(target, part, &o->err, o->detail);
 	if (ro->json) {
-		put_json(outcome_json(target, o));
+		put_json(outcome_json(target, part, o));
 		return;
 	}
 	if (ro->quiet || o->err.msg)
 		return;
 	const struct install *in = o->inst;
-	printf("%s: %s", target, in->product ? in->product : "Windows");
+	CLEANUP_FREE char *w = where(target, part);
+	printf("%s: %s", w, in->product ? in->product : "Windows");
 	if (in->version || in->build || in->service_pack)
 		printf(" (%s%s%s%s%s)", in->version ? in->version : "", in->build ? "." : "",
 		       in->build ? in->build : "", in->service_pack ? ", " : "",
@@ -112,23 +134,24 @@ void report_outcome(const struct report_opts *ro, const char *target, const stru
 	fflush(stdout);
 }
 
-void report_target(const struct report_opts *ro, const char *target, const char *status,
-		   const struct err *err)
+void report_target(const struct report_opts *ro, const char *target, const struct part *part,
+		   const char *status, const struct err *err)
 {
 	if (err && err->msg)
-		error_text(target, err, NULL);
+		error_text(target, part, err, NULL);
 	if (ro->json) {
-		json_t *o = json_pack("{s:s,s:s,s:n,s:[],s:o}", "target", target, "status",
-				      status, "windows", "changes", "error",
-				      err && err->msg ? error_json(err) : json_null());
+		json_t *o = json_pack("{s:s,s:o,s:s,s:n,s:[],s:o}", "target", target, "partition",
+				      part_json(part), "status", status, "windows", "changes",
+				      "error", err && err->msg ? error_json(err) : json_null());
 		put_json(o);
 		return;
 	}
+	CLEANUP_FREE char *w = where(target, part);
 	if (!ro->quiet && !(err && err->msg))
-		printf("%s: %s\n", target,
+		printf("%s: %s\n", w,
 		       STREQ(status, "not-applicable")
-			       ? "not applicable: no Windows installation (WINDOWS or WINNT "
-				 "with system32/config/SYSTEM) found"
-			       : status);
+			   ? "not applicable: no Windows installation (WINDOWS or WINNT "
+			     "with system32/config/SYSTEM) found"
+			   : status);
 	fflush(stdout);
 }

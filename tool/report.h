@@ -2,6 +2,7 @@
 #ifndef NOBOUNCE_REPORT_H
 #define NOBOUNCE_REPORT_H
 
+#include "partitions.h"
 #include "plan.h"
 
 struct report_opts {
@@ -9,11 +10,12 @@ struct report_opts {
 	int quiet;
 };
 
-/* One installation's outcome. */
-void report_outcome(const struct report_opts *ro, const char *target, const struct outcome *o);
-/* A target that has no installation to report: not-applicable, or an error
- * before any installation was found (err set). */
-void report_target(const struct report_opts *ro, const char *target, const char *status,
-		   const struct err *err);
+/* One installation's outcome; part is NULL for a directory target. */
+void report_outcome(const struct report_opts *ro, const char *target, const struct part *part,
+		    const struct outcome *o);
+/* A target (or partition) that has no installation to report:
+ * not-applicable, or an error before any installation was found (err set). */
+void report_target(const struct report_opts *ro, const char *target, const struct part *part,
+		   const char *status, const struct err *err);
 
 #endif

@@ -154,8 +154,8 @@ int fault_hit(const char *name)
 		nl--;
 	int *count = NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(seen) && !count; i++)
-		if (!seen[i].name[0] || (strlen(seen[i].name) == nl &&
-					 !strncmp(seen[i].name, name, nl))) {
+		if (!seen[i].name[0] ||
+		    (strlen(seen[i].name) == nl && !strncmp(seen[i].name, name, nl))) {
 			if (!seen[i].name[0])
 				snprintf(seen[i].name, sizeof seen[i].name, "%.*s", (int)nl, name);
 			count = &seen[i].count;

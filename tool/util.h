@@ -37,7 +37,7 @@ struct err {
 	char *msg;
 };
 int fail(struct err *e, const char *kind, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void err_clear(struct err *e);
 
 /* -v and -q: step messages go to stderr only when verbose. */

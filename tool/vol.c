@@ -9,6 +9,7 @@ void vol_close(struct vol *v)
 	if (!v)
 		return;
 	v->ops->close(v);
+	free(v->refusal);
 	free(v->name);
 	free(v);
 }
@@ -104,13 +105,14 @@ int vol_rewrite(struct vol *v, const char *path, const void *p, size_t len, stru
 	return r;
 }
 
-int vol_create(struct vol *v, const char *path, const void *p, size_t len, struct err *e)
+int vol_create(struct vol *v, const char *path, const void *p, size_t len, const char *like,
+	       struct err *e)
 {
 	if (!v->writable)
 		return read_only(v, path, e);
 	note("%s: creating %s (%zu bytes)", v->name, path, len);
 	FAULT("before-create");
-	int r = v->ops->create(v, path, p, len, e);
+	int r = v->ops->create(v, path, p, len, like, e);
 	FAULT("after-create");
 	return r;
 }

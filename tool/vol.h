@@ -25,17 +25,17 @@ struct vol_ops {
 	/* VOL_FILE, VOL_DIR or VOL_MISSING; -1 (with e set) for a link or a
 	 * special file, which nobounce refuses to touch. */
 	int (*kind)(struct vol *v, const char *path, struct err *e);
-	int (*read)(struct vol *v, const char *path, size_t max, struct buf *out,
-		    struct err *e);
+	int (*read)(struct vol *v, const char *path, size_t max, struct buf *out, struct err *e);
 	/* Rewrites an existing file in place and flushes it to stable storage. */
-	int (*rewrite)(struct vol *v, const char *path, const void *p, size_t len,
-		       struct err *e);
-	/* Creates a new file (fails if it exists) and flushes it. */
-	int (*create)(struct vol *v, const char *path, const void *p, size_t len,
+	int (*rewrite)(struct vol *v, const char *path, const void *p, size_t len, struct err *e);
+	/* Creates a new file (fails if it exists) and flushes it.  like, when
+	 * set, is a file whose protection the new one takes (owner and mode, or
+	 * on NTFS the security descriptor): a backup is as private as its
+	 * original. */
+	int (*create)(struct vol *v, const char *path, const void *p, size_t len, const char *like,
 		      struct err *e);
 	/* Replaces a file of our own atomically (write aside, rename). */
-	int (*replace)(struct vol *v, const char *path, const void *p, size_t len,
-		       struct err *e);
+	int (*replace)(struct vol *v, const char *path, const void *p, size_t len, struct err *e);
 	int (*remove)(struct vol *v, const char *path, struct err *e);
 	/* Holds the volume against other nobounce runs until close. */
 	int (*lock)(struct vol *v, int exclusive, struct err *e);
@@ -46,11 +46,20 @@ struct vol {
 	const struct vol_ops *ops;
 	char *name;   /* the target as the user named it, for messages */
 	int writable; /* 0 for check: every write is refused */
+	/* Why this volume must not be written (hibernated, dirty), or NULL;
+	 * fix and undo refuse the target, check reports it. */
+	const char *refusal_kind;
+	char *refusal;
 	void *priv;
 };
 
 /* Opens a directory that is the root of a mounted Windows volume. */
 struct vol *vol_open_dir(const char *path, int writable, struct err *e);
+
+struct blockdev;
+/* Mounts the NTFS volume at [off, off+size) of bd in this process. */
+struct vol *vol_open_ntfs(struct blockdev *bd, uint64_t off, uint64_t size, const char *name,
+			  int writable, struct err *e);
 void vol_close(struct vol *v);
 
 /* Finds path case-insensitively.  Returns 1 and the path as stored on the
@@ -60,7 +69,8 @@ int vol_resolve(struct vol *v, const char *path, char **real, int *kind, struct 
 
 int vol_read(struct vol *v, const char *path, size_t max, struct buf *out, struct err *e);
 int vol_rewrite(struct vol *v, const char *path, const void *p, size_t len, struct err *e);
-int vol_create(struct vol *v, const char *path, const void *p, size_t len, struct err *e);
+int vol_create(struct vol *v, const char *path, const void *p, size_t len, const char *like,
+	       struct err *e);
 int vol_replace(struct vol *v, const char *path, const void *p, size_t len, struct err *e);
 int vol_remove(struct vol *v, const char *path, struct err *e);
 int vol_list(struct vol *v, const char *dir, struct strlist *out, struct err *e);

@@ -135,8 +135,7 @@ static int d_kind(struct vol *v, const char *path, struct err *e)
 	struct stat st;
 	int r;
 	if (fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == -1)
-		r = errno == ENOENT ? VOL_MISSING
-				    : fail(e, "io", "%s: %s", path, strerror(errno));
+		r = errno == ENOENT ? VOL_MISSING : fail(e, "io", "%s: %s", path, strerror(errno));
 	else if (S_ISREG(st.st_mode))
 		r = VOL_FILE;
 	else if (S_ISDIR(st.st_mode))
@@ -213,9 +212,15 @@ static int d_rewrite(struct vol *v, const char *path, const void *p, size_t len,
 }
 
 static int create_at(struct vol *v, int dfd, const char *leaf, const char *path, const void *p,
-		     size_t len, struct err *e)
+		     size_t len, const struct stat *like, struct err *e)
 {
 	int fd = openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd != -1 && like) {
+		/* the original's owner, and no more access than it has */
+		if (fchown(fd, like->st_uid, like->st_gid) == -1)
+			note("%s: cannot give it its original's owner: %s", path, strerror(errno));
+		fchmod(fd, like->st_mode & 0600);
+	}
 	if (fd == -1) {
 		if (errno == EEXIST)
 			return fail(e, "io",
@@ -235,13 +240,21 @@ static int create_at(struct vol *v, int dfd, const char *leaf, const char *path,
 	return 0;
 }
 
-static int d_create(struct vol *v, const char *path, const void *p, size_t len, struct err *e)
+static int d_create(struct vol *v, const char *path, const void *p, size_t len, const char *like,
+		    struct err *e)
 {
+	struct stat lst;
+	if (like) {
+		int lfd = open_file(v, like, O_RDONLY, &lst, e);
+		if (lfd == -1)
+			return -1;
+		close(lfd);
+	}
 	const char *leaf;
 	int dfd = walk_parent(v, path, &leaf, e);
 	if (dfd == -1)
 		return -1;
-	int r = create_at(v, dfd, leaf, path, p, len, e);
+	int r = create_at(v, dfd, leaf, path, p, len, like ? &lst : NULL, e);
 	if (r == 0 && fsync(dfd) == -1)
 		r = fail(e, "io", "%s: fsync of its directory failed: %s", path, strerror(errno));
 	close(dfd);
@@ -259,7 +272,7 @@ static int d_replace(struct vol *v, const char *path, const void *p, size_t len,
 	/* a temporary left by a killed run is ours to discard */
 	if (fstatat(dfd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
 		unlinkat(dfd, tmp, 0);
-	int r = create_at(v, dfd, tmp, path, p, len, e);
+	int r = create_at(v, dfd, tmp, path, p, len, NULL, e);
 	if (r == 0 && renameat(dfd, tmp, dfd, leaf) == -1) {
 		r = fail(e, "io", "%s: rename failed: %s", path, strerror(errno));
 		unlinkat(dfd, tmp, 0);
@@ -306,15 +319,15 @@ static void d_close(struct vol *v)
 }
 
 static const struct vol_ops dir_ops = {
-	.list = d_list,
-	.kind = d_kind,
-	.read = d_read,
-	.rewrite = d_rewrite,
-	.create = d_create,
-	.replace = d_replace,
-	.remove = d_remove,
-	.lock = d_lock,
-	.close = d_close,
+    .list = d_list,
+    .kind = d_kind,
+    .read = d_read,
+    .rewrite = d_rewrite,
+    .create = d_create,
+    .replace = d_replace,
+    .remove = d_remove,
+    .lock = d_lock,
+    .close = d_close,
 };
 
 struct vol *vol_open_dir(const char *path, int writable, struct err *e)

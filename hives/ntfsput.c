@@ -1,0 +1,165 @@
+/* ntfsput: fills an NTFS partition image (made by mkntfs) with a directory
+ * tree, for test images.  ntfscp cannot create directories (FACTS.md §6).
+ *
+ *   ntfsput PARTITION.img SRCDIR [--hibernate] [--dirty] [--junction PATH]
+ *
+ * --hibernate  writes /hiberfil.sys starting with "hibr" (a hibernated volume)
+ * --dirty      sets the volume's dirty flag
+ * --junction P makes directory P a mount-point reparse point (a junction)
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ntfs-3g/types.h>
+#include <ntfs-3g/attrib.h>
+#include <ntfs-3g/dir.h>
+#include <ntfs-3g/inode.h>
+#include <ntfs-3g/layout.h>
+#include <ntfs-3g/reparse.h>
+#include <ntfs-3g/unistr.h>
+#include <ntfs-3g/volume.h>
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("ntfsput: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static ntfs_inode *create(ntfs_inode *dir, const char *name, mode_t type)
+{
+	ntfschar *u = NULL;
+	int len = ntfs_mbstoucs(name, &u);
+	if (len <= 0)
+		die("%s: bad name", name);
+	ntfs_inode *ni = ntfs_create(dir, const_cpu_to_le32(0), u, (u8)len, type);
+	free(u);
+	if (!ni)
+		die("%s: ntfs_create: %s", name, strerror(errno));
+	return ni;
+}
+
+static void write_all(ntfs_inode *ni, const char *name, const void *p, size_t len)
+{
+	ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
+	if (!na)
+		die("%s: no data attribute: %s", name, strerror(errno));
+	if (len && ntfs_attr_pwrite(na, 0, (s64)len, p) != (s64)len)
+		die("%s: write: %s", name, strerror(errno));
+	ntfs_attr_close(na);
+}
+
+static void copy_file(ntfs_inode *dir, const char *src, const char *name)
+{
+	int fd = open(src, O_RDONLY);
+	struct stat st;
+	if (fd == -1 || fstat(fd, &st) == -1)
+		die("%s: %s", src, strerror(errno));
+	char *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf || (st.st_size && read(fd, buf, (size_t)st.st_size) != st.st_size))
+		die("%s: read failed", src);
+	close(fd);
+	ntfs_inode *ni = create(dir, name, S_IFREG);
+	write_all(ni, name, buf, (size_t)st.st_size);
+	ntfs_inode_close_in_dir(ni, dir);
+	free(buf);
+}
+
+static void copy_tree(ntfs_inode *dir, const char *src)
+{
+	DIR *d = opendir(src);
+	if (!d)
+		die("%s: %s", src, strerror(errno));
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s", src, de->d_name);
+		struct stat st;
+		if (lstat(path, &st) == -1)
+			die("%s: %s", path, strerror(errno));
+		if (S_ISDIR(st.st_mode)) {
+			ntfs_inode *sub = create(dir, de->d_name, S_IFDIR);
+			copy_tree(sub, path);
+			ntfs_inode_close_in_dir(sub, dir);
+		} else if (S_ISREG(st.st_mode)) {
+			copy_file(dir, path, de->d_name);
+		}
+	}
+	closedir(d);
+}
+
+/* A mount-point reparse buffer pointing at C:\ (a junction). */
+static void make_junction(ntfs_volume *vol, const char *path)
+{
+	ntfs_inode *ni = ntfs_pathname_to_inode(vol, NULL, path);
+	if (!ni)
+		die("%s: %s", path, strerror(errno));
+	static const char target[] = "\\??\\C:\\";
+	static const char print[] = "C:\\";
+	size_t tl = strlen(target) * 2, pl = strlen(print) * 2;
+	size_t datalen = 8 + tl + 2 + pl + 2;
+	unsigned char buf[256] = {0};
+	buf[0] = 0x03, buf[3] = 0xa0; /* IO_REPARSE_TAG_MOUNT_POINT */
+	buf[4] = (unsigned char)datalen;
+	buf[10] = (unsigned char)tl;	   /* substitute name length */
+	buf[12] = (unsigned char)(tl + 2); /* print name offset */
+	buf[14] = (unsigned char)pl;	   /* print name length */
+	for (size_t i = 0; target[i]; i++)
+		buf[16 + 2 * i] = (unsigned char)target[i];
+	for (size_t i = 0; print[i]; i++)
+		buf[16 + tl + 2 + 2 * i] = (unsigned char)print[i];
+	if (ntfs_set_ntfs_reparse_data(ni, (const char *)buf, 8 + datalen, 0) == -1)
+		die("%s: setting the reparse point: %s", path, strerror(errno));
+	ntfs_inode_close(ni);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3)
+		die("usage: ntfsput PARTITION.img SRCDIR [--hibernate] [--dirty] [--junction "
+		    "PATH]");
+	int hibernate = 0, dirty = 0;
+	const char *junction = NULL;
+	for (int i = 3; i < argc; i++) {
+		if (!strcmp(argv[i], "--hibernate"))
+			hibernate = 1;
+		else if (!strcmp(argv[i], "--dirty"))
+			dirty = 1;
+		else if (!strcmp(argv[i], "--junction") && i + 1 < argc)
+			junction = argv[++i];
+		else
+			die("unknown option %s", argv[i]);
+	}
+	ntfs_volume *vol = ntfs_mount(argv[1], 0);
+	if (!vol)
+		die("%s: ntfs_mount: %s", argv[1], strerror(errno));
+	ntfs_inode *root = ntfs_inode_open(vol, FILE_root);
+	copy_tree(root, argv[2]);
+	if (hibernate) {
+		static char page[4096] = "hibr";
+		ntfs_inode *ni = create(root, "hiberfil.sys", S_IFREG);
+		write_all(ni, "hiberfil.sys", page, sizeof page);
+		ntfs_inode_close_in_dir(ni, root);
+	}
+	ntfs_inode_close(root);
+	if (junction)
+		make_junction(vol, junction);
+	if (dirty && ntfs_volume_write_flags(vol, vol->flags | VOLUME_IS_DIRTY) == -1)
+		die("setting the dirty flag: %s", strerror(errno));
+	if (ntfs_umount(vol, FALSE) == -1)
+		die("ntfs_umount: %s", strerror(errno));
+	return 0;
+}

@@ -1,0 +1,45 @@
+/* blockdev: byte-range I/O on a disk image or device.
+ *
+ * A raw image or a block device is read and written with pread/pwrite.  Any
+ * other format (qcow2, VMDK, VHD, VHDX, VDI) is served by qemu-nbd on a
+ * private Unix socket and reached with libnbd in this process: no kernel nbd
+ * module, no loop device, no root.  qemu-nbd dies with us (PR_SET_PDEATHSIG)
+ * and is stopped, and its socket removed, on every path out. */
+#ifndef NOBOUNCE_BLOCKDEV_H
+#define NOBOUNCE_BLOCKDEV_H
+
+#include <sys/types.h>
+
+#include "util.h"
+
+struct nbd_handle;
+
+struct blockdev {
+	char *name;    /* as the user named it, for messages */
+	char *format;  /* "raw", "qcow2", "vmdk", "vpc", "vhdx", "vdi" */
+	uint64_t size; /* bytes the guest sees */
+	int writable;
+	int fd;			/* the image file or device */
+	struct nbd_handle *nbd; /* for non-raw formats */
+	uint64_t align;		/* the export's minimum block size (1: any) */
+	pid_t server;		/* qemu-nbd, or 0 */
+	char *sockdir;		/* its private directory */
+};
+
+/* The format of an image, from its first and last bytes ("raw" when none
+ * of the others matches).  Never from its name. */
+int bdev_detect(int fd, char *fmt, size_t fmtlen, struct err *e);
+
+/* Opens an image (format NULL: detect).  fd is the image, already open (and
+ * locked) by the caller; the blockdev takes it over. */
+struct blockdev *bdev_open(const char *name, int fd, const char *format, int writable,
+			   struct err *e);
+int bdev_pread(struct blockdev *bd, void *p, size_t len, uint64_t off, struct err *e);
+int bdev_pwrite(struct blockdev *bd, const void *p, size_t len, uint64_t off, struct err *e);
+int bdev_flush(struct blockdev *bd, struct err *e);
+void bdev_close(struct blockdev *bd);
+
+/* Stops every qemu-nbd this process started (for signal handlers). */
+void bdev_kill_servers(void);
+
+#endif

@@ -1,0 +1,581 @@
+/* The volume door for NTFS, in-process through libntfs-3g: no root, no FUSE,
+ * no loop device.  libntfs-3g has no offset option, so it gets a device of
+ * our own whose reads and writes go to the partition's byte range of a
+ * blockdev (a raw image, a device, or an NBD export).
+ *
+ * Paths are walked one component at a time from the root directory: a
+ * reparse point (junction, symbolic link, mount point) anywhere on a path is
+ * refused, never followed.  Windows' files are rewritten through their data
+ * attribute, so the file keeps its MFT record, security descriptor,
+ * attributes and other streams. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include <ntfs-3g/types.h>
+#include <ntfs-3g/attrib.h>
+#include <ntfs-3g/device.h>
+#include <ntfs-3g/dir.h>
+#include <ntfs-3g/inode.h>
+#include <ntfs-3g/layout.h>
+#include <ntfs-3g/logging.h>
+#include <ntfs-3g/unistr.h>
+#include <ntfs-3g/volume.h>
+
+#include "blockdev.h"
+#include "vol.h"
+
+#define HIBERFIL "hiberfil.sys"
+
+struct ntvol {
+	struct blockdev *bd;
+	uint64_t off, size; /* the partition's byte range in bd */
+	s64 pos;	    /* for the seek/read/write device calls */
+	ntfs_volume *vol;
+};
+
+/* ---- the device libntfs-3g sees ---- */
+
+static struct ntvol *nt_of(struct ntfs_device *dev)
+{
+	return dev->d_private;
+}
+
+static int dev_open(struct ntfs_device *dev, int flags)
+{
+	NDevSetOpen(dev);
+	if ((flags & O_ACCMODE) == O_RDONLY)
+		NDevSetReadOnly(dev);
+	return 0;
+}
+
+static int dev_close(struct ntfs_device *dev)
+{
+	NDevClearOpen(dev);
+	return 0;
+}
+
+static s64 dev_pread(struct ntfs_device *dev, void *buf, s64 count, s64 offset)
+{
+	struct ntvol *nt = nt_of(dev);
+	if (offset < 0 || count < 0 || (uint64_t)offset >= nt->size)
+		return 0;
+	if ((uint64_t)(offset + count) > nt->size)
+		count = (s64)(nt->size - (uint64_t)offset);
+	struct err e = {0};
+	if (bdev_pread(nt->bd, buf, (size_t)count, nt->off + (uint64_t)offset, &e) == -1) {
+		note("%s", e.msg);
+		err_clear(&e);
+		errno = EIO;
+		return -1;
+	}
+	return count;
+}
+
+static s64 dev_pwrite(struct ntfs_device *dev, const void *buf, s64 count, s64 offset)
+{
+	struct ntvol *nt = nt_of(dev);
+	if (offset < 0 || count < 0 || (uint64_t)(offset + count) > nt->size) {
+		errno = ENOSPC;
+		return -1;
+	}
+	struct err e = {0};
+	if (bdev_pwrite(nt->bd, buf, (size_t)count, nt->off + (uint64_t)offset, &e) == -1) {
+		note("%s", e.msg);
+		err_clear(&e);
+		errno = EIO;
+		return -1;
+	}
+	NDevSetDirty(dev);
+	return count;
+}
+
+static s64 dev_seek(struct ntfs_device *dev, s64 offset, int whence)
+{
+	struct ntvol *nt = nt_of(dev);
+	s64 base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? nt->pos : (s64)nt->size;
+	nt->pos = base + offset;
+	return nt->pos;
+}
+
+static s64 dev_read(struct ntfs_device *dev, void *buf, s64 count)
+{
+	s64 n = dev_pread(dev, buf, count, nt_of(dev)->pos);
+	if (n > 0)
+		nt_of(dev)->pos += n;
+	return n;
+}
+
+static s64 dev_write(struct ntfs_device *dev, const void *buf, s64 count)
+{
+	s64 n = dev_pwrite(dev, buf, count, nt_of(dev)->pos);
+	if (n > 0)
+		nt_of(dev)->pos += n;
+	return n;
+}
+
+static int dev_sync(struct ntfs_device *dev)
+{
+	struct err e = {0};
+	if (bdev_flush(nt_of(dev)->bd, &e) == -1) {
+		err_clear(&e);
+		errno = EIO;
+		return -1;
+	}
+	NDevClearDirty(dev);
+	return 0;
+}
+
+static int dev_stat(struct ntfs_device *dev, struct stat *st)
+{
+	memset(st, 0, sizeof *st);
+	st->st_mode = S_IFREG | 0600;
+	st->st_size = (off_t)nt_of(dev)->size;
+	return 0;
+}
+
+static int dev_ioctl(struct ntfs_device *dev, unsigned long request, void *argp)
+{
+	(void)dev, (void)request, (void)argp;
+	errno = ENOTTY;
+	return -1;
+}
+
+static struct ntfs_device_operations dev_ops = {
+    .open = dev_open,
+    .close = dev_close,
+    .seek = dev_seek,
+    .read = dev_read,
+    .write = dev_write,
+    .pread = dev_pread,
+    .pwrite = dev_pwrite,
+    .sync = dev_sync,
+    .stat = dev_stat,
+    .ioctl = dev_ioctl,
+};
+
+/* ---- walking ---- */
+
+static ntfs_volume *vol_of(struct vol *v)
+{
+	return ((struct ntvol *)v->priv)->vol;
+}
+
+/* Opens the inode at path; *ni is NULL when it does not exist.  Refuses a
+ * reparse point on the way. */
+static int walk(struct vol *v, const char *path, ntfs_inode **ni, struct err *e)
+{
+	ntfs_volume *vol = vol_of(v);
+	ntfs_inode *cur = ntfs_inode_open(vol, FILE_root);
+	*ni = NULL;
+	if (!cur)
+		return fail(e, "io", "cannot open the root directory: %s", strerror(errno));
+	CLEANUP_FREE char *copy = xstrdup(path);
+	char *save = NULL;
+	size_t done = 0;
+	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		done += strlen(c) + (done ? 1 : 0);
+		if (!(cur->mrec->flags & MFT_RECORD_IS_DIRECTORY)) {
+			ntfs_inode_close(cur);
+			return 0;
+		}
+		ntfschar *uname = NULL;
+		int ulen = ntfs_mbstoucs(c, &uname);
+		u64 mref = ulen > 0 ? ntfs_inode_lookup_by_name(cur, uname, ulen) : (u64)-1;
+		if (ulen <= 0)
+			errno = EINVAL;
+		int err = errno;
+		free(uname);
+		ntfs_inode_close(cur);
+		errno = err;
+		if (mref == (u64)-1)
+			return errno == ENOENT ? 0
+					       : fail(e, "io", "%.*s: lookup failed: %s", (int)done,
+						      path, strerror(errno));
+		cur = ntfs_inode_open(vol, MREF(mref));
+		if (!cur)
+			return fail(e, "io", "%.*s: cannot open: %s", (int)done, path,
+				    strerror(errno));
+		if (cur->flags & FILE_ATTR_REPARSE_POINT) {
+			ntfs_inode_close(cur);
+			return fail(e, "unsafe-path",
+				    "%.*s: is a reparse point (junction, symbolic link or mount "
+				    "point); nobounce never follows one (it could lead outside "
+				    "the volume). Replace it with the real file or directory",
+				    (int)done, path);
+		}
+	}
+	*ni = cur;
+	return 0;
+}
+
+static int open_regular(struct vol *v, const char *path, ntfs_inode **ni, ntfs_attr **na,
+			struct err *e)
+{
+	if (walk(v, path, ni, e) == -1)
+		return -1;
+	if (!*ni)
+		return fail(e, "io", "%s: does not exist", path);
+	if ((*ni)->mrec->flags & MFT_RECORD_IS_DIRECTORY) {
+		ntfs_inode_close(*ni);
+		return fail(e, "unsafe-path", "%s: is a directory", path);
+	}
+	*na = ntfs_attr_open(*ni, AT_DATA, AT_UNNAMED, 0);
+	if (!*na) {
+		int err = errno;
+		ntfs_inode_close(*ni);
+		return fail(e, "io", "%s: has no data stream: %s", path, strerror(err));
+	}
+	return 0;
+}
+
+struct lister {
+	struct strlist *out;
+};
+
+static int fill(void *ctx, const ntfschar *name, const int len, const int type, const s64 pos,
+		const MFT_REF mref, const unsigned dt_type)
+{
+	struct lister *l = ctx;
+	(void)pos, (void)mref, (void)dt_type;
+	if (type == FILE_NAME_DOS) /* an 8.3 alias of a name listed anyway */
+		return 0;
+	char *s = NULL;
+	if (ntfs_ucstombs(name, len, &s, 0) < 0)
+		return 0; /* a name that is not valid UTF-16 cannot be one we look for */
+	if (STREQ(s, ".") || STREQ(s, ".."))
+		free(s);
+	else
+		strlist_add(l->out, s);
+	return 0;
+}
+
+/* ---- the door ---- */
+
+static int n_list(struct vol *v, const char *dir, struct strlist *out, struct err *e)
+{
+	ntfs_inode *ni;
+	if (walk(v, dir, &ni, e) == -1)
+		return -1;
+	if (!ni || !(ni->mrec->flags & MFT_RECORD_IS_DIRECTORY)) {
+		if (ni)
+			ntfs_inode_close(ni);
+		return fail(e, "io", "%s: not a directory", *dir ? dir : "/");
+	}
+	s64 pos = 0;
+	struct lister l = {out};
+	int r = ntfs_readdir(ni, &pos, &l, fill);
+	int err = errno;
+	ntfs_inode_close(ni);
+	return r ? fail(e, "io", "%s: cannot list: %s", *dir ? dir : "/", strerror(err)) : 0;
+}
+
+static int n_kind(struct vol *v, const char *path, struct err *e)
+{
+	ntfs_inode *ni;
+	if (walk(v, path, &ni, e) == -1)
+		return -1;
+	if (!ni)
+		return VOL_MISSING;
+	int k = (ni->mrec->flags & MFT_RECORD_IS_DIRECTORY) ? VOL_DIR : VOL_FILE;
+	ntfs_inode_close(ni);
+	return k;
+}
+
+static int n_read(struct vol *v, const char *path, size_t max, struct buf *out, struct err *e)
+{
+	ntfs_inode *ni;
+	ntfs_attr *na;
+	if (open_regular(v, path, &ni, &na, e) == -1)
+		return -1;
+	int r = 0;
+	if (na->data_size < 0 || (uint64_t)na->data_size > max) {
+		r = fail(e, "too-large",
+			 "%s: is %lld bytes, more than the %zu a real one can be; refusing to "
+			 "read it",
+			 path, (long long)na->data_size, max);
+	} else {
+		out->len = (size_t)na->data_size;
+		out->p = xmalloc(out->len);
+		s64 got = out->len ? ntfs_attr_pread(na, 0, (s64)out->len, out->p) : 0;
+		if (got != (s64)out->len) {
+			buf_free(out);
+			r = fail(e, "io", "%s: read failed: %s", path,
+				 got < 0 ? strerror(errno) : "short read");
+		}
+	}
+	ntfs_attr_close(na);
+	ntfs_inode_close(ni);
+	return r;
+}
+
+static int sync_volume(struct vol *v, const char *path, struct err *e)
+{
+	if (ntfs_device_sync(vol_of(v)->dev) == -1)
+		return fail(e, "io", "%s: flushing the volume failed: %s", path, strerror(errno));
+	return 0;
+}
+
+static int write_data(ntfs_attr *na, const void *p, size_t len, const char *path, struct err *e)
+{
+	s64 n = len ? ntfs_attr_pwrite(na, 0, (s64)len, p) : 0;
+	if (n != (s64)len)
+		return fail(e, "io", "%s: write failed: %s", path,
+			    n < 0 ? strerror(errno) : "short write (volume full?)");
+	if (na->data_size != (s64)len && ntfs_attr_truncate(na, (s64)len) == -1)
+		return fail(e, "io", "%s: truncate failed: %s", path, strerror(errno));
+	return 0;
+}
+
+static int n_rewrite(struct vol *v, const char *path, const void *p, size_t len, struct err *e)
+{
+	ntfs_inode *ni;
+	ntfs_attr *na;
+	if (open_regular(v, path, &ni, &na, e) == -1)
+		return -1;
+	int r = write_data(na, p, len, path, e);
+	ntfs_attr_close(na);
+	if (ntfs_inode_close(ni) == -1 && r == 0)
+		r = fail(e, "io", "%s: updating its MFT record failed: %s", path, strerror(errno));
+	return r == 0 ? sync_volume(v, path, e) : r;
+}
+
+/* Splits path into its directory (opened) and its last name (UTF-16). */
+static int open_parent(struct vol *v, const char *path, ntfs_inode **dir, ntfschar **uname,
+		       int *ulen, struct err *e)
+{
+	const char *slash = strrchr(path, '/');
+	CLEANUP_FREE char *dpath = slash ? strndup(path, (size_t)(slash - path)) : xstrdup("");
+	if (walk(v, dpath, dir, e) == -1)
+		return -1;
+	if (!*dir)
+		return fail(e, "io", "%s: its directory does not exist", path);
+	*uname = NULL;
+	*ulen = ntfs_mbstoucs(slash ? slash + 1 : path, uname);
+	if (*ulen <= 0 || *ulen > 255) {
+		ntfs_inode_close(*dir);
+		free(*uname);
+		return fail(e, "internal", "%s: bad file name", path);
+	}
+	return 0;
+}
+
+static int n_create(struct vol *v, const char *path, const void *p, size_t len, const char *like,
+		    struct err *e)
+{
+	le32 securid = const_cpu_to_le32(0);
+	if (like) {
+		ntfs_inode *li;
+		if (walk(v, like, &li, e) == -1)
+			return -1;
+		if (li) {
+			securid = li->security_id; /* a backup is as private as its original */
+			ntfs_inode_close(li);
+		}
+	}
+	ntfs_inode *probe;
+	if (walk(v, path, &probe, e) == -1)
+		return -1;
+	if (probe) {
+		ntfs_inode_close(probe);
+		return fail(e, "io",
+			    "%s: already exists; it is not in nobounce's manifest. Move it away "
+			    "and run again",
+			    path);
+	}
+	ntfs_inode *dir;
+	ntfschar *uname;
+	int ulen;
+	if (open_parent(v, path, &dir, &uname, &ulen, e) == -1)
+		return -1;
+	ntfs_inode *ni = ntfs_create(dir, securid, uname, (u8)ulen, S_IFREG);
+	int r = 0;
+	if (!ni) {
+		r = fail(e, "io", "%s: cannot create: %s", path, strerror(errno));
+	} else {
+		ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
+		r = na ? write_data(na, p, len, path, e)
+		       : fail(e, "io", "%s: cannot open its data: %s", path, strerror(errno));
+		if (na)
+			ntfs_attr_close(na);
+		/* the directory is still open (and its index not yet written):
+		 * the new name's index entry is updated through it */
+		if (ntfs_inode_close_in_dir(ni, dir) == -1 && r == 0)
+			r = fail(e, "io", "%s: %s", path, strerror(errno));
+	}
+	ntfs_inode_close(dir);
+	free(uname);
+	return r == 0 ? sync_volume(v, path, e) : r;
+}
+
+static int n_remove(struct vol *v, const char *path, struct err *e)
+{
+	ntfs_inode *ni;
+	if (walk(v, path, &ni, e) == -1)
+		return -1;
+	if (!ni)
+		return 0;
+	if (ni->mrec->flags & MFT_RECORD_IS_DIRECTORY) {
+		ntfs_inode_close(ni);
+		return fail(e, "io", "%s: is a directory", path);
+	}
+	ntfs_inode *dir;
+	ntfschar *uname;
+	int ulen;
+	if (open_parent(v, path, &dir, &uname, &ulen, e) == -1) {
+		ntfs_inode_close(ni);
+		return -1;
+	}
+	int r = 0;
+	/* ntfs_delete closes both inodes, whatever happens */
+	if (ntfs_delete(vol_of(v), NULL, ni, dir, uname, (u8)ulen) == -1)
+		r = fail(e, "io", "%s: cannot remove: %s", path, strerror(errno));
+	free(uname);
+	return r == 0 ? sync_volume(v, path, e) : r;
+}
+
+/* Our own files: the new content is written aside, then takes the name.
+ * NTFS through libntfs-3g has no atomic rename; plan.c reads the aside copy
+ * when a crash left only that. */
+static int n_replace(struct vol *v, const char *path, const void *p, size_t len, struct err *e)
+{
+	const char *slash = strrchr(path, '/');
+	CLEANUP_FREE char *tmp =
+	    slash ? xasprintf("%.*s/.%s.tmp", (int)(slash - path), path, slash + 1)
+		  : xasprintf(".%s.tmp", path);
+	if (n_remove(v, tmp, e) == -1 || n_create(v, tmp, p, len, NULL, e) == -1 ||
+	    n_remove(v, path, e) == -1 || n_create(v, path, p, len, NULL, e) == -1)
+		return -1;
+	return n_remove(v, tmp, e);
+}
+
+static int n_lock(struct vol *v, int exclusive, struct err *e)
+{
+	(void)v, (void)exclusive, (void)e;
+	return 0; /* the image file itself is locked by main.c */
+}
+
+static void n_close(struct vol *v)
+{
+	struct ntvol *nt = v->priv;
+	if (nt->vol && ntfs_umount(nt->vol, FALSE) == -1)
+		note("%s: unmounting failed: %s", v->name, strerror(errno));
+	free(nt);
+}
+
+static const struct vol_ops ntfs_ops = {
+    .list = n_list,
+    .kind = n_kind,
+    .read = n_read,
+    .rewrite = n_rewrite,
+    .create = n_create,
+    .replace = n_replace,
+    .remove = n_remove,
+    .lock = n_lock,
+    .close = n_close,
+};
+
+/* ---- mounting ---- */
+
+static ntfs_volume *mount(struct ntvol *nt, const char *name, int writable)
+{
+	struct ntfs_device *dev = ntfs_device_alloc(name, 0, &dev_ops, nt);
+	if (!dev)
+		return NULL;
+	ntfs_volume *vol = ntfs_device_mount(dev, writable ? NTFS_MNT_NONE : NTFS_MNT_RDONLY);
+	if (!vol) {
+		int err = errno;
+		ntfs_device_free(dev);
+		errno = err;
+	}
+	return vol;
+}
+
+/* Why the volume must not be written, judged on a read-only mount. */
+static void judge(struct vol *v)
+{
+	ntfs_volume *vol = vol_of(v);
+	struct buf b = {0};
+	struct err e = {0};
+	char *real = NULL;
+	int kind = 0;
+	if (vol_resolve(v, HIBERFIL, &real, &kind, &e) == 1 && kind == VOL_FILE) {
+		ntfs_inode *ni;
+		ntfs_attr *na;
+		if (open_regular(v, real, &ni, &na, &e) == 0) {
+			char head[4] = {0};
+			if (na->data_size >= 4 && ntfs_attr_pread(na, 0, 4, head) == 4 &&
+			    (!strncasecmp(head, "hibr", 4) || !strncasecmp(head, "wake", 4))) {
+				v->refusal_kind = "hibernated";
+				v->refusal = xstrdup(
+				    "the volume is hibernated (hiberfil.sys holds a saved "
+				    "Windows session, which would overwrite any change when it "
+				    "resumes). Boot Windows and shut it down fully, or run "
+				    "'powercfg /h off', then run nobounce again");
+			}
+			ntfs_attr_close(na);
+			ntfs_inode_close(ni);
+		}
+	}
+	free(real);
+	buf_free(&b);
+	err_clear(&e);
+	if (!v->refusal && (vol->flags & VOLUME_IS_DIRTY)) {
+		v->refusal_kind = "dirty-volume";
+		v->refusal =
+		    xstrdup("the NTFS volume is marked dirty (Windows did not unmount it "
+			    "cleanly). Run 'chkdsk /f' on it from Windows, or boot and shut "
+			    "down cleanly, then run nobounce again");
+	}
+}
+
+struct vol *vol_open_ntfs(struct blockdev *bd, uint64_t off, uint64_t size, const char *name,
+			  int writable, struct err *e)
+{
+	/* libntfs-3g's own messages only with -v; ours say what matters */
+	static int logs_set;
+	if (!logs_set++) {
+		ntfs_log_clear_levels(~0u);
+		if (verbose) {
+			ntfs_log_set_handler(ntfs_log_handler_stderr);
+			ntfs_log_set_levels(NTFS_LOG_LEVEL_ERROR | NTFS_LOG_LEVEL_PERROR |
+					    NTFS_LOG_LEVEL_CRITICAL | NTFS_LOG_LEVEL_WARNING);
+		}
+	}
+	struct ntvol *nt = xcalloc(1, sizeof *nt);
+	nt->bd = bd;
+	nt->off = off;
+	nt->size = size;
+	struct vol *v = xcalloc(1, sizeof *v);
+	v->ops = &ntfs_ops;
+	v->name = xstrdup(name);
+	v->priv = nt;
+	/* read-only first, to look before writing anything at all */
+	nt->vol = mount(nt, name, 0);
+	if (!nt->vol) {
+		fail(e, "unreadable-image",
+		     "the NTFS volume cannot be mounted: %s. Run 'chkdsk /f' "
+		     "on it from Windows",
+		     strerror(errno));
+		vol_close(v);
+		return NULL;
+	}
+	judge(v);
+	if (writable && !v->refusal) {
+		ntfs_umount(nt->vol, FALSE);
+		nt->vol = mount(nt, name, 1);
+		if (!nt->vol) {
+			int err = errno;
+			fail(e, "dirty-volume",
+			     "the NTFS volume cannot be opened for writing (%s): its journal is "
+			     "not clean or it is in use. Boot Windows and shut it down cleanly, "
+			     "then run nobounce again",
+			     strerror(err));
+			vol_close(v);
+			return NULL;
+		}
+		v->writable = 1;
+	}
+	return v;
+}
