@@ -62,8 +62,14 @@ hget() {
 }
 
 # jqok DESC FILTER FILE: jq's verdict on a JSON document
-jqok() {
-	if jq -e "$2" "$3" >/dev/null 2>jq.err; then pass "$1"; else
+jqok() { # [DESC -s FILTER FILE]: -s reads every line as one array
+	slurp=
+	if [ "$2" = -s ]; then
+		slurp=-s d=$1
+		shift 2
+		set -- "$d" "$@"
+	fi
+	if jq $slurp -e "$2" "$3" >/dev/null 2>jq.err; then pass "$1"; else
 		flunk "$1: jq says no ($(head -c 300 jq.err)) to: $(head -c 600 "$3")"
 	fi
 }

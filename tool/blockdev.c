@@ -166,18 +166,23 @@ static int start_server(struct blockdev *bd, struct err *e)
 	close(errpipe[1]);
 	bd->server = pid;
 	remember(pid, 1);
-	/* wait for the socket, or for qemu-nbd to give up */
+	/* wait until a connection succeeds, or qemu-nbd gives up */
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	bd->nbd = nbd_create();
+	if (!bd->nbd) {
+		close(errpipe[0]);
+		return fail(e, "io", "libnbd: %s", nbd_get_error());
+	}
 	for (;;) {
-		if (access(sock, F_OK) == 0)
+		if (access(sock, F_OK) == 0 && nbd_connect_unix(bd->nbd, sock) == 0)
 			break;
 		int st;
 		if (waitpid(pid, &st, WNOHANG) == pid) {
 			char msg[512] = {0};
 			ssize_t n = read(errpipe[0], msg, sizeof msg - 1);
-			if (n > 0 && msg[n - 1] == '\n')
-				msg[n - 1] = 0;
+			while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+				msg[--n] = 0;
 			remember(pid, 0);
 			bd->server = 0;
 			close(errpipe[0]);
@@ -185,6 +190,15 @@ static int start_server(struct blockdev *bd, struct err *e)
 				    "qemu-nbd cannot serve it as %s: %s. Check the file, or "
 				    "give --format",
 				    bd->format, n > 0 ? msg : "it exited");
+		}
+		if (nbd_aio_is_dead(bd->nbd) || nbd_aio_is_closed(bd->nbd)) {
+			/* a refused connection leaves the handle dead: start anew */
+			nbd_close(bd->nbd);
+			bd->nbd = nbd_create();
+			if (!bd->nbd) {
+				close(errpipe[0]);
+				return fail(e, "io", "libnbd: %s", nbd_get_error());
+			}
 		}
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -196,9 +210,10 @@ static int start_server(struct blockdev *bd, struct err *e)
 		poll(NULL, 0, 5);
 	}
 	close(errpipe[0]);
-	bd->nbd = nbd_create();
-	if (!bd->nbd || nbd_connect_unix(bd->nbd, sock) == -1)
-		return fail(e, "io", "cannot connect to qemu-nbd: %s", nbd_get_error());
+	/* connected: the socket is not needed any more, and removing it now
+	 * leaves nothing behind even if this process is killed */
+	unlink(sock);
+	rmdir(bd->sockdir);
 	int64_t size = nbd_get_size(bd->nbd);
 	if (size < 0)
 		return fail(e, "io", "%s", nbd_get_error());

@@ -169,8 +169,12 @@ int fault_hit(const char *name)
 		return hit; /* counted again by the FAULT that follows */
 	(*count)++;
 	if (hit) {
-		fprintf(stderr, "nobounce: fault point %s: killed\n", here);
-		kill(getpid(), SIGKILL);
+		/* NOBOUNCE_FAULT_ACTION=stop: stop here instead (SIGSTOP), so a
+		 * test can send a signal to a run caught in the middle */
+		const char *act = getenv("NOBOUNCE_FAULT_ACTION");
+		int stop = act && STREQ(act, "stop");
+		fprintf(stderr, "nobounce: fault point %s: %s\n", here, stop ? "stopped" : "killed");
+		kill(getpid(), stop ? SIGSTOP : SIGKILL);
 	}
 	return 0;
 }
