@@ -1,8 +1,8 @@
 # Crash consistency: the process is killed (SIGKILL) at every fault point a
-# fix or an undo reaches; then fix run again must finish with exactly the
-# files a clean run gives, and undo instead must restore the originals byte
-# for byte.  The points are read from the sources, so a new write step
-# cannot escape this test.
+# fix or an undo reaches, on a directory and on a disk image; then fix run
+# again must finish with exactly the files a clean run gives, and undo
+# instead must restore the originals byte for byte.  The points are read
+# from the sources, so a new write step cannot escape this test.
 . "$TESTS/lib.sh"
 F=$NOBOUNCE_FAULTS_BIN
 [ -x "$F" ] || { flunk "the fault-point build $F is missing"; exit 0; }
@@ -50,4 +50,46 @@ for cmd in fix undo; do
 		done
 	done
 done
-check "fault points reached and tested: $covered" test $covered -ge 20
+check "fault points reached and tested on a directory: $covered" test $covered -ge 20
+
+# The same on a raw disk image (NTFS through libntfs-3g).
+NTFSPUT=$(dirname "$MKHIVE")/ntfsput
+"$HIVES/mkimage" "$NTFSPUT" pristine.img mbr "$FIXTURES/sbs2003"
+START=$(sfdisk --json pristine.img | jq '.partitiontable.partitions[0].start')
+SIZE=$(sfdisk --json pristine.img | jq '.partitiontable.partitions[0].size')
+img_files() { # IMG REFDIR: the three files in the image equal REFDIR's
+	dd if="$1" of=p.ntfs bs=512 skip="$START" count="$SIZE" status=none
+	for f in $FILES; do
+		ntfscat p.ntfs "$f" >got 2>/dev/null && cmp -s got "$2/$f" || return 1
+	done
+}
+covered=0
+for cmd in fix undo; do
+	for p in $points; do
+		n=0
+		while :; do
+			cp --sparse=always pristine.img vol.img
+			[ $cmd = undo ] && "$NOBOUNCE" fix -q vol.img
+			NOBOUNCE_FAULT=$p:$n "$F" $cmd vol.img >/dev/null 2>&1
+			[ $? = 137 ] || break
+			covered=$((covered + 1))
+			cp --sparse=always vol.img vol2.img
+			"$NOBOUNCE" fix -q vol.img >err 2>&1
+			rc1=$?
+			if [ $rc1 = 0 ] && img_files vol.img ref; then
+				pass "image: $cmd killed at $p:$n: fix then finishes the clean run's files"
+			else
+				flunk "image: $cmd killed at $p:$n: fix then exits $rc1: $(head -c 300 err)"
+			fi
+			"$NOBOUNCE" undo -q vol2.img >err 2>&1
+			rc2=$?
+			if [ $rc2 = 0 ] && img_files vol2.img "$FIXTURES/sbs2003"; then
+				pass "image: $cmd killed at $p:$n: undo then restores the original files"
+			else
+				flunk "image: $cmd killed at $p:$n: undo then exits $rc2: $(head -c 300 err)"
+			fi
+			n=$((n + 1))
+		done
+	done
+done
+check "fault points reached and tested on an image: $covered" test $covered -ge 20
