@@ -192,7 +192,10 @@ check "a run stopped mid-fix has qemu-nbd running" pgrep -f "$TMPDIR/nobounce-nb
 kill -TERM $pid
 kill -CONT $pid
 wait $pid 2>/dev/null
-check "SIGTERM: nobounce exits by the signal ($?)" test $? = 143
+check "SIGTERM mid-write: held until the writes are done, then exit 3 ($?)" test $? = 3
+qemu-img convert -O raw sig.qcow2 back.img
+part back.img 1 p1
+same_as "SIGTERM mid-write: the run finished first: the files equal the directory result" p1 ref
 sleep 0.2
 no_servers "after SIGTERM"
 nb 0 "after the interrupted runs, fix completes the image" fix sig.qcow2

@@ -622,7 +622,9 @@ int plan_run(struct vol *v, struct install *in, enum command cmd, const struct p
 		o->manifest = xstrdup(m.path);
 	if (r == 0 && cmd == CMD_UNDO) {
 		describe(v, in);
+		critical_begin();
 		r = do_undo(v, &m, po->force, o);
+		critical_end();
 		goto out;
 	}
 	json_t *run = r == 0 ? last_run(&m) : NULL;
@@ -637,9 +639,11 @@ int plan_run(struct vol *v, struct install *in, enum command cmd, const struct p
 			goto out;
 		}
 		note("%s: rolling back interrupted run %d", v->name, id);
+		critical_begin();
 		r = restore_run(v, run, 0, 0, &o->err);
 		if (r == 0)
 			r = forget_run(v, &m, &o->err);
+		critical_end();
 		if (r == 0)
 			o->detail = xasprintf("interrupted run %d was rolled back first", id);
 	}
@@ -653,8 +657,18 @@ int plan_run(struct vol *v, struct install *in, enum command cmd, const struct p
 		o->status = "clean";
 	else if (r == 0 && cmd == CMD_CHECK)
 		o->status = "needs-fix";
-	else if (r == 0 && (r = apply(v, &m, &base, &cx, po, o, &o->err)) == 0)
-		o->status = "fixed";
+	else if (r == 0 && signal_pending())
+		r = fail(&o->err, "interrupted", "interrupted before the first write; nothing was "
+						  "written");
+	else if (r == 0) {
+		/* a signal now waits until every file is written and verified,
+		 * or put back */
+		critical_begin();
+		r = apply(v, &m, &base, &cx, po, o, &o->err);
+		critical_end();
+		if (r == 0)
+			o->status = "fixed";
+	}
 	if (r == 0 && cmd == CMD_CHECK && v->refusal && o->nedits)
 		o->detail = xasprintf("fix will refuse this volume: %s", v->refusal);
 out:

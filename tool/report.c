@@ -1,7 +1,27 @@
 #include "report.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <unistd.h>
+
+int report_status_fd = -1;
+double report_t0;
+
+static void put_status(const char *status)
+{
+	if (report_status_fd >= 0) {
+		char line[64];
+		int n = snprintf(line, sizeof line, "%s\n", status);
+		if (write(report_status_fd, line, (size_t)n) < 0)
+			note("status pipe: %s", strerror(errno));
+	}
+}
+
+static double elapsed(void)
+{
+	return report_t0 > 0 ? (double)(long long)((now_seconds() - report_t0) * 1000) / 1000 : 0;
+}
 
 static void put_json(json_t *o)
 {
@@ -75,6 +95,7 @@ static json_t *outcome_json(const char *target, const struct part *part, const s
 	if (o->detail)
 		json_object_set_new(root, "detail", json_string(o->detail));
 	json_object_set_new(root, "error", o->err.msg ? error_json(&o->err) : json_null());
+	json_object_set_new(root, "elapsed", json_real(elapsed()));
 	return root;
 }
 
@@ -90,6 +111,7 @@ static const char *status_words(const char *status)
 void report_outcome(const struct report_opts *ro, const char *target, const struct part *part,
 		    const struct outcome *o)
 {
+	put_status(o->status);
 	if (o->err.msg)
 		error_text(target, part, &o->err, o->detail);
 	if (ro->json) {
@@ -137,12 +159,15 @@ void report_outcome(const struct report_opts *ro, const char *target, const stru
 void report_target(const struct report_opts *ro, const char *target, const struct part *part,
 		   const char *status, const struct err *err)
 {
+	put_status(status);
 	if (err && err->msg)
 		error_text(target, part, err, NULL);
 	if (ro->json) {
-		json_t *o = json_pack("{s:s,s:o,s:s,s:n,s:[],s:o}", "target", target, "partition",
-				      part_json(part), "status", status, "windows", "changes",
-				      "error", err && err->msg ? error_json(err) : json_null());
+		json_t *o = json_pack("{s:s,s:o,s:s,s:n,s:[],s:o,s:f}", "target", target,
+				      "partition", part_json(part), "status", status, "windows",
+				      "changes", "error",
+				      err && err->msg ? error_json(err) : json_null(), "elapsed",
+				      elapsed());
 		put_json(o);
 		return;
 	}

@@ -5,6 +5,12 @@
 #include "partitions.h"
 #include "plan.h"
 
+/* A worker also writes each outcome's status, one per line, to this
+ * descriptor (fleet.c counts them); -1 when not in a worker. */
+extern int report_status_fd;
+/* When the current target started (now_seconds), for "elapsed". */
+extern double report_t0;
+
 struct report_opts {
 	int json;
 	int quiet;

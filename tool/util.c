@@ -1,7 +1,9 @@
 #include "util.h"
 
 #include <openssl/evp.h>
+#include <signal.h>
 #include <stdio.h>
+#include <time.h>
 
 int verbose;
 
@@ -179,3 +181,56 @@ int fault_hit(const char *name)
 	return 0;
 }
 #endif
+
+static volatile sig_atomic_t critical_depth, pending_sig;
+static void (*sig_cleanup)(void);
+
+static void die_by(int sig)
+{
+	if (sig_cleanup)
+		sig_cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void on_signal(int sig)
+{
+	if (critical_depth)
+		pending_sig = sig;
+	else
+		die_by(sig);
+}
+
+void signals_install(void (*cleanup)(void))
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sig_cleanup = cleanup;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+void critical_begin(void)
+{
+	critical_depth++;
+}
+
+void critical_end(void)
+{
+	critical_depth--;
+}
+
+int signal_pending(void)
+{
+	return pending_sig;
+}
+
+double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

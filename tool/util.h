@@ -55,6 +55,18 @@ struct strlist {
 void strlist_add(struct strlist *l, char *owned);
 void strlist_free(struct strlist *l);
 
+/* SIGINT and SIGTERM.  Outside a critical section a signal ends the process
+ * at once, after the cleanup given to signals_install (stopping qemu-nbd).
+ * Inside one (a run writing to a target) it is held: the run finishes or
+ * rolls back, and signal_pending() then tells the caller to stop. */
+void signals_install(void (*cleanup)(void));
+void critical_begin(void);
+void critical_end(void);
+int signal_pending(void);
+
+/* Seconds on a monotonic clock. */
+double now_seconds(void);
+
 /* Fault points for the crash tests: in a build with -DNOBOUNCE_FAULTS, the
  * process kills itself (SIGKILL) at the point named by NOBOUNCE_FAULT
  * ("NAME:N" = the Nth time it is reached, from 0).  Every write step has one;

@@ -1,0 +1,108 @@
+# Fleets: many targets per run, in parallel workers, with progress; a worker
+# that dies, a target that hangs, SIGINT mid-run.
+. "$TESTS/lib.sh"
+F=$NOBOUNCE_FAULTS_BIN
+NTFSPUT=$(dirname "$MKHIVE")/ntfsput
+
+# A mix: fixable, clean, broken, not applicable.
+for i in 1 2 3; do fresh sbs2003 fix$i; done
+fresh noexchange clean1
+fresh nowindows na1
+fresh sbs2003 broken1
+head -c 12288 /dev/urandom >broken1/$SYS
+nb 3 "a mixed fleet: exit 3 (one target is broken)" fix -j 2 --json fix1 fix2 fix3 clean1 na1 broken1
+check "a mixed fleet: one JSON line per target" test "$(wc -l <out)" = 6
+jqok "a mixed fleet: every status as expected" -s 'map({(.target): .status}) | add == {"fix1":"fixed","fix2":"fixed","fix3":"fixed","clean1":"clean","na1":"not-applicable","broken1":"error"}' out
+jqok "a mixed fleet: each line has its elapsed time" -s 'all(.[]; .elapsed | type == "number" and . >= 0)' out
+has "a mixed fleet: the summary on stderr counts by status" err '^nobounce: 6 targets in [0-9.]+ s: 1 clean, 3 fixed, 1 not-applicable, 1 error$'
+check "a mixed fleet: no progress line when stderr is not a terminal" sh -c '! grep -q "\[[0-9]*/6\]" err'
+for i in 1 2 3; do
+	check "a mixed fleet: fix$i has SuppressExternal" test "$(hget fix$i/$SYS '\ControlSet002\Services\SMTPSVC\XEXCH50' SuppressExternal)" = 1
+done
+nb 1 "check over a fleet: 1 when one needs work" check -j 2 fix1 clean1 na1 "$(fresh sbs2003 more && echo more)"
+nb 0 "check over a clean fleet: 0" check -j 2 fix1 clean1 na1
+
+# Targets from a file and from standard input.
+printf 'fix1\n# a comment\n\nclean1\n' >list
+nb 0 "--from FILE" check --json --from list
+check "--from FILE: two targets" test "$(wc -l <out)" = 2
+printf 'fix2\nfix3\n' | "$NOBOUNCE" undo --json --from - >out 2>err
+check "--from -: both undone (exit $?)" sh -c "test \$(jq -r .status out | sort -u) = restored"
+
+# A worker killed mid-write: reported for its target, the others finish,
+# and the next fix completes it.
+fresh sbs2003 dies
+fresh noexchange c2
+NOBOUNCE_FAULT=mid-rewrite:1 "$F" fix -j 2 --json dies c2 >out 2>err
+check "a worker killed mid-write: the run fails (exit $?)" test $? = 3
+jqok "a worker killed mid-write: reported as crashed, the other target clean" -s 'map({(.target): [.status, (.error.kind // null)]}) | add == {"dies": ["error", "crashed"], "c2": ["clean", null]}' out
+has "a worker killed mid-write: the message says what to do" err "dies: its worker died \(signal 9\); run 'nobounce check'"
+nb 0 "a worker killed mid-write: fix completes the target" fix dies
+fresh sbs2003 ref
+"$NOBOUNCE" fix -q ref
+for f in $SYS WINDOWS/system32/config/SOFTWARE WINDOWS/system32/inetsrv/MetaBase.xml; do
+	check "a worker killed mid-write: $f as a clean run leaves it" cmp -s dies/$f ref/$f
+done
+
+# A target that hangs past --timeout: stopped, reported, the others finish.
+fresh sbs2003 hangs
+fresh noexchange c3
+start=$(date +%s)
+NOBOUNCE_FAULT=before-create:0 NOBOUNCE_FAULT_ACTION=stop "$F" fix --timeout 1 --json hangs c3 >out 2>err
+rc=$?
+took=$(($(date +%s) - start))
+check "a hanging target: the run fails (exit $rc)" test $rc = 3
+check "a hanging target: stopped within a few seconds ($took s)" test $took -le 6
+jqok "a hanging target: reported as timeout, the other clean" -s 'map({(.target): [.status, (.error.kind // null)]}) | add == {"hangs": ["error", "timeout"], "c3": ["clean", null]}' out
+nb 0 "a hanging target: fix completes it afterwards" fix hangs
+check "a hanging target: its SYSTEM is as a clean run leaves it" cmp -s hangs/$SYS ref/$SYS
+
+# SIGINT mid-run: no new target starts; targets being written finish; every
+# target ends untouched or fully fixed.
+for i in 1 2 3 4 5 6; do fresh sbs2003 s$i; done
+NOBOUNCE_FAULT=before-rewrite:0 NOBOUNCE_FAULT_ACTION=stop "$F" fix -j 2 --json s1 s2 s3 s4 s5 s6 >out 2>err &
+pid=$!
+for i in $(seq 1 50); do
+	[ "$(pgrep -P $pid | xargs -r ps -o stat= -p | grep -c '^T')" = 2 ] && break
+	sleep 0.1
+done
+kids=$(pgrep -P $pid)
+check "SIGINT: two workers are caught mid-fix" test "$(echo $kids | wc -w)" = 2
+kill -INT $pid
+sleep 0.3
+kill -CONT $kids
+wait $pid
+rc=$?
+check "SIGINT: the run says it did not finish (exit $rc)" test $rc = 3
+has "SIGINT: the summary says what was not started" err '2 fixed, 4 not started \(interrupted\)'
+fixed=0 untouched=0 other=0
+for i in 1 2 3 4 5 6; do
+	if cmp -s s$i/$SYS ref/$SYS && cmp -s s$i/WINDOWS/system32/config/SOFTWARE ref/WINDOWS/system32/config/SOFTWARE; then
+		fixed=$((fixed + 1))
+	elif [ "$(treesum s$i | sed 's| ./| |')" = "$(treesum "$FIXTURES/sbs2003" | sed 's| ./| |')" ]; then
+		untouched=$((untouched + 1))
+	else
+		other=$((other + 1))
+	fi
+done
+check "SIGINT: every target untouched ($untouched) or fully fixed ($fixed), none between ($other)" test $other = 0 -a $fixed = 2
+
+# 64 images with -j 2, progress on a terminal (script gives a pty).
+"$HIVES/mkimage" "$NTFSPUT" one.img mbr "$FIXTURES/winnt"
+for i in $(seq 1 64); do cp --sparse=always one.img img$i.img; done
+script -qec "'$NOBOUNCE' fix -j 2 --json img*.img >out64" prog >/dev/null
+check "64 images: one JSON line each" test "$(wc -l <out64)" = 64
+jqok "64 images: all fixed" -s 'length == 64 and all(.[]; .status == "fixed")' out64
+check "64 images: a progress line on the terminal reaching 64/64" grep -q '\[64/64\] 0 failed' prog
+has "64 images: the summary" prog '64 targets in [0-9.]+ s: 64 fixed'
+dd if=img17.img of=p17 bs=512 skip=2048 count=131072 status=none
+fresh winnt refnt
+"$NOBOUNCE" fix -q refnt
+ntfscat p17 WINNT/system32/config/SYSTEM >got 2>/dev/null
+check "64 images: image 17's SYSTEM equals the directory result (ntfscat)" cmp -s got refnt/WINNT/system32/config/SYSTEM
+
+# docs/fleet.md: the local form of the GNU parallel recipe
+for i in 1 2 3; do fresh sbs2003 p$i; done
+parallel --will-cite -j 2 "$NOBOUNCE" fix --json {} ::: p1 p2 p3 >out 2>err
+check "GNU parallel: three JSON lines ($?)" test "$(wc -l <out)" = 3
+jqok "GNU parallel: all fixed" -s 'all(.[]; .status == "fixed")' out

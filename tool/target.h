@@ -1,0 +1,28 @@
+/* target: what a TARGET is -- a directory, or a disk image or device with its
+ * partitions -- and running one command on every Windows installation in it. */
+#ifndef NOBOUNCE_TARGET_H
+#define NOBOUNCE_TARGET_H
+
+#include "plan.h"
+#include "report.h"
+
+/* Exit codes: nobounce(1), EXIT STATUS. */
+enum { EXIT_OK = 0, EXIT_WORK = 1, EXIT_USAGE = 2, EXIT_FAILED = 3 };
+
+struct options {
+	enum command cmd;
+	int force;
+	const char *format; /* --format, or NULL to detect */
+	char *backup_dir;   /* --backup-dir, absolute, or NULL */
+	int jobs;           /* -j: parallel workers (fleet.c) */
+	double timeout;     /* --timeout: seconds per target, 0 for none */
+	struct report_opts ro;
+};
+
+/* The worse of two exit codes: 3 over 1 over 0. */
+int exit_worse(int a, int b);
+
+/* Runs the command on one target; returns its exit code. */
+int target_run(const struct options *op, const char *target);
+
+#endif
