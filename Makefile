@@ -19,7 +19,7 @@ TOOL_SRCS := $(wildcard tool/*.c)
 TOOL_HDRS := $(wildcard tool/*.h)
 BUILD ?= build
 
-.PHONY: all deps check test demo asan install clean fixtures format
+.PHONY: all deps check test demo asan install clean fixtures format bench bench-deps
 
 all: tool/nobounce
 
@@ -72,6 +72,27 @@ asan: | deps
 	$(CC) $(WARN) $(ASAN_FLAGS) -DNOBOUNCE_FAULTS $(PKG_CFLAGS) -o build-asan/nobounce-faults $(TOOL_SRCS) $(PKG_LIBS)
 	$(CC) $(WARN) $(ASAN_FLAGS) $(shell pkg-config --cflags hivex) -o build-asan/mkhive $(MKHIVE_SRCS) $(shell pkg-config --libs hivex)
 	NOBOUNCE=$(CURDIR)/build-asan/nobounce tests/run build-asan
+
+# Benchmarks: not part of check (docs/performance.md).  The peers and the
+# timing tool are installed here only.
+BENCH_DEBS := hyperfine libguestfs-tools linux-image-amd64 time
+bench-deps: | deps
+	@missing=$$(for p in $(BENCH_DEBS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "make bench-deps: installing:" $$missing; \
+	  if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+BENCH_TOOL_SRCS := tool/blockdev.c tool/partitions.c tool/vol.c tool/vol_ntfs.c tool/util.c
+$(BUILD)/iofloor: tests/bench/iofloor.c $(BENCH_TOOL_SRCS) $(TOOL_HDRS) | deps
+	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BENCH_TOOL_SRCS) $(PKG_LIBS)
+
+bench: tool/nobounce $(BUILD)/mkhive $(BUILD)/ntfsput $(BUILD)/iofloor | bench-deps
+	tests/bench/run $(BUILD)
 
 install: tool/nobounce
 	install -D -m 0755 tool/nobounce $(DESTDIR)$(PREFIX)/bin/nobounce

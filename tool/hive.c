@@ -68,16 +68,14 @@ int hive_check_bytes(const char *name, const uint8_t *p, size_t len, struct err 
 	return 0;
 }
 
-struct hive *hive_from_bytes(const char *name, struct buf *b, int writable, struct err *e)
+struct hive *hive_open_bytes(const char *name, const struct buf *b, int writable,
+			     struct err *e)
 {
-	if (hive_check_bytes(name, b->p, b->len, e) == -1) {
-		buf_free(b);
+	if (hive_check_bytes(name, b->p, b->len, e) == -1)
 		return NULL;
-	}
 	int fd = memfd_create("nobounce-hive", MFD_CLOEXEC);
 	if (fd == -1) {
 		fail(e, "io", "%s: memfd_create: %s", name, strerror(errno));
-		buf_free(b);
 		return NULL;
 	}
 	size_t done = 0;
@@ -86,7 +84,6 @@ struct hive *hive_from_bytes(const char *name, struct buf *b, int writable, stru
 		if (n <= 0) {
 			fail(e, "io", "%s: copying into memory: %s", name, strerror(errno));
 			close(fd);
-			buf_free(b);
 			return NULL;
 		}
 		done += (size_t)n;
@@ -101,25 +98,28 @@ struct hive *hive_from_bytes(const char *name, struct buf *b, int writable, stru
 		     "%s: hivex cannot read the hive (%s): it is damaged. Restore it from a "
 		     "backup before running nobounce",
 		     name, strerror(err));
-		buf_free(b);
 		return NULL;
 	}
 	struct hive *hv = xcalloc(1, sizeof *hv);
 	hv->path = xstrdup(name);
-	hv->orig = *b;
-	*b = (struct buf){0};
+	hv->size = b->len;
 	hv->h = h;
 	hv->writable = writable;
 	return hv;
 }
 
-struct hive *hive_load(struct vol *v, const char *path, int writable, struct err *e)
+struct hive *hive_load(struct vol *v, const char *path, int writable, char sha[65],
+		       struct err *e)
 {
 	struct buf b = {0};
 	if (vol_read(v, path, HIVE_MAX_BYTES, &b, e) == -1)
 		return NULL;
 	note("%s: read %s (%zu bytes)", v->name, path, b.len);
-	return hive_from_bytes(path, &b, writable, e);
+	if (sha)
+		sha256_hex(b.p, b.len, sha);
+	struct hive *hv = hive_open_bytes(path, &b, writable, e);
+	buf_free(&b);
+	return hv;
 }
 
 void hive_free(struct hive *hv)
@@ -128,7 +128,6 @@ void hive_free(struct hive *hv)
 		return;
 	if (hv->h)
 		hivex_close(hv->h);
-	buf_free(&hv->orig);
 	free(hv->path);
 	free(hv);
 }
@@ -198,7 +197,7 @@ int hive_walk(struct hive *hv, struct err *e)
 {
 	hive_h *h = hv->h;
 	/* node handles are cell offsets (8-aligned, below the file size) */
-	size_t nbits = hv->orig.len / 8 + 1;
+	size_t nbits = hv->size / 8 + 1;
 	uint8_t *seen = xcalloc(nbits / 8 + 1, 1);
 	size_t cap = 1024, sp = 0;
 	struct frame *stack = xmalloc(cap * sizeof *stack);

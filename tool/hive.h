@@ -20,20 +20,23 @@
 #define HIVE_MAX_DEPTH 512
 
 struct hive {
-	char *path;	 /* where it lies on the volume, for messages */
-	struct buf orig; /* the bytes as read: hashed, backed up, compared */
-	hive_h *h;	 /* hivex on a private copy of orig */
-	int writable;	 /* whether h accepts edits (in memory only) */
+	char *path;   /* where it lies on the volume, for messages */
+	size_t size;  /* bytes in the file */
+	hive_h *h;    /* hivex on a private in-memory copy */
+	int writable; /* whether h accepts edits (in memory only) */
 };
 
 /* Checks a hive's base block.  name is used in messages. */
 int hive_check_bytes(const char *name, const uint8_t *p, size_t len, struct err *e);
 
 /* Reads path from the volume and opens it.  writable lets the caller edit the
- * in-memory copy; the volume is never written here. */
-struct hive *hive_load(struct vol *v, const char *path, int writable, struct err *e);
-/* Opens bytes that are already in memory (takes ownership of b). */
-struct hive *hive_from_bytes(const char *name, struct buf *b, int writable, struct err *e);
+ * in-memory copy; the volume is never written here.  With sha set, the
+ * SHA-256 of the bytes read is put there. */
+struct hive *hive_load(struct vol *v, const char *path, int writable, char sha[65],
+		       struct err *e);
+/* Opens bytes that are already in memory (the hive keeps a copy). */
+struct hive *hive_open_bytes(const char *name, const struct buf *b, int writable,
+			     struct err *e);
 void hive_free(struct hive *hv);
 
 /* The node at a backslash-separated path below the root, matched

@@ -223,10 +223,8 @@ static void ctx_copy(struct fixctx *dst, const struct fixctx *src)
 static int verify_hive(const struct fixdef *fx, const char *path, const struct buf *bytes,
 		       const struct changes *planned, const struct fixctx *base, struct err *e)
 {
-	struct buf copy = {xmalloc(bytes->len), bytes->len};
-	memcpy(copy.p, bytes->p, bytes->len);
-	CLEANUP_FREE char *name = xasprintf("%s (as written)", path);
-	struct hive *hv = hive_from_bytes(name, &copy, 0, e);
+	CLEANUP_FREE char *name = xasprintf("%s (as it would be written)", path);
+	struct hive *hv = hive_open_bytes(name, bytes, 0, e);
 	if (!hv)
 		return -1;
 	struct changes left = {0};
@@ -356,7 +354,6 @@ static int forget_run(struct vol *v, struct manifest *m, struct err *e)
 static void edits_free_one(struct edit *ed)
 {
 	free(ed->path);
-	buf_free(&ed->before);
 	buf_free(&ed->after);
 	changes_free(&ed->ch);
 }
@@ -373,7 +370,7 @@ static void edits_free(struct edit *ed, size_t n)
 static void describe(struct vol *v, struct install *in)
 {
 	struct err e = {0};
-	struct hive *sw = in->software ? hive_load(v, in->software, 0, &e) : NULL;
+	struct hive *sw = in->software ? hive_load(v, in->software, 0, NULL, &e) : NULL;
 	if (sw)
 		install_describe(in, sw);
 	else if (e.msg)
@@ -382,35 +379,42 @@ static void describe(struct vol *v, struct install *in)
 	err_clear(&e);
 }
 
-/* Plans one hive fix; with build set, also makes the new bytes. */
+/* Plans one hive fix; with build set, also makes and verifies the new bytes. */
 static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef *fx,
 			  const char *path, int build, const struct fixctx *base, struct fixctx *cx,
 			  struct edit *ed, struct err *e)
 {
-	struct hive *hv = hive_load(v, path, build, e);
+	struct hive *hv = hive_load(v, path, build, build ? ed->before_sha : NULL, e);
 	if (!hv)
 		return -1;
+	ed->before_len = hv->size;
 	if (path == in->software)
 		install_describe(in, hv);
 	int r = fx->plan_hive(hv, cx, &ed->ch, e);
-	if (r == 0 && ed->ch.n && build) {
+	if (r == 0 && ed->ch.n && build)
 		r = hive_serialize(hv, &ed->after, e);
-		if (r == 0)
-			r = verify_hive(fx, path, &ed->after, &ed->ch, base, e);
-	}
-	ed->before = hv->orig;
-	hv->orig = (struct buf){0};
+	/* hivex's copy goes before the new bytes are opened again to verify */
 	hive_free(hv);
+	if (r == 0 && ed->ch.n && build)
+		r = verify_hive(fx, path, &ed->after, &ed->ch, base, e);
 	return r;
 }
 
 static int plan_bytes_file(struct vol *v, const struct fixdef *fx, const char *path, int build,
 			   const struct fixctx *cx, struct edit *ed, struct err *e)
 {
-	if (vol_read(v, path, fx->max_bytes, &ed->before, e) == -1)
+	struct buf before = {0};
+	if (vol_read(v, path, fx->max_bytes, &before, e) == -1)
 		return -1;
-	note("%s: read %s (%zu bytes)", v->name, path, ed->before.len);
-	return fx->plan_bytes(path, &ed->before, cx, &ed->ch, build ? &ed->after : NULL, e);
+	note("%s: read %s (%zu bytes)", v->name, path, before.len);
+	ed->before_len = before.len;
+	if (build)
+		sha256_hex(before.p, before.len, ed->before_sha);
+	int r = fx->plan_bytes(path, &before, cx, &ed->ch, build ? &ed->after : NULL, e);
+	buf_free(&before);
+	if (r == 0 && ed->ch.n && build)
+		r = verify_edit(ed, &ed->after, NULL, cx, e);
+	return r;
 }
 
 /* Reads, checks and plans every file; with build set, also makes and
@@ -471,15 +475,14 @@ static json_t *new_run(struct manifest *m, struct outcome *o, const struct fixct
 	json_t *files = json_array();
 	for (size_t i = 0; i < o->nedits; i++) {
 		struct edit *ed = &o->edits[i];
-		char before[65], after[65];
-		sha256_hex(ed->before.p, ed->before.len, before);
+		char after[65];
 		sha256_hex(ed->after.p, ed->after.len, after);
 		CLEANUP_FREE char *bak = backup_name(po, ed->path, id);
 		json_array_append_new(
 		    files, json_pack("{s:s,s:s,s:s,s:I,s:s,s:I,s:s}", "path", ed->path, "backup",
 				     bak, "backup_on", po->backup_dir ? "host" : "volume",
-				     "size_before", (json_int_t)ed->before.len, "sha256_before",
-				     before, "size_after", (json_int_t)ed->after.len,
+				     "size_before", (json_int_t)ed->before_len, "sha256_before",
+				     ed->before_sha, "size_after", (json_int_t)ed->after.len,
 				     "sha256_after", after));
 	}
 	json_t *classes = json_array();
@@ -495,31 +498,37 @@ static json_t *new_run(struct manifest *m, struct outcome *o, const struct fixct
 	return run;
 }
 
-static int apply(struct vol *v, struct manifest *m, const struct fixctx *base,
-		 const struct fixctx *cx, const struct plan_opts *po, struct outcome *o,
-		 struct err *e)
+static int apply(struct vol *v, struct manifest *m, const struct fixctx *cx,
+		 const struct plan_opts *po, struct outcome *o, struct err *e)
 {
 	json_t *run = new_run(m, o, cx, po);
 	json_t *files = json_object_get(run, "files");
 	/* 1. the manifest, so that anything written after it can be found */
 	if (manifest_save(v, m, e) == -1)
 		return -1;
-	/* 2. backups, read back */
+	/* 2. backups: each file read again (it must still be what was planned
+	 * on), written aside, read back */
 	int r = 0;
 	size_t made = 0;
 	for (size_t i = 0; i < o->nedits && r == 0; i++) {
 		struct edit *ed = &o->edits[i];
 		json_t *f = json_array_get(files, i);
 		const char *bak = jstr(f, "backup");
-		struct buf back = {0};
+		struct buf now = {0}, back = {0};
 		char sha[65];
-		r = bak_create(v, f, &ed->before, e);
-		if (r == 0) {
+		r = read_hash(v, ed->path, HIVE_MAX_BYTES, &now, sha, e);
+		if (r == 0 && !STREQ(sha, ed->before_sha))
+			r = fail(e, "changed-since",
+				 "%s: changed while nobounce was planning (another program is "
+				 "writing to this volume?); nothing was written",
+				 ed->path);
+		if (r == 0 && (r = bak_create(v, f, &now, e)) == 0) {
 			made++;
 			r = bak_read(v, f, &back, sha, e);
 		}
-		if (r == 0 && !STREQ(sha, jstr(json_array_get(files, i), "sha256_before")))
+		if (r == 0 && (back.len != now.len || memcmp(back.p, now.p, now.len) != 0))
 			r = fail(e, "io", "%s: the backup reads back different", bak);
+		buf_free(&now);
 		buf_free(&back);
 	}
 	if (r == -1) {
@@ -533,19 +542,18 @@ static int apply(struct vol *v, struct manifest *m, const struct fixctx *base,
 		o->run = 0;
 		return -1;
 	}
-	/* 3. the files, each read back and verified again */
+	/* 3. the files, each read back: the bytes verified before writing must
+	 * be the bytes on the volume */
 	for (size_t i = 0; i < o->nedits && r == 0; i++) {
 		struct edit *ed = &o->edits[i];
 		struct buf back = {0};
-		char sha[65];
 		r = vol_rewrite(v, ed->path, ed->after.p, ed->after.len, e);
 		if (r == 0)
-			r = read_hash(v, ed->path, HIVE_MAX_BYTES, &back, sha, e);
-		if (r == 0 && !STREQ(sha, jstr(json_array_get(files, i), "sha256_after")))
+			r = vol_read(v, ed->path, HIVE_MAX_BYTES, &back, e);
+		if (r == 0 && (back.len != ed->after.len ||
+			       memcmp(back.p, ed->after.p, back.len) != 0))
 			r = fail(e, "verify-failed",
 				 "%s: reads back different from what was written", ed->path);
-		if (r == 0)
-			r = verify_edit(ed, &back, base, cx, e);
 		buf_free(&back);
 	}
 	if (r == -1) {
@@ -664,7 +672,7 @@ int plan_run(struct vol *v, struct install *in, enum command cmd, const struct p
 		/* a signal now waits until every file is written and verified,
 		 * or put back */
 		critical_begin();
-		r = apply(v, &m, &base, &cx, po, o, &o->err);
+		r = apply(v, &m, &cx, po, o, &o->err);
 		critical_end();
 		if (r == 0)
 			o->status = "fixed";

@@ -23,9 +23,10 @@ enum command { CMD_CHECK, CMD_FIX, CMD_UNDO };
 
 /* One file the run changes. */
 struct edit {
-	char *path;	   /* on the volume, as stored */
-	struct buf before; /* as read */
-	struct buf after;  /* as written (fix only) */
+	char *path;	     /* on the volume, as stored */
+	size_t before_len;   /* the file as planned on: size and SHA-256 (the */
+	char before_sha[65]; /* bytes are read again, and checked, to back up) */
+	struct buf after;    /* as written (fix only) */
 	struct changes ch;
 	const struct fixdef *fix;
 };

@@ -1,0 +1,54 @@
+/* iofloor: the I/O floor nobounce is measured against.  Reads the three
+ * files nobounce edits from an image and rewrites each in place with the same
+ * bytes, through the same blockdev/libntfs-3g path nobounce uses, with no
+ * parsing, planning, backups or verification.
+ *
+ *   iofloor [--read-only] IMAGE
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../../tool/blockdev.h"
+#include "../../tool/partitions.h"
+#include "../../tool/vol.h"
+
+static const char *const files[] = {"WINDOWS/system32/config/SYSTEM",
+				    "WINDOWS/system32/config/SOFTWARE",
+				    "WINDOWS/system32/inetsrv/MetaBase.xml"};
+
+static void die(struct err *e)
+{
+	fprintf(stderr, "iofloor: %s\n", e->msg);
+	exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	int writable = !(argc > 2 && STREQ(argv[1], "--read-only"));
+	const char *image = argv[argc - 1];
+	struct err e = {0};
+	int fd = open(image, writable ? O_RDWR : O_RDONLY);
+	struct blockdev *bd = fd == -1 ? NULL : bdev_open(image, fd, NULL, writable, &e);
+	if (!bd)
+		die(&e);
+	struct part *parts;
+	size_t n;
+	if (parts_find(bd, &parts, &n, &e) == -1 || n == 0)
+		die(&e);
+	struct vol *v = vol_open_ntfs(bd, parts[0].start, parts[0].size, image, writable, &e);
+	if (!v)
+		die(&e);
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+		struct buf b = {0};
+		if (vol_read(v, files[i], (size_t)1 << 30, &b, &e) == -1 ||
+		    (writable && vol_rewrite(v, files[i], b.p, b.len, &e) == -1))
+			die(&e);
+		buf_free(&b);
+	}
+	vol_close(v);
+	bdev_flush(bd, &e);
+	bdev_close(bd);
+	free(parts);
+	return 0;
+}
