@@ -19,7 +19,7 @@ TOOL_SRCS := $(wildcard tool/*.c)
 TOOL_HDRS := $(wildcard tool/*.h)
 BUILD ?= build
 
-.PHONY: all deps check test demo asan install clean fixtures format bench bench-deps
+.PHONY: all deps check test demo asan install clean fixtures format bench bench-deps fuzz fuzz-deps
 
 all: tool/nobounce
 
@@ -55,7 +55,30 @@ $(BUILD)/nobounce-faults: $(TOOL_SRCS) $(TOOL_HDRS) | deps
 fixtures: $(BUILD)/mkhive
 	hives/mkvolumes $(BUILD)/mkhive $(BUILD)/fixtures
 
-check: tool/nobounce $(BUILD)/mkhive $(BUILD)/nobounce-faults $(BUILD)/ntfsput
+# Fuzzing (libFuzzer, clang): `make fuzz` runs each harness FUZZ_SECONDS.
+# The harnesses are also built with a plain main (tests/fuzz/replay.c) so
+# that `make check` replays every input that ever crashed one.
+FUZZERS := metabase hive probe
+FUZZ_SECONDS ?= 60
+FUZZ_LIB_SRCS := $(filter-out tool/main.c,$(TOOL_SRCS))
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+build-fuzz/fuzz-%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(TOOL_HDRS) | deps fuzz-deps
+	@mkdir -p build-fuzz
+	clang $(FUZZ_FLAGS) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS) $(PKG_LIBS)
+
+$(BUILD)/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_LIB_SRCS) $(TOOL_HDRS) | deps
+	@mkdir -p $(BUILD)
+	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< tests/fuzz/replay.c $(FUZZ_LIB_SRCS) $(PKG_LIBS)
+
+fuzz-deps: | deps
+	@dpkg-query -W -f='$${Status}\n' clang libclang-rt-14-dev 2>/dev/null | grep -c '^install ok installed$$' | grep -qx 2 || \
+	  { if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi; $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev; }
+
+fuzz: $(addprefix build-fuzz/fuzz-,$(FUZZERS)) $(BUILD)/mkhive $(BUILD)/ntfsput
+	tests/fuzz/run build-fuzz $(BUILD) $(FUZZ_SECONDS)
+
+check: tool/nobounce $(BUILD)/mkhive $(BUILD)/nobounce-faults $(BUILD)/ntfsput $(addprefix $(BUILD)/replay-,$(FUZZERS))
 	tests/run $(BUILD)
 
 test: check
@@ -70,6 +93,8 @@ asan: | deps
 	@mkdir -p build-asan
 	$(CC) $(WARN) $(ASAN_FLAGS) $(PKG_CFLAGS) -o build-asan/nobounce $(TOOL_SRCS) $(PKG_LIBS)
 	$(CC) $(WARN) $(ASAN_FLAGS) -DNOBOUNCE_FAULTS $(PKG_CFLAGS) -o build-asan/nobounce-faults $(TOOL_SRCS) $(PKG_LIBS)
+	for f in $(FUZZERS); do $(CC) $(WARN) $(ASAN_FLAGS) $(PKG_CFLAGS) -o build-asan/replay-$$f tests/fuzz/fuzz_$$f.c tests/fuzz/replay.c $(FUZZ_LIB_SRCS) $(PKG_LIBS) || exit 1; done
+	$(CC) $(WARN) $(ASAN_FLAGS) -o build-asan/ntfsput hives/ntfsput.c $(shell pkg-config --libs libntfs-3g)
 	$(CC) $(WARN) $(ASAN_FLAGS) $(shell pkg-config --cflags hivex) -o build-asan/mkhive $(MKHIVE_SRCS) $(shell pkg-config --libs hivex)
 	NOBOUNCE=$(CURDIR)/build-asan/nobounce tests/run build-asan
 
@@ -102,4 +127,4 @@ format:
 	clang-format -i tool/*.c tool/*.h hives/*.c
 
 clean:
-	rm -rf tool/nobounce build build-asan
+	rm -rf tool/nobounce build build-asan build-fuzz

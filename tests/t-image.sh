@@ -110,6 +110,18 @@ qemu-img convert -O raw d.qcow2 back.img
 part back.img 1 p1
 same_as "qcow2: undo restores the original files" p1 "$ORIG"
 
+# A hive larger than one NBD request (qemu-nbd caps a request at 32 MiB)
+mkdir -p big/WINDOWS/system32/config
+cp "$FIXTURES/sbs2003/$SYS" big/$SYS
+"$HIVES/gen-clsids" 40000 >c.reg
+"$MKHIVE" -o big/WINDOWS/system32/config/SOFTWARE "$HIVES/software/base.reg" "$HIVES/software/exchange.reg" c.reg
+MKIMAGE_MB=160 mkimg big.img mbr big
+qemu-img convert -O qcow2 big.img big.qcow2
+rm -f big.img c.reg
+nb 0 "a 40 MB SOFTWARE in a qcow2 (requests over 32 MiB split): fix" fix big.qcow2
+nb 0 "a 40 MB SOFTWARE in a qcow2: check afterwards is clean" check big.qcow2
+rm -f big.qcow2
+
 # --format: overrides detection (raw is never guessed from a name)
 cp --sparse=always pristine.img looks-like.qcow2
 nb 1 "a raw image named .qcow2 is read as raw" check -q looks-like.qcow2

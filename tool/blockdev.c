@@ -223,10 +223,32 @@ static int start_server(struct blockdev *bd, struct err *e)
 	return 0;
 }
 
+/* NBD servers cap one request (qemu-nbd: 32 MiB), and libntfs-3g reads a
+ * whole contiguous run at once: larger requests are split. */
+#define NBD_CHUNK ((size_t)8 << 20)
+
+static int nbd_io_one(struct blockdev *bd, void *p, size_t len, uint64_t off, int write,
+		      struct err *e);
+
+static int nbd_io(struct blockdev *bd, void *p, size_t len, uint64_t off, int write,
+		  struct err *e)
+{
+	while (len) {
+		size_t n = len < NBD_CHUNK ? len : NBD_CHUNK;
+		if (nbd_io_one(bd, p, n, off, write, e) == -1)
+			return -1;
+		p = (uint8_t *)p + n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
 /* An unaligned request to an export with a minimum block size (VHDX says
  * 512) goes through a bounce buffer covering whole blocks; a write reads
  * the edges first.  Only this process writes to the export. */
-static int nbd_io(struct blockdev *bd, void *p, size_t len, uint64_t off, int write, struct err *e)
+static int nbd_io_one(struct blockdev *bd, void *p, size_t len, uint64_t off, int write,
+		      struct err *e)
 {
 	uint64_t a = bd->align, lo = off / a * a, hi = (off + len + a - 1) / a * a;
 	int r;

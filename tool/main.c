@@ -11,6 +11,7 @@
 
 #include "blockdev.h"
 #include "fleet.h"
+#include "hivelog.h"
 #include "target.h"
 
 #ifndef NOBOUNCE_VERSION
@@ -22,6 +23,7 @@ static void usage(FILE *f)
 	fputs("usage: nobounce check [OPTIONS] TARGET...\n"
 	      "       nobounce fix   [OPTIONS] [--backup-dir DIR] TARGET...\n"
 	      "       nobounce undo  [OPTIONS] [--force] TARGET...\n"
+	      "       nobounce recover [--json] HIVE [-o OUT]\n"
 	      "  OPTIONS: [-v|-q] [--json] [--format FMT] [-j N] [--from FILE] [--timeout SECS]\n"
 	      "       nobounce --help | --version\n"
 	      "\n"
@@ -37,6 +39,8 @@ static void usage(FILE *f)
 	      "  check     print what fix would change; change nothing\n"
 	      "  fix       make the changes (backups and a manifest first)\n"
 	      "  undo      restore the files the last fix changed, byte for byte\n"
+	      "  recover   replay a dirty hive's transaction logs (HIVE.LOG, .LOG1,\n"
+	      "            .LOG2 beside it) into OUT, or say what they would recover\n"
 	      "  --json    one JSON object per installation per line on stdout\n"
 	      "  --force   undo even files changed since the fix\n"
 	      "  --format  raw, qcow2, vmdk, vpc (VHD), vhdx or vdi: skip detection\n"
@@ -109,14 +113,19 @@ int main(int argc, char **argv)
 	    {"jobs", required_argument, NULL, 'j'},
 	    {"from", required_argument, NULL, 'R'},
 	    {"timeout", required_argument, NULL, 'T'},
+	    {"output", required_argument, NULL, 'o'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct options op = {0};
 	struct strlist targets = {0};
 	int fleet = 0, c;
 	double d;
-	while ((c = getopt_long(argc, argv, "vqhVj:", longopts, NULL)) != -1) {
+	const char *output = NULL;
+	while ((c = getopt_long(argc, argv, "vqhVj:o:", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'o':
+			output = optarg;
+			break;
 		case 'J':
 			op.ro.json = 1;
 			break;
@@ -173,6 +182,18 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	const char *cmd = argv[optind++];
+	if (STREQ(cmd, "recover")) {
+		/* nobounce recover HIVE [-o OUT]: a hive file on this host */
+		if (optind + 1 != argc) {
+			fprintf(stderr, "nobounce: recover takes one HIVE [-o OUT]\n");
+			return EXIT_USAGE;
+		}
+		return hivelog_command(argv[optind], output, op.ro.json);
+	}
+	if (output) {
+		fprintf(stderr, "nobounce: -o only goes with recover\n");
+		return EXIT_USAGE;
+	}
 	if (STREQ(cmd, "check"))
 		op.cmd = CMD_CHECK;
 	else if (STREQ(cmd, "fix"))

@@ -1,0 +1,31 @@
+/* libFuzzer: arbitrary hive bytes through the base-block checks, hivex, both
+ * hive planners (editing the in-memory copy), our full walk, and
+ * serialisation. */
+#include "../../tool/fixes.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct buf in = {(uint8_t *)data, size};
+	struct err e = {0};
+	struct hive *hv = hive_open_bytes("fuzz", &in, 1, &e);
+	if (hv) {
+		struct fixctx cx = {0};
+		struct changes ch = {0};
+		fix_system_plan(hv, &cx, &ch, &e);
+		err_clear(&e);
+		fix_com_plan(hv, &cx, &ch, &e);
+		err_clear(&e);
+		hive_walk(hv, &e);
+		err_clear(&e);
+		struct buf out = {0};
+		if (ch.n && hive_serialize(hv, &out, &e) == 0)
+			buf_free(&out);
+		changes_free(&ch);
+		fixctx_free(&cx);
+		hive_free(hv);
+	}
+	err_clear(&e);
+	return 0;
+}

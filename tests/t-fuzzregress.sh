@@ -1,0 +1,21 @@
+# Every input that ever crashed a fuzz harness, and every seed, replayed
+# through the harnesses (built without libFuzzer; under make asan with
+# AddressSanitizer and UndefinedBehaviorSanitizer).
+. "$TESTS/lib.sh"
+B=$(dirname "$MKHIVE")
+for name in metabase hive probe; do
+	bin=$B/replay-$name
+	[ -x "$bin" ] || { flunk "$bin is missing"; continue; }
+	set -- $(find "$TESTS/fuzz/regress/$name" -type f 2>/dev/null)
+	if [ $# -gt 0 ]; then
+		check "$name: the $# inputs that once crashed it run clean" "$bin" "$@"
+	fi
+done
+# the fixtures as inputs: hives, metabases, a disk image's first 64 KiB
+set -- $(find "$FIXTURES" -type f -size -100k ! -name '*.xml')
+check "hive: the $# small fixture files run clean" "$B/replay-hive" "$@"
+set -- "$HIVES"/metabase/*.xml $(find "$FIXTURES" -name 'MetaBase.xml')
+check "metabase: the $# fixture metabases run clean" "$B/replay-metabase" "$@"
+"$HIVES/mkimage" "$B/ntfsput" d.img mbr "$FIXTURES/nowindows"
+head -c 65536 d.img >head.img
+check "probe: an sfdisk table runs clean" "$B/replay-probe" head.img

@@ -1,0 +1,78 @@
+# Hostile volumes and images: a link or reparse point at every component of
+# every path nobounce opens, files larger than any real one, names that are
+# not UTF-16, keys nested past Windows' limit.  Each: exit 3 (or a correct
+# result), the target unchanged, nothing outside it touched.
+. "$TESTS/lib.sh"
+NTFSPUT=$(dirname "$MKHIVE")/ntfsput
+PATHS="WINDOWS WINDOWS/system32 WINDOWS/system32/config WINDOWS/system32/config/SYSTEM
+WINDOWS/system32/config/SOFTWARE WINDOWS/system32/inetsrv WINDOWS/system32/inetsrv/MetaBase.xml"
+
+# A symbolic link at each component, pointing at a copy outside the volume.
+for p in $PATHS; do
+	rm -rf vol outside
+	fresh sbs2003 vol
+	mkdir outside
+	mv "vol/$p" outside/x
+	ln -s "$PWD/outside/x" "vol/$p"
+	treesum vol >snap
+	treesum outside >osnap
+	nb 3 "symlink at $p: fix refused" fix --json vol
+	jqok "symlink at $p: unsafe-path" '.error.kind == "unsafe-path"' out
+	same_tree "symlink at $p: the volume is unchanged" vol snap
+	same_tree "symlink at $p: the outside target is unchanged" outside osnap
+done
+
+# The manifest as a link, for undo: refused, the backups untouched.
+fresh sbs2003 vol
+"$NOBOUNCE" fix -q vol
+mv vol/WINDOWS/nobounce-manifest.json outside-manifest.json
+ln -s "$PWD/outside-manifest.json" vol/WINDOWS/nobounce-manifest.json
+treesum vol >snap
+nb 3 "a manifest that is a symlink: undo refused" undo --json vol
+same_tree "a manifest that is a symlink: nothing written" vol snap
+
+# A reparse point (junction) at each directory and file on NTFS.
+for p in $PATHS; do
+	"$HIVES/mkimage" "$NTFSPUT" j.img mbr "$FIXTURES/sbs2003" -- --junction "/$p"
+	cp --sparse=always j.img before.img
+	nb 3 "NTFS reparse point at $p: fix refused" fix --json j.img
+	jqok "NTFS reparse point at $p: unsafe-path" '.error.kind == "unsafe-path"' out
+	check "NTFS reparse point at $p: the image is byte-identical" cmp -s j.img before.img
+done
+
+# Larger than any real one (sparse): refused by a documented limit, unread.
+fresh sbs2003 vol
+truncate -s 2G vol/$SYS
+treesum vol >snap
+nb 3 "a 2 GiB sparse SYSTEM: refused" fix --json vol
+jqok "a 2 GiB sparse SYSTEM: too-large" '.error.kind == "too-large"' out
+has "a 2 GiB sparse SYSTEM: the limit is named" err 'more than the 1073741824 a real one can be'
+
+# Key names that are not valid UTF-16 (lone surrogates) beside the keys
+# nobounce reads: a correct result or a clean refusal.
+printf '[\\ControlSet001\\Services\\SMTPSVC\\\355\240\200bad]\n"x"=dword:00000001\n[\\ControlSet001\\Services\\\355\260\200]\n' >bad.reg
+printf '[\\Classes\\CLSID\\\355\240\200]\n[\\Classes\\\355\240\201x]\n' >badsw.reg
+fresh sbs2003 vol
+"$MKHIVE" -o vol/$SYS "$HIVES/system/base.reg" "$HIVES/system/smtpsvc1.reg" bad.reg
+"$MKHIVE" -o vol/WINDOWS/system32/config/SOFTWARE "$HIVES/software/base.reg" "$HIVES/software/exchange.reg" badsw.reg
+treesum vol >snap
+"$NOBOUNCE" fix --json vol >out 2>err
+rc=$?
+if [ $rc = 0 ]; then
+	check "names not valid UTF-16: fixed, and hivexget reads the value" \
+		test "$(hget vol/$SYS '\ControlSet001\Services\SMTPSVC\XEXCH50' SuppressExternal)" = 1
+else
+	check "names not valid UTF-16: refused (exit $rc)" test $rc = 3
+	same_tree "names not valid UTF-16: refused, nothing written" vol snap
+fi
+
+# Keys nested deeper than Windows allows (512): the walk refuses to write.
+awk 'BEGIN { k = "\\Classes\\Deep"; for (i = 0; i < 600; i++) { k = k "\\d"; }
+	print "[" k "]" }' >deep.reg
+fresh sbs2003 vol
+"$MKHIVE" -o vol/WINDOWS/system32/config/SOFTWARE "$HIVES/software/base.reg" "$HIVES/software/exchange.reg" deep.reg
+treesum vol >snap
+nb 3 "keys nested 600 deep: refused" fix --json vol
+jqok "keys nested 600 deep: damaged-hive" '.error.kind == "damaged-hive"' out
+has "keys nested 600 deep: the message says so" err 'nested deeper than 512 levels'
+same_tree "keys nested 600 deep: nothing written" vol snap

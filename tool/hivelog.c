@@ -1,0 +1,348 @@
+#include "hivelog.h"
+
+#include <stdio.h>
+
+#define BASE_BLOCK 4096
+#define LOG_SECTOR 512
+#define PAGE 512
+#define MAX_BINS ((uint64_t)1 << 30) /* as HIVE_MAX_BYTES */
+#define MARVIN_SEED 0x82ef4d887a4e55c5ULL /* 14219357686671994754 in the spec, read as bytes */
+
+enum { TYPE_PRIMARY = 0, TYPE_LOG_OLD = 1, TYPE_LOG_NEW = 6 };
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t checksum(const uint8_t *p)
+{
+	uint32_t x = 0;
+	for (int i = 0; i < 127; i++)
+		x ^= le32(p + 4 * i);
+	if (x == 0xffffffffu)
+		return 0xfffffffeu;
+	return x ? x : 1;
+}
+
+int hivelog_is_dirty(const uint8_t *p, size_t len)
+{
+	if (len < 512 || memcmp(p, "regf", 4) != 0)
+		return 0;
+	return le32(p + 4) != le32(p + 8) || checksum(p) != le32(p + 508);
+}
+
+/* ---- Marvin32 ---- */
+
+static uint32_t rotl(uint32_t x, int n)
+{
+	return (x << n) | (x >> (32 - n));
+}
+
+static void marvin_block(uint32_t *lo, uint32_t *hi)
+{
+	*hi ^= *lo;
+	*lo = rotl(*lo, 20);
+	*lo += *hi;
+	*hi = rotl(*hi, 9);
+	*hi ^= *lo;
+	*lo = rotl(*lo, 27);
+	*lo += *hi;
+	*hi = rotl(*hi, 19);
+}
+
+uint64_t hivelog_marvin32(const uint8_t *p, size_t len)
+{
+	uint32_t lo = (uint32_t)MARVIN_SEED, hi = (uint32_t)(MARVIN_SEED >> 32);
+	for (; len >= 4; p += 4, len -= 4) {
+		lo += le32(p);
+		marvin_block(&lo, &hi);
+	}
+	uint32_t last = 0x80;
+	if (len == 1)
+		last = 0x8000u | p[0];
+	else if (len == 2)
+		last = 0x800000u | (uint32_t)p[1] << 8 | p[0];
+	else if (len == 3)
+		last = 0x80000000u | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+	lo += last;
+	marvin_block(&lo, &hi);
+	marvin_block(&lo, &hi);
+	return (uint64_t)hi << 32 | lo;
+}
+
+/* ---- base blocks ---- */
+
+/* A log's base block (its first sector): valid, of the given type. */
+static int log_header_ok(const struct hivelog *l, int type, struct err *e)
+{
+	const uint8_t *p = l->data.p;
+	if (l->data.len < LOG_SECTOR || memcmp(p, "regf", 4) != 0)
+		return fail(e, "bad-log", "%s: not a transaction log (no 'regf' header)", l->name);
+	if (checksum(p) != le32(p + 508))
+		return fail(e, "bad-log", "%s: its header checksum is wrong", l->name);
+	if (le32(p + 4) != le32(p + 8))
+		return fail(e, "bad-log",
+			    "%s: its header is itself half-written (sequence numbers %u and %u)",
+			    l->name, le32(p + 4), le32(p + 8));
+	if (le32(p + 28) != (uint32_t)type)
+		return fail(e, "bad-log", "%s: a log of type %u, expected %d", l->name,
+			    le32(p + 28), type);
+	uint32_t bins = le32(p + 40);
+	if (bins == 0 || bins % 4096 || bins > MAX_BINS)
+		return fail(e, "bad-log", "%s: its header gives a bad hive size (%u)", l->name,
+			    bins);
+	return 0;
+}
+
+/* The recovered hive starts as the primary, its base block replaced by the
+ * log's when the primary's is damaged, and sized for bins bytes of bins. */
+static int start_output(const char *name, const struct buf *primary, const struct hivelog *l,
+			uint32_t bins, struct buf *out, struct err *e)
+{
+	if (primary->len < BASE_BLOCK)
+		return fail(e, "damaged-hive", "%s: shorter than a base block", name);
+	size_t len = BASE_BLOCK + (size_t)bins;
+	size_t have = primary->len < len ? primary->len : len;
+	out->p = xcalloc(len, 1);
+	out->len = len;
+	memcpy(out->p, primary->p, have);
+	if (checksum(primary->p) != le32(primary->p + 508))
+		memcpy(out->p, l->data.p, LOG_SECTOR); /* the log keeps its first sector */
+	return 0;
+}
+
+/* Makes the recovered base block clean: a primary file, sequence numbers
+ * equal, the size of what the log brought, a right checksum. */
+static void finish_base(struct buf *out, uint32_t seq, uint32_t bins)
+{
+	put32(out->p + 4, seq);
+	put32(out->p + 8, seq);
+	put32(out->p + 28, TYPE_PRIMARY);
+	put32(out->p + 40, bins);
+	put32(out->p + 508, checksum(out->p));
+}
+
+/* Every hbin header of the bins data is where it says it is, and the bins
+ * tile the data exactly. */
+static int bins_ok(const struct buf *out)
+{
+	size_t off = 0, bins = out->len - BASE_BLOCK;
+	while (off < bins) {
+		const uint8_t *h = out->p + BASE_BLOCK + off;
+		uint32_t size = le32(h + 8);
+		if (memcmp(h, "hbin", 4) != 0 || le32(h + 4) != off || size < 4096 ||
+		    size % 4096 || size > bins - off)
+			return 0;
+		off += size;
+	}
+	return 1;
+}
+
+/* ---- old format: base block, dirty vector, dirty pages ---- */
+
+static int recover_old(const char *name, const struct buf *primary, const struct hivelog *l,
+		       struct buf *out, struct err *e)
+{
+	if (log_header_ok(l, TYPE_LOG_OLD, e) == -1)
+		return -1;
+	const uint8_t *lp = l->data.p;
+	/* the log applies to the write that left the primary dirty */
+	uint64_t want = checksum(primary->p) == le32(primary->p + 508)
+				? le64(primary->p + 12)
+				: (primary->len > BASE_BLOCK + 28 ? le64(primary->p + BASE_BLOCK + 20) : 0);
+	if (le64(lp + 12) != want)
+		return fail(e, "bad-log",
+			    "%s: written for another state of the hive (its timestamp differs "
+			    "from the hive's)",
+			    l->name);
+	uint32_t bins = le32(lp + 40);
+	size_t bits = bins / PAGE, vec = LOG_SECTOR, map = vec + 4;
+	if (l->data.len < map + (bits + 7) / 8 || memcmp(lp + vec, "DIRT", 4) != 0)
+		return fail(e, "bad-log", "%s: no dirty vector (truncated?)", l->name);
+	size_t pages = (map + (bits + 7) / 8 + LOG_SECTOR - 1) / LOG_SECTOR * LOG_SECTOR;
+	if (start_output(name, primary, l, bins, out, e) == -1)
+		return -1;
+	size_t k = 0;
+	for (size_t i = 0; i < bits; i++) {
+		if (!(lp[map + i / 8] & (1u << (i % 8))))
+			continue;
+		size_t src = pages + k++ * PAGE;
+		if (src + PAGE > l->data.len) {
+			buf_free(out);
+			return fail(e, "bad-log", "%s: truncated: dirty page %zu is missing", l->name,
+				    k);
+		}
+		memcpy(out->p + BASE_BLOCK + i * PAGE, lp + src, PAGE);
+	}
+	if (!bins_ok(out)) {
+		buf_free(out);
+		return fail(e, "bad-log", "%s: its dirty pages do not form valid hive bins", l->name);
+	}
+	finish_base(out, le32(primary->p + 4), bins);
+	return 0;
+}
+
+/* ---- new format: HvLE entries ---- */
+
+struct entry {
+	size_t off, size;
+	uint32_t seq, bins, count;
+};
+
+/* The entry at off, if it is a well-formed one; 0 at the end of the log. */
+static int read_entry(const struct hivelog *l, size_t off, struct entry *en, struct err *e)
+{
+	const uint8_t *p = l->data.p + off;
+	if (off + 40 > l->data.len || memcmp(p, "HvLE", 4) != 0)
+		return 0;
+	*en = (struct entry){off, le32(p + 4), le32(p + 12), le32(p + 16), le32(p + 20)};
+	if (en->size < 40 || en->size % LOG_SECTOR || en->size > l->data.len - off)
+		return fail(e, "bad-log", "%s: the entry at %zu has a bad size (%zu): truncated",
+			    l->name, off, en->size);
+	if (hivelog_marvin32(p + 40, en->size - 40) != le64(p + 24) ||
+	    hivelog_marvin32(p, 32) != le64(p + 32))
+		return fail(e, "bad-log", "%s: the entry at %zu (sequence %u) has a bad hash",
+			    l->name, off, en->seq);
+	if (en->bins == 0 || en->bins % 4096 || en->bins > MAX_BINS ||
+	    (uint64_t)en->count * 8 > en->size - 40)
+		return fail(e, "bad-log", "%s: the entry at %zu is malformed", l->name, off);
+	return 1;
+}
+
+static int apply_entry(const struct hivelog *l, const struct entry *en, struct buf *out,
+		       struct err *e)
+{
+	const uint8_t *p = l->data.p + en->off;
+	size_t need = BASE_BLOCK + (size_t)en->bins;
+	if (need != out->len) { /* the hive grew (or shrank) with this entry */
+		out->p = xrealloc(out->p, need);
+		if (need > out->len)
+			memset(out->p + out->len, 0, need - out->len);
+		out->len = need;
+	}
+	size_t data = 40 + (size_t)en->count * 8;
+	for (uint32_t i = 0; i < en->count; i++) {
+		uint32_t off = le32(p + 40 + 8 * i), size = le32(p + 44 + 8 * i);
+		if (size > en->size - data || (uint64_t)off + size > en->bins)
+			return fail(e, "bad-log", "%s: entry %u writes outside the hive", l->name,
+				    en->seq);
+		memcpy(out->p + BASE_BLOCK + off, p + data, size);
+		data += size;
+	}
+	return 0;
+}
+
+static int recover_new(const char *name, const struct buf *primary, const struct hivelog *logs,
+		       size_t nlogs, struct buf *out, struct strlist *applied, struct err *e)
+{
+	uint32_t next = le32(primary->p + 4); /* the first entry to apply */
+	int started = 0, any_valid = 0, started_entries = 0;
+	uint32_t bins = le32(primary->p + 40);
+	for (size_t i = 0; i < nlogs; i++) {
+		const struct hivelog *l = &logs[i];
+		if (!l->data.len)
+			continue;
+		struct err le = {0};
+		if (log_header_ok(l, TYPE_LOG_NEW, &le) == -1) {
+			note("%s", le.msg);
+			err_clear(&le);
+			continue;
+		}
+		any_valid = 1;
+		if (!started) {
+			if (start_output(name, primary, l, bins, out, e) == -1)
+				return -1;
+			started = 1;
+		}
+		size_t n = 0;
+		uint32_t first = 0, last = 0;
+		struct entry en;
+		int r;
+		for (size_t off = LOG_SECTOR; (r = read_entry(l, off, &en, e)) == 1; off += en.size) {
+			if (en.seq < next)
+				continue; /* already in the primary, or applied */
+			/* the first entry newer than the primary starts the run;
+			 * after it, each must follow the one before */
+			if (!started_entries)
+				next = en.seq;
+			started_entries = 1;
+			if (en.seq != next)
+				return fail(e, "bad-log",
+					    "%s: entry %u follows entry %u: out of sequence (a log "
+					    "is missing?)",
+					    l->name, en.seq, next - 1);
+			if (apply_entry(l, &en, out, e) == -1)
+				return -1;
+			if (!n++)
+				first = en.seq;
+			last = en.seq;
+			next = en.seq + 1;
+			bins = en.bins;
+		}
+		if (r == -1)
+			return -1;
+		if (applied && n)
+			strlist_add(applied, xasprintf("%s: entries %u to %u", l->name, first, last));
+	}
+	if (!any_valid)
+		return fail(e, "bad-log", "%s: no valid transaction log beside it", name);
+	if (next == le32(primary->p + 4) && applied)
+		strlist_add(applied, xasprintf("%s: no entry newer than the hive", name));
+	if (!bins_ok(out)) {
+		buf_free(out);
+		return fail(e, "bad-log", "%s: after the logs, the hive bins are not consistent",
+			    name);
+	}
+	/* the sequence number of the last write the logs completed */
+	finish_base(out, next > le32(primary->p + 4) ? next - 1 : le32(primary->p + 4), bins);
+	return 0;
+}
+
+int hivelog_recover(const char *name, const struct buf *primary, const struct hivelog *logs,
+		    size_t nlogs, struct buf *out, struct strlist *applied, struct err *e)
+{
+	memset(out, 0, sizeof *out);
+	if (primary->len < BASE_BLOCK || memcmp(primary->p, "regf", 4) != 0)
+		return fail(e, "damaged-hive", "%s: not a registry hive", name);
+	/* the logs' own headers say which format they are */
+	int new_format = 0;
+	for (size_t i = 0; i < nlogs; i++)
+		if (logs[i].data.len >= 32 && le32(logs[i].data.p + 28) == TYPE_LOG_NEW)
+			new_format = 1;
+	if (new_format)
+		return recover_new(name, primary, logs, nlogs, out, applied, e);
+	struct err first = {0};
+	for (size_t i = 0; i < nlogs; i++) {
+		if (!logs[i].data.len)
+			continue;
+		struct err le = {0};
+		if (recover_old(name, primary, &logs[i], out, &le) == 0) {
+			err_clear(&first);
+			if (applied)
+				strlist_add(applied, xasprintf("%s: dirty pages applied", logs[i].name));
+			return 0;
+		}
+		if (!first.msg)
+			first = le;
+		else
+			err_clear(&le);
+	}
+	if (first.msg) {
+		fail(e, first.kind, "%s", first.msg);
+		err_clear(&first);
+		return -1;
+	}
+	return fail(e, "bad-log", "%s: dirty, and no transaction log beside it", name);
+}

@@ -1,0 +1,138 @@
+/* recover: reading the logs beside a hive, and `nobounce recover`. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "hive.h"
+#include "hivelog.h"
+#include "target.h"
+#include "vol.h"
+
+#define LOG_MAX_BYTES ((size_t)1 << 30)
+
+int hivelog_read_beside(struct vol *v, const char *hive, struct hivelog **logs, size_t *n,
+			struct strlist *paths, struct err *e)
+{
+	static const char *const suffixes[] = {".LOG", ".LOG1", ".LOG2"};
+	*logs = NULL;
+	*n = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+		CLEANUP_FREE char *want = xasprintf("%s%s", hive, suffixes[i]);
+		char *real = NULL;
+		int kind = 0;
+		int r = vol_resolve(v, want, &real, &kind, e);
+		if (r == -1)
+			return -1;
+		if (!r || kind != VOL_FILE) {
+			free(real);
+			continue;
+		}
+		struct buf b = {0};
+		if (vol_read(v, real, LOG_MAX_BYTES, &b, e) == -1) {
+			free(real);
+			return -1;
+		}
+		*logs = xrealloc(*logs, (*n + 1) * sizeof **logs);
+		strlist_add(paths, real);
+		(*logs)[(*n)++] = (struct hivelog){real, b};
+	}
+	return 0;
+}
+
+void hivelog_free(struct hivelog *logs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		buf_free(&logs[i].data);
+	free(logs);
+}
+
+static int write_new(const char *path, const struct buf *b, struct err *e)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return fail(e, "io", "%s: cannot create it (%s); nobounce never overwrites a file",
+			    path, strerror(errno));
+	size_t done = 0;
+	while (done < b->len) {
+		ssize_t w = write(fd, b->p + done, b->len - done);
+		if (w <= 0) {
+			close(fd);
+			unlink(path);
+			return fail(e, "io", "%s: write failed: %s", path, strerror(errno));
+		}
+		done += (size_t)w;
+	}
+	if (fsync(fd) == -1 || close(fd) == -1)
+		return fail(e, "io", "%s: %s", path, strerror(errno));
+	return 0;
+}
+
+int hivelog_command(const char *hive, const char *out, int json)
+{
+	struct err e = {0};
+	const char *slash = strrchr(hive, '/');
+	CLEANUP_FREE char *dir = slash ? strndup(hive, (size_t)(slash - hive + (slash == hive)))
+				       : xstrdup(".");
+	const char *leaf = slash ? slash + 1 : hive;
+	struct vol *v = vol_open_dir(dir, 0, &e);
+	struct buf primary = {0}, rec = {0};
+	struct hivelog *logs = NULL;
+	size_t n = 0;
+	struct strlist paths = {0}, applied = {0};
+	const char *status = "error";
+	if (v && vol_read(v, leaf, (size_t)1 << 30, &primary, &e) == 0 &&
+	    hivelog_read_beside(v, leaf, &logs, &n, &paths, &e) == 0) {
+		if (!hivelog_is_dirty(primary.p, primary.len)) {
+			status = "clean";
+		} else if (hivelog_recover(leaf, &primary, logs, n, &rec, &applied, &e) == 0) {
+			struct hive *hv = hive_open_bytes("the recovered hive", &rec, 0, &e);
+			if (hv && hive_walk(hv, &e) == 0)
+				status = out && write_new(out, &rec, &e) == 0 ? "recovered"
+					 : out ? "error" : "recoverable";
+			hive_free(hv);
+		}
+	}
+	if (e.msg)
+		fprintf(stderr, "nobounce: %s: %s\n", hive, e.msg);
+	if (json) {
+		json_t *o = json_pack("{s:s,s:s,s:[],s:[],s:o,s:o}", "target", hive, "status",
+				      status, "logs", "applied", "output",
+				      out && STREQ(status, "recovered") ? json_string(out)
+									  : json_null(),
+				      "error",
+				      e.msg ? json_pack("{s:s,s:s}", "kind", e.kind, "message", e.msg)
+					    : json_null());
+		for (size_t i = 0; i < paths.n; i++)
+			json_array_append_new(json_object_get(o, "logs"), json_string(paths.v[i]));
+		for (size_t i = 0; i < applied.n; i++)
+			json_array_append_new(json_object_get(o, "applied"),
+					      json_string(applied.v[i]));
+		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		puts(s);
+		free(s);
+		json_decref(o);
+	} else if (!e.msg) {
+		printf("%s: %s\n", hive,
+		       STREQ(status, "clean")	      ? "clean: nothing to recover"
+		       : STREQ(status, "recoverable") ? "dirty: the logs recover it (give -o OUT to "
+							"write the recovered hive)"
+						      : "recovered");
+		for (size_t i = 0; i < applied.n; i++)
+			printf("  %s\n", applied.v[i]);
+		if (out && STREQ(status, "recovered"))
+			printf("  written to %s (%zu bytes)\n", out, rec.len);
+	}
+	int code = STREQ(status, "error") ? EXIT_FAILED : EXIT_OK;
+	strlist_free(&applied);
+	strlist_free(&paths);
+	for (size_t i = 0; i < n; i++)
+		buf_free(&logs[i].data);
+	free(logs); /* their names belong to paths */
+	buf_free(&primary);
+	buf_free(&rec);
+	vol_close(v);
+	err_clear(&e);
+	return code;
+}
