@@ -42,6 +42,10 @@ $(BUILD)/mkhive: $(MKHIVE_SRCS) tool/regname.h | deps
 	@mkdir -p $(BUILD)
 	$(CC) $(WARN) $(CFLAGS) $(shell pkg-config --cflags hivex) -o $@ $(MKHIVE_SRCS) $(shell pkg-config --libs hivex)
 
+$(BUILD)/mklog: hives/mklog.c | deps
+	@mkdir -p $(BUILD)
+	$(CC) $(WARN) $(CFLAGS) -o $@ $<
+
 $(BUILD)/ntfsput: hives/ntfsput.c | deps
 	@mkdir -p $(BUILD)
 	$(CC) $(WARN) $(CFLAGS) -o $@ $< $(shell pkg-config --libs libntfs-3g)
@@ -58,7 +62,7 @@ fixtures: $(BUILD)/mkhive
 # Fuzzing (libFuzzer, clang): `make fuzz` runs each harness FUZZ_SECONDS.
 # The harnesses are also built with a plain main (tests/fuzz/replay.c) so
 # that `make check` replays every input that ever crashed one.
-FUZZERS := metabase hive probe
+FUZZERS := metabase hive probe hivelog
 FUZZ_SECONDS ?= 60
 FUZZ_LIB_SRCS := $(filter-out tool/main.c,$(TOOL_SRCS))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -75,10 +79,10 @@ fuzz-deps: | deps
 	  { if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi; $$SUDO apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev; }
 
-fuzz: $(addprefix build-fuzz/fuzz-,$(FUZZERS)) $(BUILD)/mkhive $(BUILD)/ntfsput
+fuzz: $(addprefix build-fuzz/fuzz-,$(FUZZERS)) $(BUILD)/mkhive $(BUILD)/mklog $(BUILD)/ntfsput
 	tests/fuzz/run build-fuzz $(BUILD) $(FUZZ_SECONDS)
 
-check: tool/nobounce $(BUILD)/mkhive $(BUILD)/nobounce-faults $(BUILD)/ntfsput $(addprefix $(BUILD)/replay-,$(FUZZERS))
+check: tool/nobounce $(BUILD)/mkhive $(BUILD)/mklog $(BUILD)/nobounce-faults $(BUILD)/ntfsput $(addprefix $(BUILD)/replay-,$(FUZZERS))
 	tests/run $(BUILD)
 
 test: check
@@ -95,6 +99,7 @@ asan: | deps
 	$(CC) $(WARN) $(ASAN_FLAGS) -DNOBOUNCE_FAULTS $(PKG_CFLAGS) -o build-asan/nobounce-faults $(TOOL_SRCS) $(PKG_LIBS)
 	for f in $(FUZZERS); do $(CC) $(WARN) $(ASAN_FLAGS) $(PKG_CFLAGS) -o build-asan/replay-$$f tests/fuzz/fuzz_$$f.c tests/fuzz/replay.c $(FUZZ_LIB_SRCS) $(PKG_LIBS) || exit 1; done
 	$(CC) $(WARN) $(ASAN_FLAGS) -o build-asan/ntfsput hives/ntfsput.c $(shell pkg-config --libs libntfs-3g)
+	$(CC) $(WARN) $(ASAN_FLAGS) -o build-asan/mklog hives/mklog.c
 	$(CC) $(WARN) $(ASAN_FLAGS) $(shell pkg-config --cflags hivex) -o build-asan/mkhive $(MKHIVE_SRCS) $(shell pkg-config --libs hivex)
 	NOBOUNCE=$(CURDIR)/build-asan/nobounce tests/run build-asan
 

@@ -101,26 +101,33 @@ static void copy_tree(ntfs_inode *dir, const char *src)
 	closedir(d);
 }
 
-/* A mount-point reparse buffer pointing at C:\ (a junction). */
+/* A reparse point at path pointing at C:\: a junction (mount point) on a
+ * directory, a symbolic link on a file. */
 static void make_junction(ntfs_volume *vol, const char *path)
 {
 	ntfs_inode *ni = ntfs_pathname_to_inode(vol, NULL, path);
 	if (!ni)
 		die("%s: %s", path, strerror(errno));
+	int dir = (ni->mrec->flags & MFT_RECORD_IS_DIRECTORY) != 0;
 	static const char target[] = "\\??\\C:\\";
 	static const char print[] = "C:\\";
 	size_t tl = strlen(target) * 2, pl = strlen(print) * 2;
-	size_t datalen = 8 + tl + 2 + pl + 2;
+	size_t head = dir ? 8 : 12; /* a symbolic link's buffer has flags too */
+	size_t datalen = head + tl + 2 + pl + 2;
 	unsigned char buf[256] = {0};
-	buf[0] = 0x03, buf[3] = 0xa0; /* IO_REPARSE_TAG_MOUNT_POINT */
+	if (dir) {
+		buf[0] = 0x03, buf[3] = 0xa0; /* IO_REPARSE_TAG_MOUNT_POINT */
+	} else {
+		buf[0] = 0x0c, buf[3] = 0xa0; /* IO_REPARSE_TAG_SYMLINK */
+	}
 	buf[4] = (unsigned char)datalen;
-	buf[10] = (unsigned char)tl;	   /* substitute name length */
+	buf[10] = (unsigned char)tl;       /* substitute name length */
 	buf[12] = (unsigned char)(tl + 2); /* print name offset */
-	buf[14] = (unsigned char)pl;	   /* print name length */
+	buf[14] = (unsigned char)pl;       /* print name length */
 	for (size_t i = 0; target[i]; i++)
-		buf[16 + 2 * i] = (unsigned char)target[i];
+		buf[8 + head + 2 * i] = (unsigned char)target[i];
 	for (size_t i = 0; print[i]; i++)
-		buf[16 + tl + 2 + 2 * i] = (unsigned char)print[i];
+		buf[8 + head + tl + 2 + 2 * i] = (unsigned char)print[i];
 	if (ntfs_set_ntfs_reparse_data(ni, (const char *)buf, 8 + datalen, 0) == -1)
 		die("%s: setting the reparse point: %s", path, strerror(errno));
 	ntfs_inode_close(ni);

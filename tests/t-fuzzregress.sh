@@ -3,7 +3,7 @@
 # AddressSanitizer and UndefinedBehaviorSanitizer).
 . "$TESTS/lib.sh"
 B=$(dirname "$MKHIVE")
-for name in metabase hive probe; do
+for name in metabase hive probe hivelog; do
 	bin=$B/replay-$name
 	[ -x "$bin" ] || { flunk "$bin is missing"; continue; }
 	set -- $(find "$TESTS/fuzz/regress/$name" -type f 2>/dev/null)
@@ -19,3 +19,11 @@ check "metabase: the $# fixture metabases run clean" "$B/replay-metabase" "$@"
 "$HIVES/mkimage" "$B/ntfsput" d.img mbr "$FIXTURES/nowindows"
 head -c 65536 d.img >head.img
 check "probe: an sfdisk table runs clean" "$B/replay-probe" head.img
+# a dirty hive and its log, as the log fuzzer takes them
+cp "$FIXTURES/sbs2003/$SYS" a.hiv
+printf '[\\ControlSet001\\Services\\SMTPSVC]\n"Later"=dword:00000005\n' >l.reg
+"$MKHIVE" -o b.hiv --base a.hiv l.reg
+"$B/mklog" a.hiv b.hiv p.hiv p.log
+n=$(($(stat -c %s p.hiv) / 64))
+{ printf "\\$(printf %03o $((n / 256)))\\$(printf %03o $((n % 256)))"; cat p.hiv p.log; } >seed.bin
+check "hivelog: a dirty hive with its log runs clean" "$B/replay-hivelog" seed.bin

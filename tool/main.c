@@ -49,6 +49,7 @@ static void usage(FILE *f)
 	      "  -j N, --jobs N    targets at a time, each in a worker (default: cores)\n"
 	      "  --from FILE       targets from FILE too, one a line (- for stdin)\n"
 	      "  --timeout SECS    stop a target's worker after SECS\n"
+	      "  --no-recover      refuse dirty hives instead of replaying their logs\n"
 	      "  -v        show each step on stderr;  -q  print only errors\n"
 	      "\n"
 	      "Exit status: 0 done or nothing to do, 1 check found work, 2 usage error,\n"
@@ -114,6 +115,7 @@ int main(int argc, char **argv)
 	    {"from", required_argument, NULL, 'R'},
 	    {"timeout", required_argument, NULL, 'T'},
 	    {"output", required_argument, NULL, 'o'},
+	    {"no-recover", no_argument, NULL, 'N'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct options op = {0};
@@ -125,6 +127,9 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'o':
 			output = optarg;
+			break;
+		case 'N':
+			op.no_recover = 1;
 			break;
 		case 'J':
 			op.ro.json = 1;

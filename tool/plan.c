@@ -1,5 +1,6 @@
 /* plan: check, fix and undo one installation (see plan.h for the model). */
 #include "plan.h"
+#include "hivelog.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -379,24 +380,98 @@ static void describe(struct vol *v, struct install *in)
 	err_clear(&e);
 }
 
-/* Plans one hive fix; with build set, also makes and verifies the new bytes. */
-static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef *fx,
-			  const char *path, int build, const struct fixctx *base, struct fixctx *cx,
-			  struct edit *ed, struct err *e)
+/* A dirty hive, replayed from its transaction logs in memory (as Windows
+ * would at boot).  When the hive is then written, its logs are emptied (and
+ * backed up with it): Windows must never replay their stale entries over
+ * the clean hive nobounce wrote.  logs gets an edit for each. */
+static int recover_hive(struct vol *v, const char *path, const struct buf *raw, struct buf *rec,
+			struct edit **logs, size_t *nlogs, struct outcome *o, struct err *e)
 {
-	struct hive *hv = hive_load(v, path, build, build ? ed->before_sha : NULL, e);
-	if (!hv)
+	struct hivelog *hl = NULL;
+	size_t n = 0;
+	struct strlist paths = {0}, applied = {0};
+	int r = hivelog_read_beside(v, path, &hl, &n, &paths, e);
+	if (r == 0 && hivelog_recover(path, raw, hl, n, rec, &applied, e) == -1) {
+		CLEANUP_FREE char *why = xstrdup(e->msg);
+		err_clear(e);
+		r = fail(e, "dirty-hive",
+			 "%s: the hive is dirty (Windows did not finish writing it) and its "
+			 "transaction logs cannot be replayed: %s. Boot Windows once and shut it "
+			 "down cleanly, then run nobounce again; nothing was written",
+			 path, why);
+	}
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		*logs = xrealloc(*logs, (*nlogs + 1) * sizeof **logs);
+		struct edit *le = &(*logs)[(*nlogs)++];
+		memset(le, 0, sizeof *le);
+		le->path = xstrdup(paths.v[i]);
+		le->before_len = hl[i].data.len;
+		sha256_hex(hl[i].data.p, hl[i].data.len, le->before_sha);
+		changes_add(&le->ch, "clear-log", xstrdup(paths.v[i]), NULL, NULL, NULL);
+	}
+	if (r == 0) {
+		CLEANUP_FREE char *list = xstrdup("");
+		for (size_t i = 0; i < applied.n; i++) {
+			char *next = xasprintf("%s%s%s", list, i ? "; " : "", applied.v[i]);
+			free(list);
+			list = next;
+		}
+		char *d = xasprintf("%s%s%s is dirty: replayed its logs in memory (%s)",
+				    o->detail ? o->detail : "", o->detail ? "; " : "", path, list);
+		free(o->detail);
+		o->detail = d;
+	}
+	for (size_t i = 0; i < n; i++)
+		buf_free(&hl[i].data);
+	free(hl);
+	strlist_free(&paths);
+	strlist_free(&applied);
+	return r;
+}
+
+/* Plans one hive fix; with build set, also makes and verifies the new bytes.
+ * A dirty hive is recovered from its logs first (unless no_recover); its
+ * log files then join the plan as edits of their own. */
+static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef *fx,
+			  const char *path, int build, const struct plan_opts *po,
+			  const struct fixctx *base, struct fixctx *cx, struct edit *ed,
+			  struct outcome *o, struct edit **logs, size_t *nlogs, struct err *e)
+{
+	struct buf raw = {0}, rec = {0};
+	if (vol_read(v, path, HIVE_MAX_BYTES, &raw, e) == -1)
 		return -1;
-	ed->before_len = hv->size;
-	if (path == in->software)
+	note("%s: read %s (%zu bytes)", v->name, path, raw.len);
+	ed->before_len = raw.len;
+	if (build)
+		sha256_hex(raw.p, raw.len, ed->before_sha);
+	size_t nlogs0 = *nlogs;
+	int r = 0;
+	if (!po->no_recover && hivelog_is_dirty(raw.p, raw.len))
+		r = recover_hive(v, path, &raw, &rec, logs, nlogs, o, e);
+	struct hive *hv = r == 0 ? hive_open_bytes(path, rec.p ? &rec : &raw, build, e) : NULL;
+	buf_free(&raw);
+	buf_free(&rec);
+	if (!hv)
+		r = -1;
+	if (r == 0 && path == in->software)
 		install_describe(in, hv);
-	int r = fx->plan_hive(hv, cx, &ed->ch, e);
+	if (r == 0)
+		r = fx->plan_hive(hv, cx, &ed->ch, e);
 	if (r == 0 && ed->ch.n && build)
 		r = hive_serialize(hv, &ed->after, e);
 	/* hivex's copy goes before the new bytes are opened again to verify */
 	hive_free(hv);
 	if (r == 0 && ed->ch.n && build)
 		r = verify_hive(fx, path, &ed->after, &ed->ch, base, e);
+	if (r == 0 && !ed->ch.n && *nlogs > nlogs0) {
+		/* nothing to change: the dirty hive and its logs stay as they are,
+		 * for Windows to replay at boot */
+		for (size_t i = nlogs0; i < *nlogs; i++) {
+			free((*logs)[i].path);
+			changes_free(&(*logs)[i].ch);
+		}
+		*nlogs = nlogs0;
+	}
 	return r;
 }
 
@@ -419,27 +494,39 @@ static int plan_bytes_file(struct vol *v, const struct fixdef *fx, const char *p
 
 /* Reads, checks and plans every file; with build set, also makes and
  * verifies each new content.  Writes nothing. */
-static int plan_all(struct vol *v, struct install *in, int build, const struct fixctx *base,
-		    struct fixctx *cx, struct outcome *o, struct err *e)
+static int plan_all(struct vol *v, struct install *in, int build, const struct plan_opts *po,
+		    const struct fixctx *base, struct fixctx *cx, struct outcome *o, struct err *e)
 {
-	for (size_t i = 0; i < fix_count; i++) {
+	struct edit *logs = NULL;
+	size_t nlogs = 0;
+	int r = 0;
+	for (size_t i = 0; i < fix_count && r == 0; i++) {
 		const struct fixdef *fx = &fix_list[i];
 		const char *path = fx->file(in);
 		if (!path)
 			continue;
 		struct edit ed = {.path = xstrdup(path), .fix = fx};
-		int r = fx->plan_hive ? plan_hive_file(v, in, fx, path, build, base, cx, &ed, e)
-				      : plan_bytes_file(v, fx, path, build, cx, &ed, e);
+		r = fx->plan_hive ? plan_hive_file(v, in, fx, path, build, po, base, cx, &ed, o,
+						   &logs, &nlogs, e)
+				  : plan_bytes_file(v, fx, path, build, cx, &ed, e);
 		if (r == 0 && ed.ch.n) {
 			o->edits = xrealloc(o->edits, (o->nedits + 1) * sizeof *o->edits);
 			o->edits[o->nedits++] = ed;
 		} else {
 			edits_free_one(&ed);
 		}
-		if (r == -1)
-			return -1;
 	}
-	return 0;
+	/* the logs of recovered hives come last: emptied after their hives */
+	for (size_t i = 0; i < nlogs; i++) {
+		if (r == 0) {
+			o->edits = xrealloc(o->edits, (o->nedits + 1) * sizeof *o->edits);
+			o->edits[o->nedits++] = logs[i];
+		} else {
+			edits_free_one(&logs[i]);
+		}
+	}
+	free(logs);
+	return r;
 }
 
 /* ---- applying ---- */
@@ -660,7 +747,7 @@ int plan_run(struct vol *v, struct install *in, enum command cmd, const struct p
 		ctx_copy(&cx, &base);
 	}
 	if (r == 0)
-		r = plan_all(v, in, cmd == CMD_FIX, &base, &cx, o, &o->err);
+		r = plan_all(v, in, cmd == CMD_FIX, po, &base, &cx, o, &o->err);
 	if (r == 0 && o->nedits == 0)
 		o->status = "clean";
 	else if (r == 0 && cmd == CMD_CHECK)

@@ -52,7 +52,7 @@ static int run_volume(const struct options *op, const char *target, const struct
 	}
 	int code = EXIT_OK;
 	CLEANUP_FREE char *tag = backup_tag(target, part);
-	struct plan_opts po = {op->force, op->backup_dir, tag};
+	struct plan_opts po = {op->force, op->backup_dir, tag, op->no_recover};
 	for (size_t i = 0; i < n; i++) {
 		struct outcome o;
 		int r = plan_run(v, &ins[i], op->cmd, &po, &o);

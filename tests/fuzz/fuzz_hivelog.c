@@ -1,0 +1,32 @@
+/* libFuzzer: the transaction-log parser.  The input's first two bytes split
+ * it into a primary hive and a log; the log is tried as old format and as new
+ * format (its own header decides), and a recovered hive must open. */
+#include "../../tool/hive.h"
+#include "../../tool/hivelog.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 2)
+		return 0;
+	size_t cut = ((size_t)data[0] << 8 | data[1]) * 64;
+	data += 2;
+	size -= 2;
+	if (cut > size)
+		cut = size;
+	struct buf primary = {(uint8_t *)data, cut};
+	struct hivelog logs[2] = {{"LOG1", {(uint8_t *)data + cut, size - cut}},
+				  {"LOG2", {(uint8_t *)data + cut, (size - cut) / 2}}};
+	struct buf out = {0};
+	struct strlist applied = {0};
+	struct err e = {0};
+	if (hivelog_recover("fuzz", &primary, logs, 2, &out, &applied, &e) == 0) {
+		struct hive *hv = hive_open_bytes("recovered", &out, 0, &e);
+		hive_free(hv);
+	}
+	err_clear(&e);
+	buf_free(&out);
+	strlist_free(&applied);
+	return 0;
+}

@@ -1,0 +1,106 @@
+# Transaction-log recovery: `nobounce recover` against what Windows itself
+# recovered, real Windows 10 logs, synthetic logs; damaged logs refused; and
+# check/fix/undo on a dirty volume.
+. "$TESTS/lib.sh"
+MKLOG=$(dirname "$MKHIVE")/mklog
+
+# ---- synthetic old-format log (the Server 2003 kind), the hive growing ----
+cp "$FIXTURES/sbs2003/$SYS" before.hiv
+printf '[\\ControlSet001\\Services\\SMTPSVC]\n"Later"=dword:00000005\n[\\ControlSet001\\Services\\Added]\n"x"="y"\n' >later.reg
+"$MKHIVE" -o after.hiv --base before.hiv later.reg
+mkdir -p h
+"$MKLOG" before.hiv after.hiv h/SYSTEM h/system.log
+check "the synthetic primary is dirty and the log grows the hive" \
+	test "$(stat -c %s after.hiv)" -gt "$(stat -c %s before.hiv)"
+nb 0 "recover, nothing written: says it can" recover h/SYSTEM
+has "recover: names the log it would use (found case-insensitively)" out 'h/system.log: dirty pages applied|system.log: dirty pages applied'
+check "recover without -o writes nothing" test "$(ls h | wc -l)" = 2
+nb 0 "recover -o OUT" recover h/SYSTEM -o rec.hiv
+regexport rec.hiv >rec.reg
+regexport after.hiv >after.reg
+check "synthetic old format: the recovered hive exports as the logged state" cmp -s rec.reg after.reg
+nb 0 "recover of the recovered hive: clean" recover rec.hiv
+has "the recovered hive is clean" out 'clean: nothing to recover'
+nb 3 "recover -o never overwrites" recover h/SYSTEM -o rec.hiv
+
+# damaged old-format logs: refused, with the log named
+cp h/system.log good.log
+head -c 1500 good.log >h/system.log
+nb 3 "a truncated old-format log: refused" recover --json h/SYSTEM
+jqok "a truncated log: bad-log naming the log" '.error.kind == "bad-log" and (.error.message | test("system.log: truncated"))' out
+cp good.log h/system.log
+printf 'XXXX' | dd of=h/system.log bs=1 seek=1024 conv=notrunc status=none
+nb 3 "an old-format log whose pages are not hive bins: refused" recover h/SYSTEM
+has "pages not hive bins: says so" err 'do not form valid hive bins'
+rm h/system.log
+nb 3 "a dirty hive with no log: refused" recover h/SYSTEM
+has "no log: says so" err 'no transaction log beside it'
+
+# ---- real logs ----
+if realdata; then
+	d=$REALDATA/yarp/OldDirtyHive
+	mkdir old
+	for f in OldDirtyHive OldDirtyHive.LOG1 OldDirtyHive.LOG2 RecoveredHive_Windows7; do
+		xz -dc "$d/$f.xz" >old/$f
+	done
+	nb 0 "yarp OldDirtyHive (old format, Windows): recover -o" recover old/OldDirtyHive -o old.rec
+	regexport old.rec >a.reg
+	regexport old/RecoveredHive_Windows7 >b.reg
+	check "yarp OldDirtyHive: exports exactly as Windows 7 recovered it" cmp -s a.reg b.reg
+	regexport old/OldDirtyHive >c.reg 2>/dev/null
+	check "yarp OldDirtyHive: (and the dirty primary alone does not)" sh -c '! cmp -s c.reg b.reg'
+
+	mkdir new
+	for f in SYSTEM_B SYSTEM_B.LOG1 SYSTEM_B.LOG2; do xz -dc "$REALDATA/regipy/$f.xz" >new/$f; done
+	nb 0 "real Windows 10 SYSTEM_B (new format, LOG1 + LOG2): recover -o" recover --json new/SYSTEM_B -o new.rec
+	jqok "SYSTEM_B: entries from LOG1 then LOG2, in sequence" '.applied == ["SYSTEM_B.LOG1: entries 2107 to 2110", "SYSTEM_B.LOG2: entries 2111 to 2130"]' out
+	check "SYSTEM_B: hivexregedit walks the whole recovered hive" sh -c "hivexregedit --export new.rec '\\\\' >/dev/null"
+	check "SYSTEM_B: its base block is clean (sequence numbers 2130 2130)" test "$(od -A n -t u4 -j 4 -N 8 new.rec | tr -s ' ')" = " 2130 2130"
+	nb 0 "SYSTEM_B recovered: recover says clean" recover new.rec
+	# a bad hash in the first entry of LOG2
+	cp new/SYSTEM_B.LOG2 l2
+	printf 'X' | dd of=new/SYSTEM_B.LOG2 bs=1 seek=700 conv=notrunc status=none
+	nb 3 "a new-format log entry with a bad hash: refused" recover new/SYSTEM_B
+	has "bad hash: names the log and the entry" err 'SYSTEM_B.LOG2: the entry at [0-9]+ \(sequence 2111\) has a bad hash'
+	# an entry cut short
+	head -c 20000 l2 >new/SYSTEM_B.LOG2
+	nb 3 "a truncated new-format log: refused" recover new/SYSTEM_B
+	has "truncated: says so" err 'SYSTEM_B.LOG2: the entry at [0-9]+ has a bad size .*truncated'
+	cp l2 new/SYSTEM_B.LOG2
+
+	# SYSTEM_B on a volume: dirty, recoverable, nothing to change -> untouched
+	mkdir -p vb/WINDOWS/system32/config
+	cp new/SYSTEM_B vb/$SYS
+	cp new/SYSTEM_B.LOG1 vb/$SYS.LOG1
+	cp new/SYSTEM_B.LOG2 vb/$SYS.LOG2
+	treesum vb >snap
+	nb 0 "a dirty hive that needs no edit: fix succeeds" fix --json vb
+	jqok "a dirty hive that needs no edit: clean, logs replayed only in memory" '.status == "clean" and (.detail | test("is dirty: replayed its logs in memory"))' out
+	same_tree "a dirty hive that needs no edit: stays as it was (Windows replays it at boot)" vb snap
+fi
+
+# ---- check, fix and undo on a dirty volume (old-format log) ----
+fresh sbs2003 vol
+"$MKLOG" before.hiv after.hiv vol/$SYS vol/WINDOWS/system32/config/SYSTEM.LOG
+treesum vol >pristine
+nb 1 "dirty volume: check plans on the recovered hive" check --json vol
+jqok "dirty volume: the log will be emptied after the hive is written" '[.changes[] | select(.action == "clear-log") | .file] == ["WINDOWS/system32/config/SYSTEM.LOG"]' out
+same_tree "dirty volume: check writes nothing" vol pristine
+nb 0 "dirty volume: fix" fix vol
+check "dirty volume: the logged change is in the written hive (hivexget)" test "$(hget vol/$SYS '\ControlSet001\Services\SMTPSVC' Later)" = 5
+check "dirty volume: and the fix too" test "$(hget vol/$SYS '\ControlSet002\Services\SMTPSVC\XEXCH50' SuppressExternal)" = 1
+check "dirty volume: the written hive is clean" test "$(od -A n -t u4 -j 4 -N 8 vol/$SYS | awk '{print ($1 == $2)}')" = 1
+check "dirty volume: the log is emptied" test ! -s vol/WINDOWS/system32/config/SYSTEM.LOG
+nb 0 "dirty volume: a second fix does nothing" fix vol
+has "dirty volume: a second fix is clean" out 'clean, nothing to change'
+nb 0 "dirty volume: undo" undo vol
+same_tree "dirty volume: undo restores the dirty hive and its log byte for byte" vol pristine
+nb 3 "dirty volume: --no-recover refuses as before" fix --json --no-recover vol
+jqok "--no-recover: dirty-hive" '.error.kind == "dirty-hive"' out
+same_tree "--no-recover: nothing written" vol pristine
+head -c 700 vol/WINDOWS/system32/config/SYSTEM.LOG >vol/WINDOWS/system32/config/SYSTEM.LOG.x
+mv vol/WINDOWS/system32/config/SYSTEM.LOG.x vol/WINDOWS/system32/config/SYSTEM.LOG
+treesum vol >snap
+nb 3 "dirty volume with a damaged log: refused" fix --json vol
+jqok "damaged log: dirty-hive, saying which log and why" '.error.kind == "dirty-hive" and (.error.message | test("SYSTEM.LOG: truncated"))' out
+same_tree "damaged log: nothing written" vol snap
