@@ -12,7 +12,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 
 # Debian packages: to build, then to test (peers that read our results back).
 BUILD_DEBS := gcc make pkg-config libhivex-dev libjansson-dev libssl-dev libxml2-dev ntfs-3g-dev libnbd-dev qemu-utils
-TEST_DEBS := libhivex-bin libwin-hivex-perl chntpw libxml2-utils xz-utils jq strace util-linux groff-base ntfs-3g fdisk procps parallel
+TEST_DEBS := libhivex-bin libwin-hivex-perl chntpw libxml2-utils xz-utils jq strace util-linux groff-base ntfs-3g fdisk procps parallel valgrind
 DEBS := $(BUILD_DEBS) $(TEST_DEBS)
 
 TOOL_SRCS := $(wildcard tool/*.c)

@@ -14,7 +14,7 @@ same_tree "check changes nothing" vol pristine
 
 # check opens nothing for writing (strace sees every open)
 if command -v strace >/dev/null; then
-	strace -f -e trace=open,openat,creat,rename,renameat,renameat2,unlink,unlinkat,truncate,ftruncate \
+	strace -f -y -e trace=open,openat,creat,rename,renameat,renameat2,unlink,unlinkat,truncate,ftruncate \
 		-o trace "$NOBOUNCE" check vol >/dev/null 2>&1
 	if grep -E 'O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|creat\(|rename|unlink|truncate' trace |
 		grep -v -E 'memfd|/proc/self/fd/' | grep -q .; then

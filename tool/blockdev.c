@@ -319,8 +319,31 @@ int bdev_pread(struct blockdev *bd, void *p, size_t len, uint64_t off, struct er
 	return 0;
 }
 
+#ifdef NOBOUNCE_FAULTS
+/* A failing device, for the tests: NOBOUNCE_EIO_AFTER=N makes every write
+ * after the first N fail with EIO. */
+static int eio_now(void)
+{
+	static long left = -2;
+	if (left == -2) {
+		const char *s = getenv("NOBOUNCE_EIO_AFTER");
+		left = s ? atol(s) : -1;
+	}
+	if (left < 0)
+		return 0;
+	return left-- == 0 ? (left = 0, 1) : 0;
+}
+#else
+#define eio_now() 0
+#endif
+
 int bdev_pwrite(struct blockdev *bd, const void *p, size_t len, uint64_t off, struct err *e)
 {
+	if (eio_now()) {
+		errno = EIO;
+		return fail(e, "io", "write at %llu failed: %s", (unsigned long long)off,
+			    strerror(EIO));
+	}
 	if (!bd->writable)
 		return fail(e, "internal", "write refused: opened read-only");
 	if (off > bd->size || len > bd->size - off)

@@ -73,13 +73,14 @@ struct hive *hive_open_bytes(const char *name, const struct buf *b, int writable
 {
 	if (hive_check_bytes(name, b->p, b->len, e) == -1)
 		return NULL;
-	int fd = memfd_create("nobounce-hive", MFD_CLOEXEC);
+	/* hivex opens files by name: bytes already in a memfd are given to it
+	 * as they are, others are copied into one */
+	int fd = b->memfd > 0 ? dup(b->memfd - 1) : memfd_create("nobounce-hive", MFD_CLOEXEC);
 	if (fd == -1) {
-		fail(e, "io", "%s: memfd_create: %s", name, strerror(errno));
+		fail(e, "io", "%s: memfd: %s", name, strerror(errno));
 		return NULL;
 	}
-	size_t done = 0;
-	while (done < b->len) {
+	for (size_t done = 0; b->memfd <= 0 && done < b->len;) {
 		ssize_t n = write(fd, b->p + done, b->len - done);
 		if (n <= 0) {
 			fail(e, "io", "%s: copying into memory: %s", name, strerror(errno));
@@ -111,7 +112,7 @@ struct hive *hive_open_bytes(const char *name, const struct buf *b, int writable
 struct hive *hive_load(struct vol *v, const char *path, int writable, char sha[65],
 		       struct err *e)
 {
-	struct buf b = {0};
+	struct buf b = {.memfd = -1};
 	if (vol_read(v, path, HIVE_MAX_BYTES, &b, e) == -1)
 		return NULL;
 	note("%s: read %s (%zu bytes)", v->name, path, b.len);
@@ -169,20 +170,18 @@ int hive_serialize(struct hive *hv, struct buf *out, struct err *e)
 		return fail(e, "internal", "%s: hivex_commit (in memory) failed: %s", hv->path,
 			    strerror(err));
 	}
+	/* the committed bytes stay in the memfd's pages: mapped, not copied */
 	out->len = (size_t)st.st_size;
-	out->p = xmalloc(out->len);
-	size_t done = 0;
-	while (done < out->len) {
-		ssize_t n = pread(fd, out->p + done, out->len - done, (off_t)done);
-		if (n <= 0) {
-			close(fd);
-			buf_free(out);
-			return fail(e, "io", "%s: reading back the committed hive failed",
-				    hv->path);
-		}
-		done += (size_t)n;
+	void *m = out->len ? mmap(NULL, out->len, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
+	if (m == MAP_FAILED) {
+		int err = errno;
+		close(fd);
+		out->len = 0;
+		return fail(e, "io", "%s: mapping the committed hive failed: %s", hv->path,
+			    strerror(err));
 	}
-	close(fd);
+	out->p = m;
+	out->memfd = fd + 1; /* kept open: verification opens it again */
 	return 0;
 }
 

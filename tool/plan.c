@@ -391,7 +391,15 @@ static int recover_hive(struct vol *v, const char *path, const struct buf *raw, 
 	size_t n = 0;
 	struct strlist paths = {0}, applied = {0};
 	int r = hivelog_read_beside(v, path, &hl, &n, &paths, e);
-	if (r == 0 && hivelog_recover(path, raw, hl, n, rec, &applied, e) == -1) {
+	if (r == 0 && n == 0) {
+		/* no log to replay: the hive's own fault, said as without recovery */
+		struct err why = {0};
+		r = hive_check_bytes(path, raw->p, raw->len, &why) == -1
+			    ? fail(e, why.kind, "%s", why.msg)
+			    : fail(e, "dirty-hive", "%s: dirty, and no transaction log beside it",
+				   path);
+		err_clear(&why);
+	} else if (r == 0 && hivelog_recover(path, raw, hl, n, rec, &applied, e) == -1) {
 		CLEANUP_FREE char *why = xstrdup(e->msg);
 		err_clear(e);
 		r = fail(e, "dirty-hive",
@@ -437,7 +445,7 @@ static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef
 			  const struct fixctx *base, struct fixctx *cx, struct edit *ed,
 			  struct outcome *o, struct edit **logs, size_t *nlogs, struct err *e)
 {
-	struct buf raw = {0}, rec = {0};
+	struct buf raw = {.memfd = -1}, rec = {0};
 	if (vol_read(v, path, HIVE_MAX_BYTES, &raw, e) == -1)
 		return -1;
 	note("%s: read %s (%zu bytes)", v->name, path, raw.len);
@@ -609,13 +617,14 @@ static int apply(struct vol *v, struct manifest *m, const struct fixctx *cx,
 				 "%s: changed while nobounce was planning (another program is "
 				 "writing to this volume?); nothing was written",
 				 ed->path);
-		if (r == 0 && (r = bak_create(v, f, &now, e)) == 0) {
+		if (r == 0 && (r = bak_create(v, f, &now, e)) == 0)
 			made++;
-			r = bak_read(v, f, &back, sha, e);
-		}
-		if (r == 0 && (back.len != now.len || memcmp(back.p, now.p, now.len) != 0))
-			r = fail(e, "io", "%s: the backup reads back different", bak);
+		/* one copy in memory at a time: the read-back is checked by hash */
 		buf_free(&now);
+		if (r == 0)
+			r = bak_read(v, f, &back, sha, e);
+		if (r == 0 && !STREQ(sha, ed->before_sha))
+			r = fail(e, "io", "%s: the backup reads back different", bak);
 		buf_free(&back);
 	}
 	if (r == -1) {

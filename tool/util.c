@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -62,11 +64,45 @@ char *xasprintf(const char *fmt, ...)
 	return s;
 }
 
+int buf_alloc(struct buf *b, size_t len)
+{
+	b->len = len;
+	if (b->memfd != -1) {
+		b->memfd = 0;
+		b->p = xmalloc(len);
+		return 0;
+	}
+	b->memfd = 0;
+	int fd = memfd_create("nobounce-file", MFD_CLOEXEC);
+	if (fd == -1 || ftruncate(fd, (off_t)len) == -1) {
+		if (fd != -1)
+			close(fd);
+		b->p = xmalloc(len); /* no memfd: an ordinary buffer does too */
+		return 0;
+	}
+	void *m = len ? mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : NULL;
+	if (m == MAP_FAILED) {
+		close(fd);
+		b->p = xmalloc(len);
+		return 0;
+	}
+	b->p = m;
+	b->memfd = fd + 1;
+	return 0;
+}
+
 void buf_free(struct buf *b)
 {
-	free(b->p);
+	if (b->memfd > 0) {
+		if (b->p && b->len)
+			munmap(b->p, b->len);
+		close(b->memfd - 1);
+	} else {
+		free(b->p);
+	}
 	b->p = NULL;
 	b->len = 0;
+	b->memfd = 0;
 }
 
 int fail(struct err *e, const char *kind, const char *fmt, ...)

@@ -26,7 +26,13 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct buf {
 	uint8_t *p;
 	size_t len;
+	/* 0: p is malloc'd.  >0: p maps a memfd, whose descriptor is memfd - 1
+	 * (hivex can open it by /proc/self/fd, without a copy).  Set it to -1
+	 * before a read to ask for such a buffer. */
+	int memfd;
 };
+/* Gives b room for len bytes, in a memfd when b->memfd is -1. */
+int buf_alloc(struct buf *b, size_t len);
 void buf_free(struct buf *b);
 
 /* An error travels back to the command loop, which prefixes the target.

@@ -160,14 +160,15 @@ static int d_read(struct vol *v, const char *path, size_t max, struct buf *out, 
 			    path, (long long)st.st_size, max);
 	}
 	size_t len = (size_t)st.st_size, got = 0;
-	uint8_t *p = xmalloc(len);
+	buf_alloc(out, len);
+	uint8_t *p = out->p;
 	while (got < len) {
 		ssize_t n = pread(fd, p + got, len - got, (off_t)got);
 		if (n <= 0) {
 			int err = n == 0 ? EIO : errno;
 			if (n == -1 && err == EINTR)
 				continue;
-			free(p);
+			buf_free(out);
 			close(fd);
 			return fail(e, "io", "%s: read failed: %s", path,
 				    n == 0 ? "file shrank while reading" : strerror(err));
@@ -175,8 +176,6 @@ static int d_read(struct vol *v, const char *path, size_t max, struct buf *out, 
 		got += (size_t)n;
 	}
 	close(fd);
-	out->p = p;
-	out->len = len;
 	return 0;
 }
 

@@ -296,8 +296,7 @@ static int n_read(struct vol *v, const char *path, size_t max, struct buf *out, 
 			 "read it",
 			 path, (long long)na->data_size, max);
 	} else {
-		out->len = (size_t)na->data_size;
-		out->p = xmalloc(out->len);
+		buf_alloc(out, (size_t)na->data_size);
 		s64 got = out->len ? ntfs_attr_pread(na, 0, (s64)out->len, out->p) : 0;
 		if (got != (s64)out->len) {
 			buf_free(out);
@@ -399,6 +398,13 @@ static int n_create(struct vol *v, const char *path, const void *p, size_t len, 
 		       : fail(e, "io", "%s: cannot open its data: %s", path, strerror(errno));
 		if (na)
 			ntfs_attr_close(na);
+		if (r == -1) {
+			/* a file that could not be written whole is not left behind
+			 * (ntfs_delete closes both inodes) */
+			ntfs_delete(vol_of(v), NULL, ni, dir, uname, (u8)ulen);
+			free(uname);
+			return -1;
+		}
 		/* the directory is still open (and its index not yet written):
 		 * the new name's index entry is updated through it */
 		if (ntfs_inode_close_in_dir(ni, dir) == -1 && r == 0)

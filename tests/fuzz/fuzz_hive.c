@@ -7,7 +7,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct buf in = {(uint8_t *)data, size};
+	struct buf in = {.p = (uint8_t *)data, .len = size};
 	struct err e = {0};
 	struct hive *hv = hive_open_bytes("fuzz", &in, 1, &e);
 	if (hv) {

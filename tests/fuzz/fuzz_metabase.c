@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fixctx_add_class(&cx, "Exchange.XExch50Sink.1");
 		fixctx_add_class(&cx, "{A1B2C3D4-0003-4E58-8535-304558434835}");
 	}
-	struct buf in = {xmalloc(size ? size : 1), size};
+	struct buf in = {.p = xmalloc(size ? size : 1), .len = size};
 	memcpy(in.p, data, size);
 	struct changes ch = {0};
 	struct buf out = {0};
