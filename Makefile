@@ -101,7 +101,8 @@ asan: | deps
 	$(CC) $(WARN) $(ASAN_FLAGS) -o build-asan/ntfsput hives/ntfsput.c $(shell pkg-config --libs libntfs-3g)
 	$(CC) $(WARN) $(ASAN_FLAGS) -o build-asan/mklog hives/mklog.c
 	$(CC) $(WARN) $(ASAN_FLAGS) $(shell pkg-config --cflags hivex) -o build-asan/mkhive $(MKHIVE_SRCS) $(shell pkg-config --libs hivex)
-	NOBOUNCE=$(CURDIR)/build-asan/nobounce tests/run build-asan
+	NOBOUNCE=$(CURDIR)/build-asan/nobounce NOBOUNCE_SANITIZED=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp tests/run build-asan
 
 # Benchmarks: not part of check (docs/performance.md).  The peers and the
 # timing tool are installed here only.

@@ -118,8 +118,9 @@ int main(int argc, char **argv)
 	    {"no-recover", no_argument, NULL, 'N'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct options op = {0};
-	struct strlist targets = {0};
+	/* process-lifetime: every early return may leave them as they are */
+	static struct options op;
+	static struct strlist targets;
 	int fleet = 0, c;
 	double d;
 	const char *output = NULL;

@@ -647,7 +647,7 @@ static int apply(struct vol *v, struct manifest *m, const struct fixctx *cx,
 		if (r == 0)
 			r = vol_read(v, ed->path, HIVE_MAX_BYTES, &back, e);
 		if (r == 0 && (back.len != ed->after.len ||
-			       memcmp(back.p, ed->after.p, back.len) != 0))
+			       (back.len && memcmp(back.p, ed->after.p, back.len) != 0)))
 			r = fail(e, "verify-failed",
 				 "%s: reads back different from what was written", ed->path);
 		buf_free(&back);
