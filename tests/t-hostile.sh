@@ -76,3 +76,27 @@ nb 3 "keys nested 600 deep: refused" fix --json vol
 jqok "keys nested 600 deep: damaged-hive" '.error.kind == "damaged-hive"' out
 has "keys nested 600 deep: the message says so" err 'nested deeper than 512 levels'
 same_tree "keys nested 600 deep: nothing written" vol snap
+
+# A cycle in the key tree: LoopB's subkey list made to point back at LoopA.
+# The planners never recurse; the walk that verifies the edited hive must
+# notice and refuse.
+printf '[\\Classes\\LoopA\\LoopB\\LoopC]\n' >loop.reg
+fresh sbs2003 vol
+SW=vol/WINDOWS/system32/config/SOFTWARE
+"$MKHIVE" -o $SW "$HIVES/software/base.reg" "$HIVES/software/exchange.reg" loop.reg
+perl -e '
+	open(my $f, "+<", $ARGV[0]) or die; binmode $f; local $/; my $d = <$f>;
+	my %nk;   # name -> cell offset (relative to the first hbin)
+	while ($d =~ /nk/g) {
+		my $p = pos($d) - 2; my $len = unpack("v", substr($d, $p + 72, 2));
+		$nk{substr($d, $p + 76, $len)} = $p - 4 - 4096;
+	}
+	my $b = $nk{LoopB} + 4096 + 4; my $list = unpack("V", substr($d, $b + 28, 4));
+	substr($d, 4096 + $list + 4 + 4, 4) = pack("V", $nk{LoopA});
+	seek($f, 0, 0); print $f $d; close $f;' $SW
+check "a cycle: hivex still opens the patched hive" sh -c "hivexregedit --export $SW '\\\\Classes\\\\LoopA' 2>&1 | head -1 | grep -q ."
+treesum vol >snap
+nb 3 "a cycle in the key tree: refused" fix --json vol
+jqok "a cycle: damaged-hive" '.error.kind == "damaged-hive"' out
+has "a cycle: the message says so" err 'reached twice: the hive.s key tree has a cycle'
+same_tree "a cycle: nothing written" vol snap
