@@ -20,20 +20,6 @@
 /* Servers alive, for bdev_kill_servers (signal-safe: a fixed array). */
 static pid_t servers[64];
 
-static int read_at(int fd, void *p, size_t len, uint64_t off)
-{
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pread(fd, (uint8_t *)p + done, len - done, (off_t)(off + done));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 static int fd_size(int fd, uint64_t *size)
 {
 	struct stat st;
@@ -56,7 +42,8 @@ int bdev_detect(int fd, char *fmt, size_t fmtlen, struct err *e)
 			    "only %llu bytes: not a disk image. Give a disk image, a "
 			    "partition image, a block device or a mounted volume's directory",
 			    (unsigned long long)size);
-	if (read_at(fd, head, sizeof head, 0) == -1 || read_at(fd, tail, sizeof tail, size - 512))
+	if (pread_all(fd, head, sizeof head, 0) == -1 ||
+	    pread_all(fd, tail, sizeof tail, size - 512) == -1)
 		return fail(e, "io", "cannot read: %s", strerror(errno));
 	const char *f = "raw";
 	if (!memcmp(head, "QFI\xfb", 4))
@@ -313,7 +300,7 @@ int bdev_pread(struct blockdev *bd, void *p, size_t len, uint64_t off, struct er
 			    (unsigned long long)off);
 	if (bd->nbd)
 		return nbd_io(bd, p, len, off, 0, e);
-	if (read_at(bd->fd, p, len, off) == -1)
+	if (pread_all(bd->fd, p, len, off) == -1)
 		return fail(e, "io", "read at %llu failed: %s", (unsigned long long)off,
 			    errno ? strerror(errno) : "short read");
 	return 0;
@@ -350,18 +337,9 @@ int bdev_pwrite(struct blockdev *bd, const void *p, size_t len, uint64_t off, st
 		return fail(e, "damaged-image", "write past its end");
 	if (bd->nbd)
 		return nbd_io(bd, (void *)p, len, off, 1, e);
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n =
-		    pwrite(bd->fd, (const uint8_t *)p + done, len - done, (off_t)(off + done));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return fail(e, "io", "write at %llu failed: %s",
-				    (unsigned long long)(off + done),
-				    n == 0 ? "no progress" : strerror(errno));
-		done += (size_t)n;
-	}
+	if (pwrite_all(bd->fd, p, len, off) == -1)
+		return fail(e, "io", "write at %llu failed: %s", (unsigned long long)off,
+			    strerror(errno));
 	return 0;
 }
 

@@ -1,5 +1,7 @@
 #include "util.h"
 
+#include <errno.h>
+
 #include <openssl/evp.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -140,6 +142,38 @@ void note(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+int pread_all(int fd, void *p, size_t len, uint64_t off)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t n = pread(fd, (uint8_t *)p + done, len - done, (off_t)(off + done));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int pwrite_all(int fd, const void *p, size_t len, uint64_t off)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t n = pwrite(fd, (const uint8_t *)p + done, len - done, (off_t)(off + done));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return 0;
 }
 
 void sha256_hex(const void *p, size_t len, char out[65])

@@ -50,6 +50,11 @@ void err_clear(struct err *e);
 extern int verbose;
 void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* pread/pwrite of exactly len bytes at off, retried on EINTR and short
+ * transfers; -1 with errno set (EIO when the file ends early). */
+int pread_all(int fd, void *p, size_t len, uint64_t off);
+int pwrite_all(int fd, const void *p, size_t len, uint64_t off);
+
 /* SHA-256 as 64 lowercase hex digits plus NUL. */
 void sha256_hex(const void *p, size_t len, char out[65]);
 

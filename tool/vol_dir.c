@@ -159,37 +159,17 @@ static int d_read(struct vol *v, const char *path, size_t max, struct buf *out, 
 			    "to read it",
 			    path, (long long)st.st_size, max);
 	}
-	size_t len = (size_t)st.st_size, got = 0;
+	size_t len = (size_t)st.st_size;
 	buf_alloc(out, len);
-	uint8_t *p = out->p;
-	while (got < len) {
-		ssize_t n = pread(fd, p + got, len - got, (off_t)got);
-		if (n <= 0) {
-			int err = n == 0 ? EIO : errno;
-			if (n == -1 && err == EINTR)
-				continue;
-			buf_free(out);
-			close(fd);
-			return fail(e, "io", "%s: read failed: %s", path,
-				    n == 0 ? "file shrank while reading" : strerror(err));
-		}
-		got += (size_t)n;
+	if (pread_all(fd, out->p, len, 0) == -1) {
+		int err = errno;
+		buf_free(out);
+		close(fd);
+		return fail(e, "io", "%s: read failed: %s", path,
+			    err == EIO ? "the file shrank while being read, or the disk failed"
+				       : strerror(err));
 	}
 	close(fd);
-	return 0;
-}
-
-static int write_all(int fd, const void *p, size_t len)
-{
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pwrite(fd, (const uint8_t *)p + done, len - done, (off_t)done);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += (size_t)n;
-	}
 	return 0;
 }
 
@@ -200,7 +180,7 @@ static int d_rewrite(struct vol *v, const char *path, const void *p, size_t len,
 	if (fd == -1)
 		return -1;
 	/* Same inode, owner and mode: the file is overwritten, never replaced. */
-	if (write_all(fd, p, len) == -1 || ftruncate(fd, (off_t)len) == -1 || fsync(fd) == -1) {
+	if (pwrite_all(fd, p, len, 0) == -1 || ftruncate(fd, (off_t)len) == -1 || fsync(fd) == -1) {
 		int err = errno;
 		close(fd);
 		return fail(e, "io", "%s: write failed: %s", path, strerror(err));
@@ -228,7 +208,7 @@ static int create_at(struct vol *v, int dfd, const char *leaf, const char *path,
 				    path);
 		return fail(e, "io", "%s: cannot create: %s", path, strerror(errno));
 	}
-	if (write_all(fd, p, len) == -1 || fsync(fd) == -1) {
+	if (pwrite_all(fd, p, len, 0) == -1 || fsync(fd) == -1) {
 		int err = errno;
 		close(fd);
 		unlinkat(dfd, leaf, 0);
