@@ -87,7 +87,7 @@ check: tool/nobounce $(BUILD)/mkhive $(BUILD)/mklog $(BUILD)/nobounce-faults $(B
 
 test: check
 
-demo: tool/nobounce $(BUILD)/mkhive
+demo: tool/nobounce $(BUILD)/mkhive $(BUILD)/ntfsput
 	tests/demo $(BUILD)
 
 # The whole suite again with AddressSanitizer (leaks included) and
