@@ -218,7 +218,7 @@ static void ctx_copy(struct fixctx *dst, const struct fixctx *src)
 		fixctx_add_class(dst, src->sink_classes.v[i]);
 }
 
-/* Checks bytes meant for (or read back from) an edited hive: it opens, walks
+/* Checks the bytes meant for an edited hive, before they are written: it opens, walks
  * whole, its fix finds nothing left to do, and keys we created sit where
  * Windows will look for them.  base is what planning started from. */
 static int verify_hive(const struct fixdef *fx, const char *path, const struct buf *bytes,
@@ -257,11 +257,9 @@ static int verify_hive(const struct fixdef *fx, const char *path, const struct b
 }
 
 /* The same for a file a byte fix edits: planning again finds nothing. */
-static int verify_edit(const struct edit *ed, const struct buf *bytes, const struct fixctx *base,
-		       const struct fixctx *cx, struct err *e)
+static int verify_bytes(const struct edit *ed, const struct buf *bytes, const struct fixctx *cx,
+			struct err *e)
 {
-	if (ed->fix->plan_hive)
-		return verify_hive(ed->fix, ed->path, bytes, &ed->ch, base, e);
 	struct changes left = {0};
 	int r = ed->fix->plan_bytes(ed->path, bytes, cx, &left, NULL, e);
 	if (r == 0 && left.n)
@@ -496,7 +494,7 @@ static int plan_bytes_file(struct vol *v, const struct fixdef *fx, const char *p
 	int r = fx->plan_bytes(path, &before, cx, &ed->ch, build ? &ed->after : NULL, e);
 	buf_free(&before);
 	if (r == 0 && ed->ch.n && build)
-		r = verify_edit(ed, &ed->after, NULL, cx, e);
+		r = verify_bytes(ed, &ed->after, cx, e);
 	return r;
 }
 
