@@ -130,7 +130,7 @@ install: tool/nobounce
 	install -D -m 0644 docs/nobounce.1 $(DESTDIR)$(PREFIX)/share/man/man1/nobounce.1
 
 format:
-	clang-format -i tool/*.c tool/*.h hives/*.c
+	clang-format -i tool/*.c tool/*.h hives/*.c tests/fuzz/*.c tests/bench/*.c
 
 clean:
 	rm -rf tool/nobounce build build-asan build-fuzz

@@ -121,9 +121,9 @@ static void make_junction(ntfs_volume *vol, const char *path)
 		buf[0] = 0x0c, buf[3] = 0xa0; /* IO_REPARSE_TAG_SYMLINK */
 	}
 	buf[4] = (unsigned char)datalen;
-	buf[10] = (unsigned char)tl;       /* substitute name length */
+	buf[10] = (unsigned char)tl;	   /* substitute name length */
 	buf[12] = (unsigned char)(tl + 2); /* print name offset */
-	buf[14] = (unsigned char)pl;       /* print name length */
+	buf[14] = (unsigned char)pl;	   /* print name length */
 	for (size_t i = 0; target[i]; i++)
 		buf[8 + head + 2 * i] = (unsigned char)target[i];
 	for (size_t i = 0; print[i]; i++)

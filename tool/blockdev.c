@@ -217,8 +217,7 @@ static int start_server(struct blockdev *bd, struct err *e)
 static int nbd_io_one(struct blockdev *bd, void *p, size_t len, uint64_t off, int write,
 		      struct err *e);
 
-static int nbd_io(struct blockdev *bd, void *p, size_t len, uint64_t off, int write,
-		  struct err *e)
+static int nbd_io(struct blockdev *bd, void *p, size_t len, uint64_t off, int write, struct err *e)
 {
 	while (len) {
 		size_t n = len < NBD_CHUNK ? len : NBD_CHUNK;

@@ -100,8 +100,8 @@ struct tally {
 	int progress; /* stderr is a terminal */
 };
 
-static const char *const statuses[] = {"clean", "needs-fix", "fixed", "restored",
-				       "not-applicable", "error", "interrupted"};
+static const char *const statuses[] = {"clean",		 "needs-fix", "fixed",	    "restored",
+				       "not-applicable", "error",     "interrupted"};
 
 static void count_statuses(struct tally *t, const struct buf *b)
 {
@@ -127,8 +127,7 @@ static void progress_draw(const struct tally *t)
 		return;
 	double el = now_seconds() - t->t0;
 	double rate = el > 0 ? (double)t->done / el : 0;
-	fprintf(stderr, "\r\033[K[%zu/%zu] %zu failed, %.1f/s", t->done, t->total, t->failed,
-		rate);
+	fprintf(stderr, "\r\033[K[%zu/%zu] %zu failed, %.1f/s", t->done, t->total, t->failed, rate);
 	if (rate > 0 && t->done < t->total)
 		fprintf(stderr, ", ETA %.0f s", (double)(t->total - t->done) / rate);
 	fflush(stderr);
@@ -168,8 +167,8 @@ static int finish(const struct options *op, char **targets, struct worker *w, in
 		/* the worker died without reporting: say so for this target */
 		struct err e = {0};
 		if (stop_sig && !w->timed_out && WIFSIGNALED(status))
-			fail(&e, "interrupted",
-			     "stopped by %s before it wrote anything", strsignal(stop_sig));
+			fail(&e, "interrupted", "stopped by %s before it wrote anything",
+			     strsignal(stop_sig));
 		else if (w->timed_out)
 			fail(&e, "timeout",
 			     "did not finish within %.0f s and was stopped; run 'nobounce check' "

@@ -68,8 +68,7 @@ int hive_check_bytes(const char *name, const uint8_t *p, size_t len, struct err 
 	return 0;
 }
 
-struct hive *hive_open_bytes(const char *name, const struct buf *b, int writable,
-			     struct err *e)
+struct hive *hive_open_bytes(const char *name, const struct buf *b, int writable, struct err *e)
 {
 	if (hive_check_bytes(name, b->p, b->len, e) == -1)
 		return NULL;
@@ -109,8 +108,7 @@ struct hive *hive_open_bytes(const char *name, const struct buf *b, int writable
 	return hv;
 }
 
-struct hive *hive_load(struct vol *v, const char *path, int writable, char sha[65],
-		       struct err *e)
+struct hive *hive_load(struct vol *v, const char *path, int writable, char sha[65], struct err *e)
 {
 	struct buf b = {.memfd = -1};
 	if (vol_read(v, path, HIVE_MAX_BYTES, &b, e) == -1)

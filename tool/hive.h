@@ -32,11 +32,9 @@ int hive_check_bytes(const char *name, const uint8_t *p, size_t len, struct err 
 /* Reads path from the volume and opens it.  writable lets the caller edit the
  * in-memory copy; the volume is never written here.  With sha set, the
  * SHA-256 of the bytes read is put there. */
-struct hive *hive_load(struct vol *v, const char *path, int writable, char sha[65],
-		       struct err *e);
+struct hive *hive_load(struct vol *v, const char *path, int writable, char sha[65], struct err *e);
 /* Opens bytes that are already in memory (the hive keeps a copy). */
-struct hive *hive_open_bytes(const char *name, const struct buf *b, int writable,
-			     struct err *e);
+struct hive *hive_open_bytes(const char *name, const struct buf *b, int writable, struct err *e);
 void hive_free(struct hive *hv);
 
 /* The node at a backslash-separated path below the root, matched

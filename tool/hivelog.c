@@ -5,7 +5,7 @@
 #define BASE_BLOCK 4096
 #define LOG_SECTOR 512
 #define PAGE 512
-#define MAX_BINS ((uint64_t)1 << 30) /* as HIVE_MAX_BYTES */
+#define MAX_BINS ((uint64_t)1 << 30)	  /* as HIVE_MAX_BYTES */
 #define MARVIN_SEED 0x82ef4d887a4e55c5ULL /* 14219357686671994754 in the spec, read as bytes */
 
 enum { TYPE_PRIMARY = 0, TYPE_LOG_OLD = 1, TYPE_LOG_NEW = 6 };
@@ -142,8 +142,8 @@ static int bins_ok(const struct buf *out)
 	while (off < bins) {
 		const uint8_t *h = out->p + BASE_BLOCK + off;
 		uint32_t size = le32(h + 8);
-		if (memcmp(h, "hbin", 4) != 0 || le32(h + 4) != off || size < 4096 ||
-		    size % 4096 || size > bins - off)
+		if (memcmp(h, "hbin", 4) != 0 || le32(h + 4) != off || size < 4096 || size % 4096 ||
+		    size > bins - off)
 			return 0;
 		off += size;
 	}
@@ -159,9 +159,10 @@ static int recover_old(const char *name, const struct buf *primary, const struct
 		return -1;
 	const uint8_t *lp = l->data.p;
 	/* the log applies to the write that left the primary dirty */
-	uint64_t want = checksum(primary->p) == le32(primary->p + 508)
-				? le64(primary->p + 12)
-				: (primary->len > BASE_BLOCK + 28 ? le64(primary->p + BASE_BLOCK + 20) : 0);
+	uint64_t want =
+	    checksum(primary->p) == le32(primary->p + 508)
+		? le64(primary->p + 12)
+		: (primary->len > BASE_BLOCK + 28 ? le64(primary->p + BASE_BLOCK + 20) : 0);
 	if (le64(lp + 12) != want)
 		return fail(e, "bad-log",
 			    "%s: written for another state of the hive (its timestamp differs "
@@ -181,14 +182,15 @@ static int recover_old(const char *name, const struct buf *primary, const struct
 		size_t src = pages + k++ * PAGE;
 		if (src + PAGE > l->data.len) {
 			buf_free(out);
-			return fail(e, "bad-log", "%s: truncated: dirty page %zu is missing", l->name,
-				    k);
+			return fail(e, "bad-log", "%s: truncated: dirty page %zu is missing",
+				    l->name, k);
 		}
 		memcpy(out->p + BASE_BLOCK + i * PAGE, lp + src, PAGE);
 	}
 	if (!bins_ok(out)) {
 		buf_free(out);
-		return fail(e, "bad-log", "%s: its dirty pages do not form valid hive bins", l->name);
+		return fail(e, "bad-log", "%s: its dirty pages do not form valid hive bins",
+			    l->name);
 	}
 	finish_base(out, le32(primary->p + 4), bins);
 	return 0;
@@ -270,7 +272,8 @@ static int recover_new(const char *name, const struct buf *primary, const struct
 		uint32_t first = 0, last = 0;
 		struct entry en;
 		int r;
-		for (size_t off = LOG_SECTOR; (r = read_entry(l, off, &en, e)) == 1; off += en.size) {
+		for (size_t off = LOG_SECTOR; (r = read_entry(l, off, &en, e)) == 1;
+		     off += en.size) {
 			if (en.seq < next)
 				continue; /* already in the primary, or applied */
 			/* the first entry newer than the primary starts the run;
@@ -294,7 +297,8 @@ static int recover_new(const char *name, const struct buf *primary, const struct
 		if (r == -1)
 			return -1;
 		if (applied && n)
-			strlist_add(applied, xasprintf("%s: entries %u to %u", l->name, first, last));
+			strlist_add(applied,
+				    xasprintf("%s: entries %u to %u", l->name, first, last));
 	}
 	if (!any_valid)
 		return fail(e, "bad-log", "%s: no valid transaction log beside it", name);
@@ -331,7 +335,8 @@ int hivelog_recover(const char *name, const struct buf *primary, const struct hi
 		if (recover_old(name, primary, &logs[i], out, &le) == 0) {
 			err_clear(&first);
 			if (applied)
-				strlist_add(applied, xasprintf("%s: dirty pages applied", logs[i].name));
+				strlist_add(applied,
+					    xasprintf("%s: dirty pages applied", logs[i].name));
 			return 0;
 		}
 		if (!first.msg)

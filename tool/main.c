@@ -103,20 +103,13 @@ static int parse_number(const char *opt, const char *arg, double min, double max
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"json", no_argument, NULL, 'J'},
-	    {"force", no_argument, NULL, 'f'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {"format", required_argument, NULL, 'F'},
-	    {"backup-dir", required_argument, NULL, 'B'},
-	    {"jobs", required_argument, NULL, 'j'},
-	    {"from", required_argument, NULL, 'R'},
-	    {"timeout", required_argument, NULL, 'T'},
-	    {"output", required_argument, NULL, 'o'},
-	    {"no-recover", no_argument, NULL, 'N'},
-	    {NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'J'},	       {"force", no_argument, NULL, 'f'},
+	    {"verbose", no_argument, NULL, 'v'},       {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},	       {"version", no_argument, NULL, 'V'},
+	    {"format", required_argument, NULL, 'F'},  {"backup-dir", required_argument, NULL, 'B'},
+	    {"jobs", required_argument, NULL, 'j'},    {"from", required_argument, NULL, 'R'},
+	    {"timeout", required_argument, NULL, 'T'}, {"output", required_argument, NULL, 'o'},
+	    {"no-recover", no_argument, NULL, 'N'},    {NULL, 0, NULL, 0},
 	};
 	/* process-lifetime: every early return may leave them as they are */
 	static struct options op;
@@ -246,8 +239,9 @@ int main(int argc, char **argv)
 		signals_install(bdev_kill_servers);
 		code = target_run(&op, targets.v[0]);
 		if (signal_pending()) {
-			fprintf(stderr, "nobounce: %s came while writing; stopped after the writes "
-					"were finished and verified\n",
+			fprintf(stderr,
+				"nobounce: %s came while writing; stopped after the writes "
+				"were finished and verified\n",
 				strsignal(signal_pending()));
 			code = EXIT_FAILED;
 		}

@@ -153,7 +153,8 @@ static int bak_open(struct vol *v, json_t *f, struct bakloc *b, struct err *e)
 		return 0;
 	}
 	const char *slash = strrchr(p, '/');
-	CLEANUP_FREE char *dir = slash && slash != p ? strndup(p, (size_t)(slash - p)) : xstrdup("/");
+	CLEANUP_FREE char *dir =
+	    slash && slash != p ? strndup(p, (size_t)(slash - p)) : xstrdup("/");
 	b->vol = vol_open_dir(dir, v->writable, e);
 	if (!b->vol)
 		return -1;
@@ -393,9 +394,9 @@ static int recover_hive(struct vol *v, const char *path, const struct buf *raw, 
 		/* no log to replay: the hive's own fault, said as without recovery */
 		struct err why = {0};
 		r = hive_check_bytes(path, raw->p, raw->len, &why) == -1
-			    ? fail(e, why.kind, "%s", why.msg)
-			    : fail(e, "dirty-hive", "%s: dirty, and no transaction log beside it",
-				   path);
+			? fail(e, why.kind, "%s", why.msg)
+			: fail(e, "dirty-hive", "%s: dirty, and no transaction log beside it",
+			       path);
 		err_clear(&why);
 	} else if (r == 0 && hivelog_recover(path, raw, hl, n, rec, &applied, e) == -1) {
 		CLEANUP_FREE char *why = xstrdup(e->msg);
@@ -572,11 +573,11 @@ static json_t *new_run(struct manifest *m, struct outcome *o, const struct fixct
 		sha256_hex(ed->after.p, ed->after.len, after);
 		CLEANUP_FREE char *bak = backup_name(po, ed->path, id);
 		json_array_append_new(
-		    files, json_pack("{s:s,s:s,s:s,s:I,s:s,s:I,s:s}", "path", ed->path, "backup",
-				     bak, "backup_on", po->backup_dir ? "host" : "volume",
-				     "size_before", (json_int_t)ed->before_len, "sha256_before",
-				     ed->before_sha, "size_after", (json_int_t)ed->after.len,
-				     "sha256_after", after));
+		    files,
+		    json_pack("{s:s,s:s,s:s,s:I,s:s,s:I,s:s}", "path", ed->path, "backup", bak,
+			      "backup_on", po->backup_dir ? "host" : "volume", "size_before",
+			      (json_int_t)ed->before_len, "sha256_before", ed->before_sha,
+			      "size_after", (json_int_t)ed->after.len, "sha256_after", after));
 	}
 	json_t *classes = json_array();
 	for (size_t i = 0; i < cx->sink_classes.n; i++)
@@ -760,8 +761,9 @@ int plan_run(struct vol *v, struct install *in, enum command cmd, const struct p
 	else if (r == 0 && cmd == CMD_CHECK)
 		o->status = "needs-fix";
 	else if (r == 0 && signal_pending())
-		r = fail(&o->err, "interrupted", "interrupted before the first write; nothing was "
-						  "written");
+		r = fail(&o->err, "interrupted",
+			 "interrupted before the first write; nothing was "
+			 "written");
 	else if (r == 0) {
 		/* a signal now waits until every file is written and verified,
 		 * or put back */

@@ -44,10 +44,10 @@ struct outcome {
 };
 
 struct plan_opts {
-	int force;              /* undo over files changed since the fix */
+	int force;		/* undo over files changed since the fix */
 	const char *backup_dir; /* --backup-dir: absolute host directory, or NULL */
 	const char *backup_tag; /* names this target's backups there */
-	int no_recover;         /* --no-recover: refuse dirty hives */
+	int no_recover;		/* --no-recover: refuse dirty hives */
 };
 
 int plan_run(struct vol *v, struct install *in, enum command cmd, const struct plan_opts *po,

@@ -73,8 +73,8 @@ int hivelog_command(const char *hive, const char *out, int json)
 {
 	struct err e = {0};
 	const char *slash = strrchr(hive, '/');
-	CLEANUP_FREE char *dir = slash ? strndup(hive, (size_t)(slash - hive + (slash == hive)))
-				       : xstrdup(".");
+	CLEANUP_FREE char *dir =
+	    slash ? strndup(hive, (size_t)(slash - hive + (slash == hive))) : xstrdup(".");
 	const char *leaf = slash ? slash + 1 : hive;
 	struct vol *v = vol_open_dir(dir, 0, &e);
 	struct buf primary = {0}, rec = {0};
@@ -90,20 +90,19 @@ int hivelog_command(const char *hive, const char *out, int json)
 			struct hive *hv = hive_open_bytes("the recovered hive", &rec, 0, &e);
 			if (hv && hive_walk(hv, &e) == 0)
 				status = out && write_new(out, &rec, &e) == 0 ? "recovered"
-					 : out ? "error" : "recoverable";
+					 : out				      ? "error"
+									      : "recoverable";
 			hive_free(hv);
 		}
 	}
 	if (e.msg)
 		fprintf(stderr, "nobounce: %s: %s\n", hive, e.msg);
 	if (json) {
-		json_t *o = json_pack("{s:s,s:s,s:[],s:[],s:o,s:o}", "target", hive, "status",
-				      status, "logs", "applied", "output",
-				      out && STREQ(status, "recovered") ? json_string(out)
-									  : json_null(),
-				      "error",
-				      e.msg ? json_pack("{s:s,s:s}", "kind", e.kind, "message", e.msg)
-					    : json_null());
+		json_t *o = json_pack(
+		    "{s:s,s:s,s:[],s:[],s:o,s:o}", "target", hive, "status", status, "logs",
+		    "applied", "output",
+		    out && STREQ(status, "recovered") ? json_string(out) : json_null(), "error",
+		    e.msg ? json_pack("{s:s,s:s}", "kind", e.kind, "message", e.msg) : json_null());
 		for (size_t i = 0; i < paths.n; i++)
 			json_array_append_new(json_object_get(o, "logs"), json_string(paths.v[i]));
 		for (size_t i = 0; i < applied.n; i++)
@@ -115,10 +114,11 @@ int hivelog_command(const char *hive, const char *out, int json)
 		json_decref(o);
 	} else if (!e.msg) {
 		printf("%s: %s\n", hive,
-		       STREQ(status, "clean")	      ? "clean: nothing to recover"
-		       : STREQ(status, "recoverable") ? "dirty: the logs recover it (give -o OUT to "
-							"write the recovered hive)"
-						      : "recovered");
+		       STREQ(status, "clean") ? "clean: nothing to recover"
+		       : STREQ(status, "recoverable")
+			   ? "dirty: the logs recover it (give -o OUT to "
+			     "write the recovered hive)"
+			   : "recovered");
 		for (size_t i = 0; i < applied.n; i++)
 			printf("  %s\n", applied.v[i]);
 		if (out && STREQ(status, "recovered"))

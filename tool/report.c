@@ -163,11 +163,10 @@ void report_target(const struct report_opts *ro, const char *target, const struc
 	if (err && err->msg)
 		error_text(target, part, err, NULL);
 	if (ro->json) {
-		json_t *o = json_pack("{s:s,s:o,s:s,s:n,s:[],s:o,s:f}", "target", target,
-				      "partition", part_json(part), "status", status, "windows",
-				      "changes", "error",
-				      err && err->msg ? error_json(err) : json_null(), "elapsed",
-				      elapsed());
+		json_t *o = json_pack(
+		    "{s:s,s:o,s:s,s:n,s:[],s:o,s:f}", "target", target, "partition",
+		    part_json(part), "status", status, "windows", "changes", "error",
+		    err && err->msg ? error_json(err) : json_null(), "elapsed", elapsed());
 		put_json(o);
 		return;
 	}

@@ -169,4 +169,3 @@ int target_run(const struct options *op, const char *target)
 	}
 	return S_ISDIR(st.st_mode) ? run_dir(op, target) : run_image(op, target);
 }
-

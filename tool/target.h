@@ -14,9 +14,9 @@ struct options {
 	int force;
 	const char *format; /* --format, or NULL to detect */
 	char *backup_dir;   /* --backup-dir, absolute, or NULL */
-	int jobs;           /* -j: parallel workers (fleet.c) */
-	double timeout;     /* --timeout: seconds per target, 0 for none */
-	int no_recover;     /* --no-recover: refuse dirty hives as before */
+	int jobs;	    /* -j: parallel workers (fleet.c) */
+	double timeout;	    /* --timeout: seconds per target, 0 for none */
+	int no_recover;	    /* --no-recover: refuse dirty hives as before */
 	struct report_opts ro;
 };
 

@@ -245,7 +245,8 @@ int fault_hit(const char *name)
 		 * test can send a signal to a run caught in the middle */
 		const char *act = getenv("NOBOUNCE_FAULT_ACTION");
 		int stop = act && STREQ(act, "stop");
-		fprintf(stderr, "nobounce: fault point %s: %s\n", here, stop ? "stopped" : "killed");
+		fprintf(stderr, "nobounce: fault point %s: %s\n", here,
+			stop ? "stopped" : "killed");
 		kill(getpid(), stop ? SIGSTOP : SIGKILL);
 	}
 	return 0;

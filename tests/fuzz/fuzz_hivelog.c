@@ -16,9 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cut > size)
 		cut = size;
 	struct buf primary = {.p = (uint8_t *)data, .len = cut};
-	struct hivelog logs[2] = {
-	    {"LOG1", {.p = (uint8_t *)data + cut, .len = size - cut}},
-	    {"LOG2", {.p = (uint8_t *)data + cut, .len = (size - cut) / 2}}};
+	struct hivelog logs[2] = {{"LOG1", {.p = (uint8_t *)data + cut, .len = size - cut}},
+				  {"LOG2", {.p = (uint8_t *)data + cut, .len = (size - cut) / 2}}};
 	struct buf out = {0};
 	struct strlist applied = {0};
 	struct err e = {0};
