@@ -23,16 +23,21 @@ BUILD ?= build
 
 all: tool/nobounce
 
-deps:
-	@missing=$$(for p in $(DEBS); do \
+# $(call apt_install,TARGET,PACKAGES): installs those not yet installed.
+define apt_install
+	@missing=$$(for p in $(2); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; \
 	  done); \
 	if [ -n "$$missing" ]; then \
-	  echo "make deps: installing:" $$missing; \
+	  echo "make $(1): installing:" $$missing; \
 	  if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+deps:
+	$(call apt_install,deps,$(DEBS))
 
 tool/nobounce: $(TOOL_SRCS) $(TOOL_HDRS) | deps
 	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(TOOL_SRCS) $(PKG_LIBS)
@@ -75,9 +80,7 @@ $(BUILD)/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_LIB_SRCS) $(TO
 	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< tests/fuzz/replay.c $(FUZZ_LIB_SRCS) $(PKG_LIBS)
 
 fuzz-deps: | deps
-	@dpkg-query -W -f='$${Status}\n' clang libclang-rt-14-dev 2>/dev/null | grep -c '^install ok installed$$' | grep -qx 2 || \
-	  { if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi; $$SUDO apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev; }
+	$(call apt_install,fuzz-deps,clang libclang-rt-14-dev)
 
 fuzz: $(addprefix build-fuzz/fuzz-,$(FUZZERS)) $(BUILD)/mkhive $(BUILD)/mklog $(BUILD)/ntfsput
 	tests/fuzz/run build-fuzz $(BUILD) $(FUZZ_SECONDS)
@@ -108,15 +111,7 @@ asan: | deps
 # timing tool are installed here only.
 BENCH_DEBS := hyperfine libguestfs-tools linux-image-amd64 time
 bench-deps: | deps
-	@missing=$$(for p in $(BENCH_DEBS); do \
-	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; \
-	  done); \
-	if [ -n "$$missing" ]; then \
-	  echo "make bench-deps: installing:" $$missing; \
-	  if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(call apt_install,bench-deps,$(BENCH_DEBS))
 
 BENCH_TOOL_SRCS := tool/blockdev.c tool/partitions.c tool/vol.c tool/vol_ntfs.c tool/util.c
 $(BUILD)/iofloor: tests/bench/iofloor.c $(BENCH_TOOL_SRCS) $(TOOL_HDRS) | deps
