@@ -6,12 +6,12 @@ DESTDIR ?=
 CC ?= cc
 CFLAGS ?= -O2 -g
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
-PKGS := hivex jansson libcrypto libxml-2.0 libntfs-3g libnbd
+PKGS := hivex jansson libcrypto libxml-2.0 libntfs-3g libnbd zlib
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 
 # Debian packages: to build, then to test (peers that read our results back).
-BUILD_DEBS := gcc make pkg-config libhivex-dev libjansson-dev libssl-dev libxml2-dev ntfs-3g-dev libnbd-dev qemu-utils
+BUILD_DEBS := gcc make pkg-config libhivex-dev libjansson-dev libssl-dev libxml2-dev ntfs-3g-dev libnbd-dev zlib1g-dev qemu-utils
 TEST_DEBS := libhivex-bin libwin-hivex-perl chntpw libxml2-utils xz-utils jq strace util-linux groff-base ntfs-3g fdisk procps parallel valgrind
 DEBS := $(BUILD_DEBS) $(TEST_DEBS)
 
@@ -113,7 +113,7 @@ BENCH_DEBS := hyperfine libguestfs-tools linux-image-amd64 time
 bench-deps: | deps
 	$(call apt_install,bench-deps,$(BENCH_DEBS))
 
-BENCH_TOOL_SRCS := tool/blockdev.c tool/partitions.c tool/vol.c tool/vol_ntfs.c tool/util.c
+BENCH_TOOL_SRCS := tool/blockdev.c tool/image.c tool/sandbox.c tool/partitions.c tool/vol.c tool/vol_ntfs.c tool/util.c
 $(BUILD)/iofloor: tests/bench/iofloor.c $(BENCH_TOOL_SRCS) $(TOOL_HDRS) | deps
 	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BENCH_TOOL_SRCS) $(PKG_LIBS)
 

@@ -2,10 +2,12 @@
  * tree, for test images.  ntfscp cannot create directories (FACTS.md §6).
  *
  *   ntfsput PARTITION.img SRCDIR [--hibernate] [--dirty] [--junction PATH]
+ *           [--link SRC DST]
  *
  * --hibernate  writes /hiberfil.sys starting with "hibr" (a hibernated volume)
  * --dirty      sets the volume's dirty flag
  * --junction P makes directory P a mount-point reparse point (a junction)
+ * --link S D   makes D a second name (a hard link) of file S, replacing D
  */
 #include <dirent.h>
 #include <errno.h>
@@ -133,13 +135,43 @@ static void make_junction(ntfs_volume *vol, const char *path)
 	ntfs_inode_close(ni);
 }
 
+static ntfs_inode *open_path(ntfs_volume *vol, const char *path)
+{
+	ntfs_inode *ni = ntfs_pathname_to_inode(vol, NULL, path);
+	if (!ni)
+		die("%s: %s", path, strerror(errno));
+	return ni;
+}
+
+static void make_link(ntfs_volume *vol, const char *src, const char *dst)
+{
+	const char *slash = strrchr(dst, '/');
+	if (!slash)
+		die("%s: give an absolute path", dst);
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%.*s", slash == dst ? 1 : (int)(slash - dst), dst);
+	ntfschar *u = NULL;
+	int len = ntfs_mbstoucs(slash + 1, &u);
+	if (len <= 0)
+		die("%s: bad name", dst);
+	ntfs_inode *old = ntfs_pathname_to_inode(vol, NULL, dst);
+	if (old && ntfs_delete(vol, NULL, old, open_path(vol, dir), u, (u8)len) == -1)
+		die("%s: ntfs_delete: %s", dst, strerror(errno)); /* closes both */
+	ntfs_inode *ni = open_path(vol, src), *d = open_path(vol, dir);
+	if (ntfs_link(ni, d, u, (u8)len) == -1)
+		die("%s: ntfs_link: %s", dst, strerror(errno));
+	ntfs_inode_close(ni);
+	ntfs_inode_close(d);
+	free(u);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
 		die("usage: ntfsput PARTITION.img SRCDIR [--hibernate] [--dirty] [--junction "
-		    "PATH]");
+		    "PATH] [--link SRC DST]");
 	int hibernate = 0, dirty = 0;
-	const char *junction = NULL;
+	const char *junction = NULL, *link_src = NULL, *link_dst = NULL;
 	for (int i = 3; i < argc; i++) {
 		if (!strcmp(argv[i], "--hibernate"))
 			hibernate = 1;
@@ -147,7 +179,10 @@ int main(int argc, char **argv)
 			dirty = 1;
 		else if (!strcmp(argv[i], "--junction") && i + 1 < argc)
 			junction = argv[++i];
-		else
+		else if (!strcmp(argv[i], "--link") && i + 2 < argc) {
+			link_src = argv[++i];
+			link_dst = argv[++i];
+		} else
 			die("unknown option %s", argv[i]);
 	}
 	ntfs_volume *vol = ntfs_mount(argv[1], 0);
@@ -164,6 +199,8 @@ int main(int argc, char **argv)
 	ntfs_inode_close(root);
 	if (junction)
 		make_junction(vol, junction);
+	if (link_src)
+		make_link(vol, link_src, link_dst);
 	if (dirty && ntfs_volume_write_flags(vol, vol->flags | VOLUME_IS_DIRTY) == -1)
 		die("setting the dirty flag: %s", strerror(errno));
 	if (ntfs_umount(vol, FALSE) == -1)

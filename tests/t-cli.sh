@@ -9,6 +9,7 @@ nb 2 "-v with -q is a usage error" check -v -q x
 nb 0 "--help" --help
 has "--help shows the synopsis" out 'usage: nobounce check'
 has "--help warns about public-folder replication" out 'public-folder replication'
+has "--help lists every exit status" out '0 done.*1 check.*2 usage' 
 nb 0 "--version" --version
 has "--version names the program" out '^nobounce [0-9]'
 nb 3 "a missing target fails" check /nonexistent/volume
@@ -24,7 +25,7 @@ for opt in $(grep -oE -- '--[a-z][a-z-]*[a-z]' help | sort -u); do
 	esc=$(printf '%s' "$opt" | sed 's/-/\\\\-/g')
 	check "nobounce.1 documents $opt" grep -q -- "$esc" "$man1"
 done
-for code in 0 1 2 3; do
+for code in 0 1 2 3 4; do
 	check "nobounce.1 documents exit status $code" grep -qx ".B $code" "$man1"
 done
 if command -v groff >/dev/null; then

@@ -1,5 +1,8 @@
 #include "blockdev.h"
+#include "image.h"
+#include "sandbox.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libnbd.h>
@@ -7,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -98,36 +102,63 @@ static void stop_server(struct blockdev *bd)
 	}
 }
 
-static int start_server(struct blockdev *bd, struct err *e)
+/* In the child: the chain's descriptors survive exec, the sandbox closes
+ * every other door, then qemu-nbd. */
+static void exec_server(const struct imgchain *c, const char *sockdir, const char *sockarg,
+			int writable, int errfd)
 {
+	int devnull = open("/dev/null", O_RDWR);
+	dup2(devnull, 0);
+	dup2(devnull, 1);
+	dup2(errfd, 2);
+	for (size_t i = 0; i < c->n; i++)
+		fcntl(c->v[i].fd, F_SETFD, 0);
+	if (sandbox_enter(c, sockdir) == -1) {
+		dprintf(2, "sandbox: cannot confine %s: %s", QEMU_NBD, strerror(errno));
+		_exit(126);
+	}
+	const char *argv[] = {
+	    QEMU_NBD, sockarg, "--cache=writeback", writable ? "--discard=ignore" : "--read-only",
+	    c->qemu,  NULL};
+	execvp(QEMU_NBD, (char **)argv);
+	dprintf(2, "cannot run %s: %s", QEMU_NBD, strerror(errno));
+	_exit(127);
+}
+
+static int start_server(struct blockdev *bd, int probed, struct err *e)
+{
+	/* every file the image refers to is judged and opened here, before
+	 * qemu sees the image */
+	struct imgchain chain;
+	if (image_chain(bd->name, bd->fd, bd->format, probed, bd->writable, &chain, e) == -1)
+		return -1;
+	/* the crash tests stop here to swap a file the image names */
+	FAULT("image-judged");
+	if (!sandbox_abi())
+		note("%s: the kernel offers no Landlock: qemu-nbd runs unconfined (the image's "
+		     "references were still checked)",
+		     bd->name);
 	const char *tmp = getenv("TMPDIR");
 	CLEANUP_FREE char *tmpl = xasprintf("%s/nobounce-nbd.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(tmpl))
-		return fail(e, "io", "cannot make a private socket directory: %s", strerror(errno));
+	if (!mkdtemp(tmpl)) {
+		image_chain_free(&chain);
+		return fail(e, "io", "cannot make a private socket directory in %s: %s",
+			    tmp && *tmp ? tmp : "/tmp", strerror(errno));
+	}
 	bd->sockdir = xstrdup(tmpl);
 	CLEANUP_FREE char *sock = xasprintf("%s/nbd.sock", bd->sockdir);
 	CLEANUP_FREE char *sockarg = xasprintf("--socket=%s", sock);
-	/* by name, so that qemu finds a qcow2's backing file beside it; as
-	 * --image-opts, so that no part of the name is taken for a protocol
-	 * ("nbd:", "json:") or an option (commas are doubled) */
-	size_t nl = strlen(bd->name), j = 0;
-	CLEANUP_FREE char *esc = xmalloc(2 * nl + 1);
-	for (size_t i = 0; i < nl; i++) {
-		esc[j++] = bd->name[i];
-		if (bd->name[i] == ',')
-			esc[j++] = ',';
-	}
-	esc[j] = 0;
-	CLEANUP_FREE char *image =
-	    xasprintf("driver=%s,file.driver=file,file.filename=%s", bd->format, esc);
 	int errpipe[2];
-	if (pipe2(errpipe, O_CLOEXEC) == -1)
+	if (pipe2(errpipe, O_CLOEXEC) == -1) {
+		image_chain_free(&chain);
 		return fail(e, "io", "pipe: %s", strerror(errno));
+	}
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == -1) {
 		close(errpipe[0]);
 		close(errpipe[1]);
+		image_chain_free(&chain);
 		return fail(e, "io", "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
@@ -135,21 +166,9 @@ static int start_server(struct blockdev *bd, struct err *e)
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
 			_exit(127);
-		int devnull = open("/dev/null", O_RDWR);
-		dup2(devnull, 0);
-		dup2(devnull, 1);
-		dup2(errpipe[1], 2);
-		const char *argv[] = {QEMU_NBD,
-				      sockarg,
-				      "--cache=writeback",
-				      bd->writable ? "--discard=ignore" : "--read-only",
-				      "--image-opts",
-				      image,
-				      NULL};
-		execvp(QEMU_NBD, (char **)argv);
-		dprintf(2, "cannot run %s: %s", QEMU_NBD, strerror(errno));
-		_exit(127);
+		exec_server(&chain, bd->sockdir, sockarg, bd->writable, errpipe[1]);
 	}
+	image_chain_free(&chain); /* the child has its own copies */
 	close(errpipe[1]);
 	bd->server = pid;
 	remember(pid, 1);
@@ -173,6 +192,11 @@ static int start_server(struct blockdev *bd, struct err *e)
 			remember(pid, 0);
 			bd->server = 0;
 			close(errpipe[0]);
+			if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+				return fail(e, "missing-program",
+					    "%s images are opened with qemu-nbd, which cannot be "
+					    "run (%s). Install the qemu-utils package",
+					    bd->format, n > 0 ? msg : "not found");
 			return fail(e, "unreadable-image",
 				    "qemu-nbd cannot serve it as %s: %s. Check the file, or "
 				    "give --format",
@@ -262,6 +286,137 @@ static int nbd_io_one(struct blockdev *bd, void *p, size_t len, uint64_t off, in
 	return r == -1 ? fail(e, "io", "%s", nbd_get_error()) : 0;
 }
 
+/* ---- in use? ---- */
+
+/* qemu keeps byte-range locks (open file description locks) on bytes 100
+ * to 299 of every image it has open: a shared lock on byte 100 + P while it
+ * holds permission P (1 is write), on byte 200 + P while it does not let
+ * others have P.  A raw image or device written here takes all of them,
+ * exclusively; one only read here is treated as qemu treats its readers: a
+ * process holding write permission (byte 101) refuses us, and our shared
+ * lock on byte 201 ("write is not shared") refuses a writer meanwhile.  So
+ * a running virtual machine (or qemu-img) and nobounce never overlap. */
+#define QEMU_LOCK_BASE 100
+#define QEMU_LOCK_BYTES 200
+#define QEMU_PERM_WRITE 1
+
+static int lock_error(struct blockdev *bd, struct err *e)
+{
+	if (errno == EAGAIN || errno == EACCES)
+		return fail(e, "in-use",
+			    "in use: a virtual machine or a qemu tool has it open%s (it holds "
+			    "qemu's lock on the image). Shut the virtual machine down first",
+			    bd->writable ? "" : " for writing");
+	if (errno == EINVAL || errno == ENOLCK)
+		return 0; /* a file system without such locks: qemu cannot lock it either */
+	return fail(e, "io", "cannot lock it: %s", strerror(errno));
+}
+
+static int qemu_lock(struct blockdev *bd, struct err *e)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = QEMU_LOCK_BASE};
+	if (bd->writable) {
+		fl.l_len = QEMU_LOCK_BYTES;
+		return fcntl(bd->fd, F_OFD_SETLK, &fl) == 0 ? 0 : lock_error(bd, e);
+	}
+	fl.l_start = QEMU_LOCK_BASE + QEMU_PERM_WRITE;
+	fl.l_len = 1;
+	if (fcntl(bd->fd, F_OFD_GETLK, &fl) == -1)
+		return lock_error(bd, e);
+	if (fl.l_type != F_UNLCK) {
+		errno = EAGAIN;
+		return lock_error(bd, e);
+	}
+	fl = (struct flock){.l_type = F_RDLCK,
+			    .l_whence = SEEK_SET,
+			    .l_start = QEMU_LOCK_BASE + QEMU_LOCK_BYTES / 2 + QEMU_PERM_WRITE,
+			    .l_len = 1};
+	return fcntl(bd->fd, F_OFD_SETLK, &fl) == 0 ? 0 : lock_error(bd, e);
+}
+
+/* The loop device an image file is attached to, if any. */
+static char *loop_of(const struct stat *img)
+{
+	DIR *d = opendir("/sys/block");
+	if (!d)
+		return NULL;
+	char *hit = NULL;
+	struct dirent *de;
+	while (!hit && (de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "loop", 4) != 0)
+			continue;
+		CLEANUP_FREE char *bf = xasprintf("/sys/block/%s/loop/backing_file", de->d_name);
+		FILE *f = fopen(bf, "re");
+		char path[4096];
+		struct stat st;
+		if (!f)
+			continue;
+		if (fgets(path, sizeof path, f)) {
+			path[strcspn(path, "\n")] = 0;
+			if (stat(path, &st) == 0 && st.st_dev == img->st_dev &&
+			    st.st_ino == img->st_ino)
+				hit = xasprintf("/dev/%s", de->d_name);
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return hit;
+}
+
+int bdev_open_file(const char *name, int writable, struct err *e)
+{
+	struct stat st;
+	if (stat(name, &st) == -1)
+		return fail(e, "not-found", "cannot open: %s. Check the path", strerror(errno));
+	int blk = S_ISBLK(st.st_mode);
+	if (!blk && !S_ISREG(st.st_mode))
+		return fail(e, "unsupported-target",
+			    "is neither a disk image, a block device nor a directory");
+	if (writable && !blk && !(st.st_mode & 0222))
+		return fail(e, "read-only-image",
+			    "its mode (%04o) forbids writing, and nobounce honours that even "
+			    "as root. Make it writable (chmod u+w), or run 'check' instead",
+			    (unsigned)(st.st_mode & 07777));
+	CLEANUP_FREE char *loop = blk ? NULL : loop_of(&st);
+	if (loop)
+		return fail(e, "in-use",
+			    "in use: it is attached to %s (mounted, or used by a virtual "
+			    "machine?). Unmount it and detach it (losetup -d %s) first",
+			    loop, loop);
+	/* O_EXCL on a block device: refused while it is mounted, or held by
+	 * md, device-mapper or any other exclusive opener */
+	int fd =
+	    open(name, (writable ? O_RDWR : O_RDONLY) | (blk ? O_EXCL : 0) | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1) {
+		if (errno == EBUSY)
+			return fail(e, "in-use",
+				    "in use: the device is mounted, or held by md, device-mapper "
+				    "or another program. Unmount it (or stop what holds it) first");
+		if (writable && (errno == EACCES || errno == EROFS || errno == EPERM))
+			return fail(e, "read-only-image",
+				    "cannot open it for writing (%s): the image or its device is "
+				    "read-only. Make it writable, or run 'check' instead",
+				    strerror(errno));
+		return fail(e, "not-found", "cannot open: %s. Check the path", strerror(errno));
+	}
+	int ro = 0;
+	if (writable && blk && ioctl(fd, BLKROGET, &ro) == 0 && ro) {
+		close(fd);
+		return fail(e, "read-only-image",
+			    "the device is set read-only (blockdev --setrw to change that), or "
+			    "run 'check' instead");
+	}
+	if (flock(fd, (writable ? LOCK_EX : LOCK_SH) | LOCK_NB) == -1) {
+		int err = errno;
+		close(fd);
+		return err == EWOULDBLOCK
+			   ? fail(e, "locked",
+				  "another nobounce run holds this image; wait for it to finish")
+			   : fail(e, "io", "cannot lock it: %s", strerror(err));
+	}
+	return fd;
+}
+
 struct blockdev *bdev_open(const char *name, int fd, const char *format, int writable,
 			   struct err *e)
 {
@@ -281,9 +436,11 @@ struct blockdev *bdev_open(const char *name, int fd, const char *format, int wri
 		r = fd_size(fd, &bd->size);
 		if (r == -1)
 			fail(e, "io", "cannot get its size: %s", strerror(errno));
+		if (r == 0)
+			r = qemu_lock(bd, e);
 	} else {
 		note("%s: serving it as %s with %s", name, bd->format, QEMU_NBD);
-		r = start_server(bd, e);
+		r = start_server(bd, !format, e);
 	}
 	if (r == -1) {
 		bdev_close(bd);

@@ -30,8 +30,18 @@ struct blockdev {
  * of the others matches).  Never from its name. */
 int bdev_detect(int fd, char *fmt, size_t fmtlen, struct err *e);
 
-/* Opens an image (format NULL: detect).  fd is the image, already open (and
- * locked) by the caller; the blockdev takes it over. */
+/* Opens an image file or device named on the command line, for the whole
+ * run, refusing one that is in use: a block device is opened exclusively
+ * (O_EXCL: not while mounted or held), an image file must not back a loop
+ * device, and a mode without write permission is honoured even for root.
+ * Locked with flock against other nobounce runs.  Returns the descriptor. */
+int bdev_open_file(const char *name, int writable, struct err *e);
+
+/* Opens an image (format NULL: detect).  A raw image also takes qemu's
+ * lock bytes, so that no virtual machine runs on it meanwhile; any other
+ * format is judged with everything it refers to (image.c) and served by a
+ * confined qemu-nbd.  fd is the image, from bdev_open_file (or any
+ * descriptor, for the tests); the blockdev takes it over. */
 struct blockdev *bdev_open(const char *name, int fd, const char *format, int writable,
 			   struct err *e);
 int bdev_pread(struct blockdev *bd, void *p, size_t len, uint64_t off, struct err *e);

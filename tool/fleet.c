@@ -214,8 +214,9 @@ int fleet_run(const struct options *op, char **targets, size_t n)
 	struct tally t = {.total = n, .t0 = now_seconds(), .progress = isatty(2) && !op->ro.quiet};
 	int code = EXIT_OK, forwarded = 0;
 	progress_draw(&t);
-	while (running || (next < n && !stop_sig)) {
-		while (running < jobs && next < n && !stop_sig) {
+	int out_dead = 0; /* standard output failed: start no more targets */
+	while (running || (next < n && !stop_sig && !out_dead)) {
+		while (running < jobs && next < n && !stop_sig && !out_dead) {
 			struct worker *w = NULL;
 			for (size_t i = 0; i < jobs && !w; i++)
 				if (!ws[i].pid)
@@ -279,6 +280,7 @@ int fleet_run(const struct options *op, char **targets, size_t n)
 				code = exit_worse(code, finish(op, targets, w, st, &t));
 				w->pid = 0;
 				running--;
+				out_dead = out_dead || output_failed();
 			}
 		}
 	}

@@ -53,7 +53,7 @@ static void usage(FILE *f)
 	      "  -v        show each step on stderr;  -q  print only errors\n"
 	      "\n"
 	      "Exit status: 0 done or nothing to do, 1 check found work, 2 usage error,\n"
-	      "3 a target failed (and was left as it was).\n"
+	      "3 a target failed (and was left as it was), 4 standard output failed.\n"
 	      "\n"
 	      "Only for sites with one Exchange server: XEXCH50 carries Exchange-to-Exchange\n"
 	      "data, and public-folder replication between Exchange servers stops without it.\n"
@@ -69,7 +69,7 @@ static int read_targets(const char *file, struct strlist *out)
 {
 	FILE *f = STREQ(file, "-") ? stdin : fopen(file, "r");
 	if (!f) {
-		fprintf(stderr, "nobounce: --from %s: %s\n", file, strerror(errno));
+		eline(stderr, "nobounce: --from %s: %s", file, strerror(errno));
 		return -1;
 	}
 	char *line = NULL;
@@ -85,6 +85,20 @@ static int read_targets(const char *file, struct strlist *out)
 	if (f != stdin)
 		fclose(f);
 	return 0;
+}
+
+/* The exit code, once standard output is known to have reached its
+ * destination: a report that was cut short is an error of its own. */
+static int finish(int code)
+{
+	if (!output_failed())
+		return code;
+	fprintf(stderr,
+		"nobounce: standard output: write error (%s); the report is incomplete. "
+		"Every target was finished or left as it was: run 'nobounce check' "
+		"to see where each stands\n",
+		errno ? strerror(errno) : "full disk or closed pipe?");
+	return EXIT_OUTPUT;
 }
 
 static int parse_number(const char *opt, const char *arg, double min, double max, double *out)
@@ -154,8 +168,8 @@ int main(int argc, char **argv)
 			free(op.backup_dir);
 			op.backup_dir = realpath(optarg, NULL);
 			if (!op.backup_dir) {
-				fprintf(stderr, "nobounce: --backup-dir %s: %s\n", optarg,
-					strerror(errno));
+				eline(stderr, "nobounce: --backup-dir %s: %s", optarg,
+				      strerror(errno));
 				return EXIT_USAGE;
 			}
 			break;
@@ -167,10 +181,10 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			return EXIT_OK;
+			return finish(EXIT_OK);
 		case 'V':
 			puts("nobounce " NOBOUNCE_VERSION);
-			return EXIT_OK;
+			return finish(EXIT_OK);
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
@@ -187,7 +201,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "nobounce: recover takes one HIVE [-o OUT]\n");
 			return EXIT_USAGE;
 		}
-		return hivelog_command(argv[optind], output, op.ro.json);
+		return finish(hivelog_command(argv[optind], output, op.ro.json));
 	}
 	if (output) {
 		fprintf(stderr, "nobounce: -o only goes with recover\n");
@@ -200,7 +214,7 @@ int main(int argc, char **argv)
 	else if (STREQ(cmd, "undo"))
 		op.cmd = CMD_UNDO;
 	else {
-		fprintf(stderr, "nobounce: unknown command '%s'\n", cmd);
+		eline(stderr, "nobounce: unknown command '%s'", cmd);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -248,5 +262,5 @@ int main(int argc, char **argv)
 	}
 	strlist_free(&targets);
 	free(op.backup_dir);
-	return code;
+	return finish(code);
 }

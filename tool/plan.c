@@ -297,6 +297,10 @@ static int restore_run(struct vol *v, json_t *run, int strict, int dry, struct e
 		buf_free(&cur);
 		if (STREQ(sha, jstr(f, "sha256_before")))
 			continue;
+		if (vol_check_links(v, path, e) == -1) {
+			r = -1;
+			break;
+		}
 		if (strict && !STREQ(sha, jstr(f, "sha256_after"))) {
 			r = fail(e, "changed-since",
 				 "%s: was changed after nobounce fixed it; undo would lose that "
@@ -533,6 +537,10 @@ static int plan_all(struct vol *v, struct install *in, int build, const struct p
 		}
 	}
 	free(logs);
+	/* a file with several names is never rewritten (vol.h): say so now,
+	 * before anything is written, rather than half-way */
+	for (size_t i = 0; i < o->nedits && r == 0; i++)
+		r = vol_check_links(v, o->edits[i].path, e);
 	return r;
 }
 
@@ -627,7 +635,8 @@ static int apply(struct vol *v, struct manifest *m, const struct fixctx *cx,
 		buf_free(&back);
 	}
 	if (r == -1) {
-		/* nothing of Windows' was written: remove only what this run made */
+		/* nothing of Windows' was written: remove what this run made, and
+		 * the manifest entry, so that no later run stumbles on them */
 		struct err e2 = {0};
 		for (size_t i = 0; i < made; i++)
 			bak_remove(v, json_array_get(files, i), &e2);

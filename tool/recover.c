@@ -96,7 +96,7 @@ int hivelog_command(const char *hive, const char *out, int json)
 		}
 	}
 	if (e.msg)
-		fprintf(stderr, "nobounce: %s: %s\n", hive, e.msg);
+		eline(stderr, "nobounce: %s: %s", hive, e.msg);
 	if (json) {
 		json_t *o = json_pack(
 		    "{s:s,s:s,s:[],s:[],s:o,s:o}", "target", hive, "status", status, "logs",
@@ -113,16 +113,15 @@ int hivelog_command(const char *hive, const char *out, int json)
 		free(s);
 		json_decref(o);
 	} else if (!e.msg) {
-		printf("%s: %s\n", hive,
-		       STREQ(status, "clean") ? "clean: nothing to recover"
-		       : STREQ(status, "recoverable")
-			   ? "dirty: the logs recover it (give -o OUT to "
-			     "write the recovered hive)"
-			   : "recovered");
+		eline(stdout, "%s: %s", hive,
+		      STREQ(status, "clean")	     ? "clean: nothing to recover"
+		      : STREQ(status, "recoverable") ? "dirty: the logs recover it (give -o OUT to "
+						       "write the recovered hive)"
+						     : "recovered");
 		for (size_t i = 0; i < applied.n; i++)
-			printf("  %s\n", applied.v[i]);
+			eline(stdout, "  %s", applied.v[i]);
 		if (out && STREQ(status, "recovered"))
-			printf("  written to %s (%zu bytes)\n", out, rec.len);
+			eline(stdout, "  written to %s (%zu bytes)", out, rec.len);
 	}
 	int code = STREQ(status, "error") ? EXIT_FAILED : EXIT_OK;
 	strlist_free(&applied);

@@ -34,15 +34,15 @@ static void put_json(json_t *o)
 	json_decref(o);
 }
 
-static json_t *jstr_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
 static json_t *error_json(const struct err *e)
 {
 	return json_pack("{s:s,s:s}", "kind", e->kind ? e->kind : "error", "message",
 			 e->msg ? e->msg : "");
+}
+
+static json_t *jstr_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
 }
 
 /* "disk.img (partition 2)" for people. */
@@ -57,17 +57,18 @@ static json_t *part_json(const struct part *part)
 {
 	if (!part)
 		return json_null();
-	return json_pack("{s:i,s:s,s:I,s:I}", "number", (int)part->number, "scheme", part->scheme,
-			 "offset", (json_int_t)part->start, "size", (json_int_t)part->size);
+	return json_pack("{s:i,s:s,s:I,s:I,s:o}", "number", (int)part->number, "scheme",
+			 part->scheme, "offset", (json_int_t)part->start, "size",
+			 (json_int_t)part->size, "note", jstr_or_null(part->note));
 }
 
 static void error_text(const char *target, const struct part *part, const struct err *e,
 		       const char *detail)
 {
 	CLEANUP_FREE char *w = where(target, part);
-	fprintf(stderr, "nobounce: %s: %s\n", w, e->msg ? e->msg : "failed");
+	eline(stderr, "nobounce: %s: %s", w, e->msg ? e->msg : "failed");
 	if (detail)
-		fprintf(stderr, "nobounce: %s: %s\n", w, detail);
+		eline(stderr, "nobounce: %s: %s", w, detail);
 }
 
 static json_t *outcome_json(const char *target, const struct part *part, const struct outcome *o)
@@ -99,6 +100,15 @@ static json_t *outcome_json(const char *target, const struct part *part, const s
 	return root;
 }
 
+/* "    set-value   KEY\VALUE = NEW (was OLD)" */
+static void change_line(const struct change *c)
+{
+	CLEANUP_FREE char *val = c->value ? xasprintf("\\%s", c->value) : xstrdup("");
+	CLEANUP_FREE char *now = c->new ? xasprintf(" = %s", c->new) : xstrdup("");
+	CLEANUP_FREE char *was = c->old ? xasprintf(" (was %s)", c->old) : xstrdup("");
+	eline(stdout, "    %-11s %s%s%s%s", c->action, c->key, val, now, was);
+}
+
 static const char *status_words(const char *status)
 {
 	if (STREQ(status, "clean"))
@@ -122,37 +132,34 @@ void report_outcome(const struct report_opts *ro, const char *target, const stru
 		return;
 	const struct install *in = o->inst;
 	CLEANUP_FREE char *w = where(target, part);
-	printf("%s: %s", w, in->product ? in->product : "Windows");
-	if (in->version || in->build || in->service_pack)
-		printf(" (%s%s%s%s%s)", in->version ? in->version : "", in->build ? "." : "",
-		       in->build ? in->build : "", in->service_pack ? ", " : "",
-		       in->service_pack ? in->service_pack : "");
-	printf(" in %s: %s\n", in->sysroot, status_words(o->status));
+	CLEANUP_FREE char *ver =
+	    in->version || in->build || in->service_pack
+		? xasprintf(" (%s%s%s%s%s)", in->version ? in->version : "", in->build ? "." : "",
+			    in->build ? in->build : "", in->service_pack ? ", " : "",
+			    in->service_pack ? in->service_pack : "")
+		: xstrdup("");
+	/* every line through eline: names come from the image */
+	eline(stdout, "%s: %s%s in %s: %s", w, in->product ? in->product : "Windows", ver,
+	      in->sysroot, status_words(o->status));
 	for (size_t i = 0; i < o->nedits; i++) {
-		printf("  %s\n", o->edits[i].path);
+		eline(stdout, "  %s", o->edits[i].path);
 		for (size_t j = 0; j < o->edits[i].ch.n; j++) {
 			const struct change *c = &o->edits[i].ch.v[j];
-			if (STREQ(c->action, "restore-file")) {
-				printf("    restored from %s\n", c->key);
-				continue;
-			}
-			if (STREQ(c->action, "remove-binding")) {
-				printf("    %-11s SMTP instance %s, %s: \"%s\" (sink class %s)\n",
-				       c->action, c->instance, c->event,
-				       c->value ? c->value : "(no display name)", c->old);
-				continue;
-			}
-			printf("    %-11s %s%s%s", c->action, c->key, c->value ? "\\" : "",
-			       c->value ? c->value : "");
-			if (c->new)
-				printf(" = %s", c->new);
-			if (c->old)
-				printf(" (was %s)", c->old);
-			putchar('\n');
+			if (STREQ(c->action, "restore-file"))
+				eline(stdout, "    restored from %s", c->key);
+			else if (STREQ(c->action, "remove-binding"))
+				eline(stdout,
+				      "    %-11s SMTP instance %s, %s: \"%s\" (sink class %s)",
+				      c->action, c->instance, c->event,
+				      c->value ? c->value : "(no display name)", c->old);
+			else
+				change_line(c);
 		}
 	}
 	if (o->detail)
-		printf("  %s\n", o->detail);
+		eline(stdout, "  %s", o->detail);
+	if (part && part->note)
+		eline(stdout, "  partition table: %s", part->note);
 	fflush(stdout);
 }
 
@@ -172,10 +179,10 @@ void report_target(const struct report_opts *ro, const char *target, const struc
 	}
 	CLEANUP_FREE char *w = where(target, part);
 	if (!ro->quiet && !(err && err->msg))
-		printf("%s: %s\n", w,
-		       STREQ(status, "not-applicable")
-			   ? "not applicable: no Windows installation (WINDOWS or WINNT "
-			     "with system32/config/SYSTEM) found"
-			   : status);
+		eline(stdout, "%s: %s", w,
+		      STREQ(status, "not-applicable")
+			  ? "not applicable: no Windows installation (WINDOWS or WINNT "
+			    "with system32/config/SYSTEM) found"
+			  : status);
 	fflush(stdout);
 }

@@ -1,7 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +26,11 @@ static char *backup_tag(const char *target, const struct part *part)
 			*c = '_';
 	free(abs);
 	return tag;
+}
+
+int output_failed(void)
+{
+	return ferror(stdout) || fflush(stdout) == EOF;
 }
 
 int exit_worse(int a, int b)
@@ -85,36 +89,11 @@ static int run_dir(const struct options *op, const char *target)
 	return code;
 }
 
-/* Opens and locks an image file or device for the whole run: a second
- * nobounce on the same image waits for nothing and fails at once. */
-static int open_image(const struct options *op, const char *target, struct err *e)
-{
-	int writable = op->cmd != CMD_CHECK;
-	int fd = open(target, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
-	if (fd == -1) {
-		if (writable && (errno == EACCES || errno == EROFS || errno == EPERM))
-			return fail(e, "read-only-image",
-				    "cannot open it for writing (%s): the image or its device is "
-				    "read-only. Make it writable, or run 'check' instead",
-				    strerror(errno));
-		return fail(e, "not-found", "cannot open: %s. Check the path", strerror(errno));
-	}
-	if (flock(fd, (writable ? LOCK_EX : LOCK_SH) | LOCK_NB) == -1) {
-		int err = errno;
-		close(fd);
-		return err == EWOULDBLOCK
-			   ? fail(e, "locked",
-				  "another nobounce run holds this image; wait for it to finish")
-			   : fail(e, "io", "cannot lock it: %s", strerror(err));
-	}
-	return fd;
-}
-
 static int run_image(const struct options *op, const char *target)
 {
 	struct err e = {0};
 	int writable = op->cmd != CMD_CHECK;
-	int fd = open_image(op, target, &e);
+	int fd = bdev_open_file(target, writable, &e);
 	struct blockdev *bd = fd == -1 ? NULL : bdev_open(target, fd, op->format, writable, &e);
 	struct part *parts = NULL;
 	size_t n = 0;

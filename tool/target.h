@@ -6,8 +6,13 @@
 #include "plan.h"
 #include "report.h"
 
-/* Exit codes: nobounce(1), EXIT STATUS. */
-enum { EXIT_OK = 0, EXIT_WORK = 1, EXIT_USAGE = 2, EXIT_FAILED = 3 };
+/* Exit codes: nobounce(1), EXIT STATUS.  EXIT_OUTPUT: the targets were
+ * dealt with (each safe: done, or left as it was) but standard output could
+ * not be written, so the report is incomplete. */
+enum { EXIT_OK = 0, EXIT_WORK = 1, EXIT_USAGE = 2, EXIT_FAILED = 3, EXIT_OUTPUT = 4 };
+
+/* Whether standard output has failed (a full disk, a closed pipe). */
+int output_failed(void);
 
 struct options {
 	enum command cmd;

@@ -132,16 +132,52 @@ void err_clear(struct err *e)
 	e->kind = NULL;
 }
 
+char *esc(const char *s)
+{
+	size_t n = strlen(s);
+	char *out = xmalloc(4 * n + 1), *o = out;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		int c1 = p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f;
+		if (*p == '\n' || *p == '\t' || *p == '\r') {
+			*o++ = '\\';
+			*o++ = *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r';
+		} else if (*p < 0x20 || *p == 0x7f || c1) {
+			o += sprintf(o, "\\x%02x", c1 ? *++p : *p);
+		} else {
+			*o++ = (char)*p;
+		}
+	}
+	*o = 0;
+	return out;
+}
+
+static void veline(FILE *f, const char *prefix, const char *fmt, va_list ap)
+{
+	char *s;
+	if (vasprintf(&s, fmt, ap) < 0)
+		oom();
+	char *e = esc(s);
+	fprintf(f, "%s%s\n", prefix, e);
+	free(e);
+	free(s);
+}
+
+void eline(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	veline(f, "", fmt, ap);
+	va_end(ap);
+}
+
 void note(const char *fmt, ...)
 {
 	if (!verbose)
 		return;
 	va_list ap;
-	fputs("nobounce: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	veline(stderr, "nobounce: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int pread_all(int fd, void *p, size_t len, uint64_t off)

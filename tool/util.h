@@ -3,6 +3,7 @@
 #define NOBOUNCE_UTIL_H
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,6 +46,13 @@ struct err {
 int fail(struct err *e, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void err_clear(struct err *e);
+
+/* s with control characters (C0, DEL, and C1 as UTF-8) written as \n, \t,
+ * \r or \xHH: a name from an image, printed for people, cannot forge a line
+ * of output or drive a terminal.  JSON output escapes on its own. */
+char *esc(const char *s);
+/* One line for people: the formatted text escaped, then a newline. */
+void eline(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* -v and -q: step messages go to stderr only when verbose. */
 extern int verbose;

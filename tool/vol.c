@@ -87,12 +87,28 @@ int vol_read(struct vol *v, const char *path, size_t max, struct buf *out, struc
 	return v->ops->read(v, path, max, out, e);
 }
 
+int vol_check_links(struct vol *v, const char *path, struct err *e)
+{
+	int n = v->ops->links(v, path, e);
+	if (n == -1)
+		return -1;
+	if (n > 1)
+		return fail(e, "unsafe-path",
+			    "%s: has %d names (hard links); rewriting it in place would change "
+			    "it under every name, perhaps outside this volume. Replace the "
+			    "extra names with copies, then run nobounce again",
+			    path, n);
+	return 0;
+}
+
 /* Every write to a target passes here, so the crash tests' fault points sit
  * before and after each one (and half-way through a rewrite). */
 int vol_rewrite(struct vol *v, const char *path, const void *p, size_t len, struct err *e)
 {
 	if (!v->writable)
 		return read_only(v, path, e);
+	if (vol_check_links(v, path, e) == -1)
+		return -1;
 	note("%s: rewriting %s in place (%zu bytes)", v->name, path, len);
 	FAULT("before-rewrite");
 	if (FAULT_ACTIVE("mid-rewrite~")) {

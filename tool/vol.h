@@ -37,6 +37,9 @@ struct vol_ops {
 	/* Replaces a file of our own atomically (write aside, rename). */
 	int (*replace)(struct vol *v, const char *path, const void *p, size_t len, struct err *e);
 	int (*remove)(struct vol *v, const char *path, struct err *e);
+	/* How many names (hard links) a file has; NTFS's short 8.3 aliases
+	 * are not counted. */
+	int (*links)(struct vol *v, const char *path, struct err *e);
 	/* Holds the volume against other nobounce runs until close. */
 	int (*lock)(struct vol *v, int exclusive, struct err *e);
 	void (*close)(struct vol *v);
@@ -68,7 +71,13 @@ void vol_close(struct vol *v);
 int vol_resolve(struct vol *v, const char *path, char **real, int *kind, struct err *e);
 
 int vol_read(struct vol *v, const char *path, size_t max, struct buf *out, struct err *e);
+/* Rewrites one of Windows' files in place.  A file with more than one name
+ * is refused: the other names may lie outside the volume (a hard link on
+ * the host), and in place means the change would reach them too. */
 int vol_rewrite(struct vol *v, const char *path, const void *p, size_t len, struct err *e);
+/* Refuses a file that vol_rewrite would refuse for its links; planning asks
+ * this of every file before the first write. */
+int vol_check_links(struct vol *v, const char *path, struct err *e);
 int vol_create(struct vol *v, const char *path, const void *p, size_t len, const char *like,
 	       struct err *e);
 int vol_replace(struct vol *v, const char *path, const void *p, size_t len, struct err *e);

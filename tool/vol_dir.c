@@ -202,7 +202,7 @@ static int create_at(struct vol *v, int dfd, const char *leaf, const char *path,
 	}
 	if (fd == -1) {
 		if (errno == EEXIST)
-			return fail(e, "io",
+			return fail(e, "stray-file",
 				    "%s: already exists; it is not in nobounce's manifest. Move it "
 				    "away and run again",
 				    path);
@@ -234,8 +234,11 @@ static int d_create(struct vol *v, const char *path, const void *p, size_t len, 
 	if (dfd == -1)
 		return -1;
 	int r = create_at(v, dfd, leaf, path, p, len, like ? &lst : NULL, e);
-	if (r == 0 && fsync(dfd) == -1)
+	if (r == 0 && fsync(dfd) == -1) {
+		/* a create that fails leaves nothing behind */
 		r = fail(e, "io", "%s: fsync of its directory failed: %s", path, strerror(errno));
+		unlinkat(dfd, leaf, 0);
+	}
 	close(dfd);
 	return r;
 }
@@ -280,6 +283,16 @@ static int d_remove(struct vol *v, const char *path, struct err *e)
 	return r;
 }
 
+static int d_links(struct vol *v, const char *path, struct err *e)
+{
+	struct stat st;
+	int fd = open_file(v, path, O_RDONLY, &st, e);
+	if (fd == -1)
+		return -1;
+	close(fd);
+	return st.st_nlink > INT32_MAX ? INT32_MAX : (int)st.st_nlink;
+}
+
 static int d_lock(struct vol *v, int exclusive, struct err *e)
 {
 	if (flock(rootfd(v), (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0)
@@ -305,6 +318,7 @@ static const struct vol_ops dir_ops = {
     .create = d_create,
     .replace = d_replace,
     .remove = d_remove,
+    .links = d_links,
     .lock = d_lock,
     .close = d_close,
 };

@@ -360,6 +360,8 @@ static int open_parent(struct vol *v, const char *path, ntfs_inode **dir, ntfsch
 	return 0;
 }
 
+static int n_remove(struct vol *v, const char *path, struct err *e);
+
 static int n_create(struct vol *v, const char *path, const void *p, size_t len, const char *like,
 		    struct err *e)
 {
@@ -378,7 +380,7 @@ static int n_create(struct vol *v, const char *path, const void *p, size_t len, 
 		return -1;
 	if (probe) {
 		ntfs_inode_close(probe);
-		return fail(e, "io",
+		return fail(e, "stray-file",
 			    "%s: already exists; it is not in nobounce's manifest. Move it away "
 			    "and run again",
 			    path);
@@ -412,7 +414,16 @@ static int n_create(struct vol *v, const char *path, const void *p, size_t len, 
 	}
 	ntfs_inode_close(dir);
 	free(uname);
-	return r == 0 ? sync_volume(v, path, e) : r;
+	if (r == 0)
+		r = sync_volume(v, path, e);
+	if (r == -1 && ni) {
+		/* a create that fails leaves nothing behind, as far as the
+		 * volume still lets us remove it */
+		struct err e2 = {0};
+		n_remove(v, path, &e2);
+		err_clear(&e2);
+	}
+	return r;
 }
 
 static int n_remove(struct vol *v, const char *path, struct err *e)
@@ -456,6 +467,31 @@ static int n_replace(struct vol *v, const char *path, const void *p, size_t len,
 	return n_remove(v, tmp, e);
 }
 
+/* Names are FILE_NAME attributes; a DOS 8.3 alias of a long name is one of
+ * its own but no second link ("MetaBase.xml" also has "METABASE.XML"). */
+static int n_links(struct vol *v, const char *path, struct err *e)
+{
+	ntfs_inode *ni;
+	if (walk(v, path, &ni, e) == -1)
+		return -1;
+	if (!ni)
+		return fail(e, "io", "%s: does not exist", path);
+	ntfs_attr_search_ctx *ctx = ntfs_attr_get_search_ctx(ni, NULL);
+	int n = 0;
+	while (ctx &&
+	       !ntfs_attr_lookup(AT_FILE_NAME, AT_UNNAMED, 0, CASE_SENSITIVE, 0, NULL, 0, ctx)) {
+		const ATTR_RECORD *a = ctx->attr;
+		const FILE_NAME_ATTR *fn =
+		    (const FILE_NAME_ATTR *)((const u8 *)a + le16_to_cpu(a->value_offset));
+		if (!a->non_resident && fn->file_name_type != FILE_NAME_DOS)
+			n++;
+	}
+	if (ctx)
+		ntfs_attr_put_search_ctx(ctx);
+	ntfs_inode_close(ni);
+	return n;
+}
+
 static int n_lock(struct vol *v, int exclusive, struct err *e)
 {
 	(void)v, (void)exclusive, (void)e;
@@ -478,6 +514,7 @@ static const struct vol_ops ntfs_ops = {
     .create = n_create,
     .replace = n_replace,
     .remove = n_remove,
+    .links = n_links,
     .lock = n_lock,
     .close = n_close,
 };
