@@ -7,11 +7,13 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
 PKGS := hivex jansson libcrypto libxml-2.0 libntfs-3g libnbd zlib
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS = $(shell pkg-config --libs $(PKGS))
+# libldm's own .pc file asks for json-glib's and device-mapper's headers,
+# which its interface does not use: glib and gobject are enough.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) gobject-2.0)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lldm-1.0 $(shell pkg-config --libs gobject-2.0)
 
 # Debian packages: to build, then to test (peers that read our results back).
-BUILD_DEBS := gcc make pkg-config libhivex-dev libjansson-dev libssl-dev libxml2-dev ntfs-3g-dev libnbd-dev zlib1g-dev qemu-utils
+BUILD_DEBS := gcc make pkg-config libhivex-dev libjansson-dev libssl-dev libxml2-dev ntfs-3g-dev libnbd-dev zlib1g-dev libldm-dev libglib2.0-dev qemu-utils
 TEST_DEBS := libhivex-bin libwin-hivex-perl chntpw libxml2-utils xz-utils jq strace util-linux groff-base ntfs-3g fdisk procps parallel valgrind
 DEBS := $(BUILD_DEBS) $(TEST_DEBS)
 

@@ -1,10 +1,18 @@
-/* mklog: makes a dirty hive and its old-format transaction log (.LOG, the
- * Windows XP/2003 kind) from two clean hives: what Windows leaves when it
- * dies after logging the change from BEFORE to AFTER but before writing it
- * to the primary file.  For the log-recovery tests.
+/* mklog: makes a dirty hive and a transaction log from two clean hives:
+ * what Windows leaves when it dies after logging the change from BEFORE to
+ * AFTER but before writing it to the primary file.  For the log-recovery
+ * tests.
  *
- *   mklog BEFORE AFTER PRIMARY-OUT LOG-OUT
- */
+ *   mklog [--type 1|2] BEFORE AFTER PRIMARY-OUT LOG-OUT
+ *	an old-format log (.LOG; type 1 as Windows XP/2003 writes it, 2 as
+ *	Windows 2000 does)
+ *   mklog --new P:S H:E BEFORE AFTER PRIMARY-OUT LOG-OUT
+ *	a new-format log (.LOG1/.LOG2): the primary's sequence numbers become
+ *	P and S, the log's header says H, and its one entry, numbered E, holds
+ *	AFTER's 4 KiB pages that differ from BEFORE's
+ *
+ * Its Marvin32 is written from the format's description, apart from
+ * nobounce's, so that the tests cross-check the two. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,10 +63,102 @@ static void spill(const char *path, const uint8_t *p, size_t len)
 	}
 }
 
+/* Marvin32 with the registry's seed, 0x82EF4D887A4E55C5 */
+static uint32_t rol(uint32_t v, int n)
+{
+	return v << n | v >> (32 - n);
+}
+
+static uint64_t marvin(const uint8_t *p, size_t n)
+{
+	uint32_t s0 = 0x7A4E55C5u, s1 = 0x82EF4D88u;
+	for (size_t i = 0; i + 4 <= n + 4; i += 4) {
+		uint32_t w;
+		if (i + 4 <= n)
+			w = le32(p + i);
+		else { /* the tail: its bytes, then 0x80 */
+			w = 0x80u << (8 * (n - i));
+			for (size_t k = 0; k < n - i; k++)
+				w |= (uint32_t)p[i + k] << (8 * k);
+		}
+		for (int round = 0; round < (i + 4 > n ? 2 : 1); round++) {
+			s0 += round ? 0 : w;
+			s1 ^= s0;
+			s0 = rol(s0, 20) + s1;
+			s1 = rol(s1, 9) ^ s0;
+			s0 = rol(s0, 27) + s1;
+			s1 = rol(s1, 19);
+		}
+	}
+	return (uint64_t)s1 << 32 | s0;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static int new_format(char **argv)
+{
+	unsigned ps, ss, hs, es;
+	if (sscanf(argv[0], "%u:%u", &ps, &ss) != 2 || sscanf(argv[1], "%u:%u", &hs, &es) != 2) {
+		fprintf(stderr, "mklog: --new P:S H:E BEFORE AFTER PRIMARY-OUT LOG-OUT\n");
+		return 2;
+	}
+	size_t alen, blen;
+	uint8_t *a = slurp(argv[2], &alen), *b = slurp(argv[3], &blen);
+	uint32_t bbins = le32(b + 40);
+	/* the entry: the pages of AFTER that differ, whole 4 KiB pages */
+	size_t pages = 0, max = bbins / 4096;
+	uint8_t *refs = calloc(max + 1, 8), *data = malloc((size_t)bbins + 1);
+	for (size_t i = 0; i < max; i++) {
+		size_t off = 4096 + i * 4096;
+		if (off + 4096 <= alen && !memcmp(a + off, b + off, 4096))
+			continue;
+		put32(refs + 8 * pages, (uint32_t)(i * 4096));
+		put32(refs + 8 * pages + 4, 4096);
+		memcpy(data + pages * 4096, b + off, 4096);
+		pages++;
+	}
+	size_t raw = 40 + pages * 8 + pages * 4096, size = (raw + 511) / 512 * 512;
+	uint8_t *log = calloc(1, 512 + size), *en = log + 512;
+	memcpy(log, a, 512);
+	put32(log + 4, hs);
+	put32(log + 8, hs);
+	put32(log + 28, 6);
+	put32(log + 40, le32(a + 40));
+	sum(log);
+	memcpy(en, "HvLE", 4);
+	put32(en + 4, (uint32_t)size);
+	put32(en + 12, es);
+	put32(en + 16, bbins);
+	put32(en + 20, (uint32_t)pages);
+	memcpy(en + 40, refs, pages * 8);
+	memcpy(en + 40 + pages * 8, data, pages * 4096);
+	put64(en + 24, marvin(en + 40, size - 40));
+	put64(en + 32, marvin(en, 32));
+	spill(argv[5], log, 512 + size);
+	put32(a + 4, ps);
+	put32(a + 8, ss);
+	sum(a);
+	spill(argv[4], a, alen);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 5) {
-		fprintf(stderr, "usage: mklog BEFORE AFTER PRIMARY-OUT LOG-OUT\n");
+	if (argc == 8 && !strcmp(argv[1], "--new"))
+		return new_format(argv + 2);
+	unsigned type = 1;
+	if (argc == 7 && !strcmp(argv[1], "--type")) {
+		type = (unsigned)atoi(argv[2]);
+		argv += 2;
+		argc -= 2;
+	}
+	if (argc != 5 || (type != 1 && type != 2)) {
+		fprintf(stderr, "usage: mklog [--type 1|2] BEFORE AFTER PRIMARY-OUT LOG-OUT\n"
+				"       mklog --new P:S H:E BEFORE AFTER PRIMARY-OUT LOG-OUT\n");
 		return 2;
 	}
 	size_t alen, blen;
@@ -84,7 +184,7 @@ int main(int argc, char **argv)
 	memcpy(log, a, 512);
 	put32(log + 4, seq + 1);
 	put32(log + 8, seq + 1);
-	put32(log + 28, 1); /* a transaction log */
+	put32(log + 28, type); /* a transaction log */
 	put32(log + 40, bbins);
 	sum(log);
 	memcpy(log + 512, map, vec);

@@ -16,7 +16,7 @@ refused() {
 
 fresh sbs2003 vol
 "$MKHIVE" -o vol/$SYS --sequence 7:6 "$S/base.reg" "$S/smtpsvc1.reg" "$S/smtpsvc2.reg"
-refused "dirty SYSTEM" dirty-hive 'WINDOWS/system32/config/SYSTEM: the hive is dirty \(sequence numbers 7 and 6 differ\).*shut it down cleanly'
+refused "dirty SYSTEM" dirty-hive 'WINDOWS/system32/config/SYSTEM: the hive is dirty \(sequence numbers 7 and 6 differ.*shut it down cleanly'
 nb 3 "dirty SYSTEM: check fails too" check vol
 
 fresh noexchange vol

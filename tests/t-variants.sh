@@ -71,3 +71,14 @@ treesum vol >snap
 nb 3 "SYSTEM and system side by side: refused" fix vol
 has "the error says they differ only in case" err 'differ only in letter case'
 same_tree "ambiguous names: nothing written" vol snap
+
+# Windows 2000 Server with Exchange 2003: IIS 5's metabase is binary
+fresh win2000 vol
+cp vol/WINNT/system32/inetsrv/MetaBase.bin bin.before
+nb 0 "Windows 2000: fix" fix --json vol
+jqok "Windows 2000: fixed, and the note says the bindings stay in MetaBase.bin and what to run" \
+	'.status == "fixed" and (.notes | map(test("MetaBase.bin: IIS 5 .* sink bindings stay in it, naming classes that no longer exist.*regsvr32 /u")) | any)' out
+check "Windows 2000: MetaBase.bin is byte-identical" cmp -s vol/WINNT/system32/inetsrv/MetaBase.bin bin.before
+check "Windows 2000: hivexget reads SuppressExternal" sh -c "hivexget vol/WINNT/system32/config/SYSTEM 'ControlSet001\\Services\\SMTPSVC\\XEXCH50' SuppressExternal | grep -q 1"
+nb 0 "Windows 2000: check afterwards says it too, in the text report" check vol
+has "Windows 2000: the text report carries the note" out 'MetaBase.bin: IIS 5 \(Windows 2000\)'

@@ -449,11 +449,97 @@ struct blockdev *bdev_open(const char *name, int fd, const char *format, int wri
 	return bd;
 }
 
+struct blockdev *bdev_open_legs(const char *name, const struct bdev_leg *legs, size_t n,
+				uint64_t size, int writable)
+{
+	struct blockdev *bd = xcalloc(1, sizeof *bd);
+	bd->name = xstrdup(name);
+	bd->format = xstrdup("ldm");
+	bd->size = size;
+	bd->writable = writable;
+	bd->fd = -1;
+	bd->align = 1;
+	bd->legs = xmalloc(n * sizeof *bd->legs);
+	memcpy(bd->legs, legs, n * sizeof *legs);
+	bd->nlegs = n;
+	return bd;
+}
+
+#define LEG_CHUNK ((size_t)1 << 20)
+
+/* Calls fn on each chunk of [off, off+len) with the first leg's bytes in a
+ * and another leg's in b. */
+static int legs_walk(struct blockdev *bd, uint64_t off, uint64_t len,
+		     int (*fn)(struct blockdev *bd, size_t leg, uint64_t at, const uint8_t *a,
+			       const uint8_t *b, size_t n, void *ctx, struct err *e),
+		     void *ctx, struct err *e)
+{
+	uint8_t *a = xmalloc(LEG_CHUNK), *b = xmalloc(LEG_CHUNK);
+	int r = 0;
+	for (uint64_t done = 0; done < len && r == 0;) {
+		size_t n = len - done < LEG_CHUNK ? (size_t)(len - done) : LEG_CHUNK;
+		r = bdev_pread(bd, a, n, off + done, e);
+		for (size_t i = 1; i < bd->nlegs && r == 0; i++) {
+			struct bdev_leg *l = &bd->legs[i];
+			r = bdev_pread(l->bd, b, n, l->off + off + done, e);
+			if (r == 0)
+				r = fn(bd, i, off + done, a, b, n, ctx, e);
+		}
+		done += n;
+	}
+	free(a);
+	free(b);
+	return r;
+}
+
+static int differ(struct blockdev *bd, size_t leg, uint64_t at, const uint8_t *a, const uint8_t *b,
+		  size_t n, void *ctx, struct err *e)
+{
+	(void)bd, (void)leg, (void)at, (void)e;
+	if (memcmp(a, b, n))
+		*(int *)ctx = 0;
+	return 0;
+}
+
+int bdev_legs_agree(struct blockdev *bd, uint64_t off, uint64_t len, struct err *e)
+{
+	int same = 1;
+	if (off > bd->size || len > bd->size - off)
+		return fail(e, "damaged-image", "a range past the volume's end");
+	return legs_walk(bd, off, len, differ, &same, e) == -1 ? -1 : same;
+}
+
+/* Rewrites the 4 KiB pages of another leg that differ from the first's. */
+static int copy_over(struct blockdev *bd, size_t leg, uint64_t at, const uint8_t *a,
+		     const uint8_t *b, size_t n, void *ctx, struct err *e)
+{
+	struct bdev_leg *l = &bd->legs[leg];
+	for (size_t o = 0; o < n; o += 4096) {
+		size_t k = n - o < 4096 ? n - o : 4096;
+		if (!memcmp(a + o, b + o, k))
+			continue;
+		*(uint64_t *)ctx += k;
+		if (bdev_pwrite(l->bd, a + o, k, l->off + at + o, e) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int bdev_legs_resync(struct blockdev *bd, uint64_t *copied, struct err *e)
+{
+	*copied = 0;
+	if (legs_walk(bd, 0, bd->size, copy_over, copied, e) == -1)
+		return -1;
+	return bdev_flush(bd, e);
+}
+
 int bdev_pread(struct blockdev *bd, void *p, size_t len, uint64_t off, struct err *e)
 {
 	if (off > bd->size || len > bd->size - off)
 		return fail(e, "damaged-image", "read of %zu bytes at %llu is past its end", len,
 			    (unsigned long long)off);
+	if (bd->legs)
+		return bdev_pread(bd->legs[0].bd, p, len, bd->legs[0].off + off, e);
 	if (bd->nbd)
 		return nbd_io(bd, p, len, off, 0, e);
 	if (pread_all(bd->fd, p, len, off) == -1)
@@ -491,6 +577,14 @@ int bdev_pwrite(struct blockdev *bd, const void *p, size_t len, uint64_t off, st
 		return fail(e, "internal", "write refused: opened read-only");
 	if (off > bd->size || len > bd->size - off)
 		return fail(e, "damaged-image", "write past its end");
+	for (size_t i = 0; i < bd->nlegs; i++) { /* each leg whole, in order */
+		if (i)
+			FAULT("between-legs"); /* the halves differ here */
+		if (bdev_pwrite(bd->legs[i].bd, p, len, bd->legs[i].off + off, e) == -1)
+			return -1;
+	}
+	if (bd->legs)
+		return 0;
 	if (bd->nbd)
 		return nbd_io(bd, (void *)p, len, off, 1, e);
 	if (pwrite_all(bd->fd, p, len, off) == -1)
@@ -502,6 +596,11 @@ int bdev_pwrite(struct blockdev *bd, const void *p, size_t len, uint64_t off, st
 int bdev_flush(struct blockdev *bd, struct err *e)
 {
 	if (!bd->writable)
+		return 0;
+	for (size_t i = 0; i < bd->nlegs; i++)
+		if (bdev_flush(bd->legs[i].bd, e) == -1)
+			return -1;
+	if (bd->legs)
 		return 0;
 	if (bd->nbd) {
 		if (nbd_can_flush(bd->nbd) == 1 && nbd_flush(bd->nbd, 0) == -1)
@@ -517,6 +616,7 @@ void bdev_close(struct blockdev *bd)
 {
 	if (!bd)
 		return;
+	free(bd->legs); /* the disks are their opener's */
 	if (bd->nbd) {
 		nbd_shutdown(bd->nbd, 0);
 		nbd_close(bd->nbd);

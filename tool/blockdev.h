@@ -24,6 +24,16 @@ struct blockdev {
 	uint64_t align;		/* the export's minimum block size (1: any) */
 	pid_t server;		/* qemu-nbd, or 0 */
 	char *sockdir;		/* its private directory */
+	/* A dynamic disk's volume: the legs that each hold all of it (one for
+	 * a simple volume, two or more for a mirror), or NULL. */
+	struct bdev_leg *legs;
+	size_t nlegs;
+};
+
+/* Where a volume lies on one disk. */
+struct bdev_leg {
+	struct blockdev *bd; /* the disk: stays its opener's */
+	uint64_t off;	     /* bytes */
 };
 
 /* The format of an image, from its first and last bytes ("raw" when none
@@ -44,6 +54,17 @@ int bdev_open_file(const char *name, int writable, struct err *e);
  * descriptor, for the tests); the blockdev takes it over. */
 struct blockdev *bdev_open(const char *name, int fd, const char *format, int writable,
 			   struct err *e);
+/* A volume of size bytes held whole by each of the legs: reads come from
+ * the first leg, every write goes to every leg, in order, so that the
+ * halves of a mirror stay byte-identical. */
+struct blockdev *bdev_open_legs(const char *name, const struct bdev_leg *legs, size_t n,
+				uint64_t size, int writable);
+/* Whether the legs hold the same bytes over [off, off+len): 1 yes, 0 no. */
+int bdev_legs_agree(struct blockdev *bd, uint64_t off, uint64_t len, struct err *e);
+/* Copies the first leg over every other wherever they differ; *copied
+ * gets the bytes rewritten. */
+int bdev_legs_resync(struct blockdev *bd, uint64_t *copied, struct err *e);
+
 int bdev_pread(struct blockdev *bd, void *p, size_t len, uint64_t off, struct err *e);
 int bdev_pwrite(struct blockdev *bd, const void *p, size_t len, uint64_t off, struct err *e);
 int bdev_flush(struct blockdev *bd, struct err *e);

@@ -6,6 +6,12 @@
  * as one block when it finishes (one JSON line per installation with
  * --json), so lines of different targets never interleave.
  *
+ * Dynamic disks come in a second pass: a worker that finds its target is
+ * one disk of a Windows dynamic disk group only says which group (and
+ * disk), and once every target has been seen, the disks of each group are
+ * run together in one worker, so that a mirror's halves are written as one
+ * volume (target.c).
+ *
  * SIGINT/SIGTERM: no new target is started; children that are writing
  * finish or roll back (plan.c holds the signal during writes), the others
  * stop before writing anything. */
@@ -19,14 +25,22 @@
 
 #include "blockdev.h"
 #include "fleet.h"
+#include "report.h"
 
 /* After SIGTERM on timeout, a worker gets this long (at most) to finish or
  * roll back a write before SIGKILL. */
 #define KILL_GRACE_SECONDS 10.0
 
+/* A worker's work: one target, or the disks of one dynamic disk group. */
+struct job {
+	size_t *idx; /* into the targets */
+	size_t n;
+	int group;
+};
+
 struct worker {
 	pid_t pid;
-	size_t idx;
+	struct job *job;
 	int fd[3]; /* its stdout, stderr and status lines, read ends */
 	struct buf out[3];
 	double started;
@@ -49,7 +63,7 @@ static void append(struct buf *b, const char *p, size_t n)
 	b->p[b->len] = 0;
 }
 
-static void child(const struct options *op, const char *target, int fds[3][2])
+static void child(const struct options *op, char **targets, const struct job *job, int fds[3][2])
 {
 	for (int i = 0; i < 3; i++)
 		close(fds[i][0]);
@@ -59,13 +73,23 @@ static void child(const struct options *op, const char *target, int fds[3][2])
 	close(fds[1][1]);
 	report_status_fd = fds[2][1];
 	signals_install(bdev_kill_servers);
-	int code = target_run(op, target);
+	int code;
+	if (job->group) {
+		char **disks = xcalloc(job->n, sizeof *disks);
+		for (size_t i = 0; i < job->n; i++)
+			disks[i] = targets[job->idx[i]];
+		code = target_run_dynamic(op, disks, job->n);
+	} else {
+		struct options first = *op;
+		first.defer_dynamic = 1;
+		code = target_run(&first, targets[job->idx[0]]);
+	}
 	fflush(stdout);
 	fflush(stderr);
 	_exit(code);
 }
 
-static int spawn(const struct options *op, const char *target, struct worker *w, size_t idx,
+static int spawn(const struct options *op, char **targets, struct job *job, struct worker *w,
 		 struct err *e)
 {
 	int fds[3][2];
@@ -78,10 +102,10 @@ static int spawn(const struct options *op, const char *target, struct worker *w,
 	if (pid == -1)
 		return fail(e, "io", "fork: %s", strerror(errno));
 	if (pid == 0)
-		child(op, target, fds);
+		child(op, targets, job, fds);
 	memset(w, 0, sizeof *w);
 	w->pid = pid;
-	w->idx = idx;
+	w->job = job;
 	w->started = now_seconds();
 	for (int i = 0; i < 3; i++) {
 		close(fds[i][1]);
@@ -89,6 +113,18 @@ static int spawn(const struct options *op, const char *target, struct worker *w,
 		fcntl(w->fd[i], F_SETFL, O_NONBLOCK);
 	}
 	return 0;
+}
+
+/* "a.img + b.img" for a group, the target for one. */
+static char *job_label(char **targets, const struct job *job)
+{
+	char *s = xstrdup("");
+	for (size_t i = 0; i < job->n; i++) {
+		char *next = xasprintf("%s%s%s", s, i ? " + " : "", targets[job->idx[i]]);
+		free(s);
+		s = next;
+	}
+	return s;
 }
 
 /* ---- progress and summary ---- */
@@ -150,11 +186,68 @@ static void summary(const struct options *op, const struct tally *t)
 	fputc('\n', stderr);
 }
 
+/* ---- dynamic disks: the second pass ---- */
+
+struct deferred {
+	size_t idx;
+	char group[64], disk[64];
+};
+
+struct deferrals {
+	struct deferred *v;
+	size_t n;
+};
+
+static void collect_deferred(struct deferrals *d, size_t idx, const struct buf *b)
+{
+	const char *line = b->len ? (const char *)b->p : "";
+	struct deferred x = {.idx = idx};
+	if (sscanf(line, "dynamic %63s %63s", x.group, x.disk) == 2) {
+		d->v = xrealloc(d->v, (d->n + 1) * sizeof *d->v);
+		d->v[d->n++] = x;
+	}
+}
+
+static int by_idx(const void *a, const void *b)
+{
+	size_t x = ((const struct deferred *)a)->idx, y = ((const struct deferred *)b)->idx;
+	return x < y ? -1 : x > y;
+}
+
+/* One job per disk group, its disks in the order given. */
+static void group_jobs(struct deferrals *d, struct job **jobs, size_t *njobs)
+{
+	if (d->n == 0)
+		return;
+	qsort(d->v, d->n, sizeof *d->v, by_idx);
+	int *taken = xcalloc(d->n + 1, sizeof *taken);
+	for (size_t i = 0; i < d->n; i++) {
+		if (taken[i])
+			continue;
+		*jobs = xrealloc(*jobs, (*njobs + 1) * sizeof **jobs);
+		struct job *j = &(*jobs)[(*njobs)++];
+		*j = (struct job){xcalloc(d->n, sizeof(size_t)), 0, 1};
+		for (size_t k = i; k < d->n; k++)
+			if (!taken[k] && STREQ(d->v[k].group, d->v[i].group)) {
+				taken[k] = 1;
+				j->idx[j->n++] = d->v[k].idx;
+			}
+	}
+	free(taken);
+}
+
 /* ---- finishing a worker ---- */
 
 static int finish(const struct options *op, char **targets, struct worker *w, int status,
-		  struct tally *t)
+		  struct tally *t, struct deferrals *d)
 {
+	if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_DEFERRED && !w->job->group) {
+		/* a dynamic disk: it comes back with its group */
+		collect_deferred(d, w->job->idx[0], &w->out[2]);
+		for (int i = 0; i < 3; i++)
+			buf_free(&w->out[i]);
+		return EXIT_OK;
+	}
 	progress_clear(t);
 	fwrite(w->out[0].p ? (char *)w->out[0].p : "", 1, w->out[0].len, stdout);
 	fflush(stdout);
@@ -180,14 +273,16 @@ static int finish(const struct options *op, char **targets, struct worker *w, in
 			     "interrupted fix is rolled back by the next fix or undo)",
 			     WIFSIGNALED(status) ? "signal" : "exit status",
 			     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-		report_target(&op->ro, targets[w->idx], NULL, "error", &e);
+		CLEANUP_FREE char *label = job_label(targets, w->job);
+		struct place pl = {.target = label};
+		report_target(&op->ro, &pl, "error", &e);
 		t->by_status[5]++;
 		err_clear(&e);
 		code = EXIT_FAILED;
 	}
 	if (code == EXIT_FAILED)
-		t->failed++;
-	t->done++;
+		t->failed += w->job->n;
+	t->done += w->job->n;
 	for (int i = 0; i < 3; i++)
 		buf_free(&w->out[i]);
 	progress_draw(t);
@@ -208,48 +303,69 @@ int fleet_run(const struct options *op, char **targets, size_t n)
 	sa.sa_handler = on_stop;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	size_t jobs = op->jobs > 0 ? (size_t)op->jobs : 1;
-	struct worker *ws = xcalloc(jobs, sizeof *ws);
-	size_t running = 0, next = 0;
+	size_t slots = op->jobs > 0 ? (size_t)op->jobs : 1;
+	struct worker *ws = xcalloc(slots, sizeof *ws);
+	/* the first pass: a job per target */
+	size_t njobs = n, next = 0, running = 0;
+	struct job *jobs = xcalloc(n, sizeof *jobs);
+	size_t *idx = xcalloc(n, sizeof *idx);
+	for (size_t i = 0; i < n; i++) {
+		idx[i] = i;
+		jobs[i] = (struct job){&idx[i], 1, 0};
+	}
+	struct deferrals deferred = {0};
+	int grouped = 0;
 	struct tally t = {.total = n, .t0 = now_seconds(), .progress = isatty(2) && !op->ro.quiet};
 	int code = EXIT_OK, forwarded = 0;
 	progress_draw(&t);
 	int out_dead = 0; /* standard output failed: start no more targets */
-	while (running || (next < n && !stop_sig && !out_dead)) {
-		while (running < jobs && next < n && !stop_sig && !out_dead) {
+	for (;;) {
+		if (!running && next == njobs && !grouped) {
+			/* the second pass: each dynamic disk group as one job */
+			size_t first = njobs;
+			group_jobs(&deferred, &jobs, &njobs);
+			for (size_t i = first; i < njobs; i++)
+				t.started -= jobs[i].n; /* counted again as they start */
+			grouped = 1;
+		}
+		if (!running && (next == njobs || stop_sig || out_dead))
+			break;
+		while (running < slots && next < njobs && !stop_sig && !out_dead) {
 			struct worker *w = NULL;
-			for (size_t i = 0; i < jobs && !w; i++)
+			for (size_t i = 0; i < slots && !w; i++)
 				if (!ws[i].pid)
 					w = &ws[i];
 			struct err e = {0};
-			if (spawn(op, targets[next], w, next, &e) == -1) {
-				report_target(&op->ro, targets[next], NULL, "error", &e);
+			if (spawn(op, targets, &jobs[next], w, &e) == -1) {
+				CLEANUP_FREE char *label = job_label(targets, &jobs[next]);
+				struct place pl = {.target = label};
+				report_target(&op->ro, &pl, "error", &e);
 				err_clear(&e);
 				code = EXIT_FAILED;
-				t.done++;
-				t.failed++;
+				t.done += jobs[next].n;
+				t.failed += jobs[next].n;
 			} else {
 				running++;
 			}
-			t.started++;
+			t.started += jobs[next].n;
 			next++;
 		}
 		if (stop_sig && !forwarded) {
 			/* children hold the signal while writing (plan.c) */
-			for (size_t i = 0; i < jobs; i++)
+			for (size_t i = 0; i < slots; i++)
 				if (ws[i].pid)
 					kill(ws[i].pid, SIGTERM);
 			forwarded = 1;
 		}
-		struct pollfd pfd[3 * jobs];
+		struct pollfd pfd[3 * slots];
 		size_t np = 0;
-		for (size_t i = 0; i < jobs; i++)
+		for (size_t i = 0; i < slots; i++)
 			for (int k = 0; k < 3; k++)
 				if (ws[i].pid && ws[i].fd[k] >= 0)
 					pfd[np++] = (struct pollfd){ws[i].fd[k], POLLIN, 0};
 		poll(pfd, np, 200);
 		double now = now_seconds();
-		for (size_t i = 0; i < jobs; i++) {
+		for (size_t i = 0; i < slots; i++) {
 			struct worker *w = &ws[i];
 			if (!w->pid)
 				continue;
@@ -277,7 +393,7 @@ int fleet_run(const struct options *op, char **targets, size_t n)
 			}
 			int st;
 			if (!any_open(w) && waitpid(w->pid, &st, 0) == w->pid) {
-				code = exit_worse(code, finish(op, targets, w, st, &t));
+				code = exit_worse(code, finish(op, targets, w, st, &t, &deferred));
 				w->pid = 0;
 				running--;
 				out_dead = out_dead || output_failed();
@@ -286,8 +402,13 @@ int fleet_run(const struct options *op, char **targets, size_t n)
 	}
 	progress_clear(&t);
 	summary(op, &t);
-	free(ws);
-	if (next < n)
+	if (next < njobs || t.started < t.total)
 		code = EXIT_FAILED;
+	for (size_t i = n; i < njobs; i++)
+		free(jobs[i].idx);
+	free(jobs);
+	free(idx);
+	free(deferred.v);
+	free(ws);
 	return code;
 }

@@ -36,9 +36,8 @@ int hive_check_bytes(const char *name, const uint8_t *p, size_t len, struct err 
 	if (seq1 != seq2)
 		return fail(e, "dirty-hive",
 			    "%s: the hive is dirty (sequence numbers %u and %u differ): Windows "
-			    "did not finish writing it and its newest changes are only in its "
-			    "transaction logs (.LOG, .LOG1, .LOG2). Boot Windows once and shut it "
-			    "down cleanly, then run nobounce again; nothing was written",
+			    "did not finish writing it. Boot Windows once and shut it down "
+			    "cleanly, then run nobounce again; nothing was written",
 			    name, seq1, seq2);
 	uint32_t major = le32(p + 0x14), minor = le32(p + 0x18), type = le32(p + 0x1c);
 	if (major != 1 || minor < 2 || minor > 6)

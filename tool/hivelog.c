@@ -8,7 +8,9 @@
 #define MAX_BINS ((uint64_t)1 << 30)	  /* as HIVE_MAX_BYTES */
 #define MARVIN_SEED 0x82ef4d887a4e55c5ULL /* 14219357686671994754 in the spec, read as bytes */
 
-enum { TYPE_PRIMARY = 0, TYPE_LOG_OLD = 1, TYPE_LOG_NEW = 6 };
+/* File types in a base block: 1 is the old log format Windows XP and 2003
+ * write, 2 the same format as Windows 2000 writes it, 6 the new one. */
+enum { TYPE_PRIMARY = 0, TYPE_LOG_OLD = 1, TYPE_LOG_OLD_2000 = 2, TYPE_LOG_NEW = 6 };
 
 static uint32_t le32(const uint8_t *p)
 {
@@ -96,9 +98,9 @@ static int log_header_ok(const struct hivelog *l, int type, struct err *e)
 		return fail(e, "bad-log",
 			    "%s: its header is itself half-written (sequence numbers %u and %u)",
 			    l->name, le32(p + 4), le32(p + 8));
-	if (le32(p + 28) != (uint32_t)type)
-		return fail(e, "bad-log", "%s: a log of type %u, expected %d", l->name,
-			    le32(p + 28), type);
+	uint32_t t = le32(p + 28);
+	if (t != (uint32_t)type && !(type == TYPE_LOG_OLD && t == TYPE_LOG_OLD_2000))
+		return fail(e, "bad-log", "%s: a log of type %u, expected %d", l->name, t, type);
 	uint32_t bins = le32(p + 40);
 	if (bins == 0 || bins % 4096 || bins > MAX_BINS)
 		return fail(e, "bad-log", "%s: its header gives a bad hive size (%u)", l->name,
@@ -203,28 +205,38 @@ struct entry {
 	uint32_t seq, bins, count;
 };
 
-/* The entry at off, if it is a well-formed one; 0 at the end of the log. */
-static int read_entry(const struct hivelog *l, size_t off, struct entry *en, struct err *e)
+/* The entry at off when it is one to apply: well formed, its hashes right,
+ * numbered seq.  0 otherwise, with why set when something is there that
+ * is not such an entry -- where Windows stops replaying. */
+static int read_entry(const struct hivelog *l, size_t off, uint32_t seq, struct entry *en,
+		      const char **why)
 {
 	const uint8_t *p = l->data.p + off;
+	*why = NULL;
 	if (off + 40 > l->data.len || memcmp(p, "HvLE", 4) != 0)
-		return 0;
+		return 0; /* the end of the entries, or remnants of older ones */
 	*en = (struct entry){off, le32(p + 4), le32(p + 12), le32(p + 16), le32(p + 20)};
 	if (en->size < 40 || en->size % LOG_SECTOR || en->size > l->data.len - off)
-		return fail(e, "bad-log", "%s: the entry at %zu has a bad size (%zu): truncated",
-			    l->name, off, en->size);
+		return *why = "is cut short (its size runs past the end of the log)", 0;
 	if (hivelog_marvin32(p + 40, en->size - 40) != le64(p + 24) ||
 	    hivelog_marvin32(p, 32) != le64(p + 32))
-		return fail(e, "bad-log", "%s: the entry at %zu (sequence %u) has a bad hash",
-			    l->name, off, en->seq);
+		return *why = "has a bad hash (a write Windows never finished)", 0;
 	if (en->bins == 0 || en->bins % 4096 || en->bins > MAX_BINS ||
 	    (uint64_t)en->count * 8 > en->size - 40)
-		return fail(e, "bad-log", "%s: the entry at %zu is malformed", l->name, off);
+		return *why = "is malformed", 0;
+	if (en->seq != seq)
+		return 0; /* an older entry: the log's sequence ends here */
+	size_t data = 40 + (size_t)en->count * 8;
+	for (uint32_t i = 0; i < en->count; i++) {
+		uint32_t o = le32(p + 40 + 8 * i), size = le32(p + 44 + 8 * i);
+		if (size > en->size - data || (uint64_t)o + size > en->bins)
+			return *why = "writes outside the hive", 0;
+		data += size;
+	}
 	return 1;
 }
 
-static int apply_entry(const struct hivelog *l, const struct entry *en, struct buf *out,
-		       struct err *e)
+static void apply_entry(const struct hivelog *l, const struct entry *en, struct buf *out)
 {
 	const uint8_t *p = l->data.p + en->off;
 	size_t need = BASE_BLOCK + (size_t)en->bins;
@@ -237,80 +249,101 @@ static int apply_entry(const struct hivelog *l, const struct entry *en, struct b
 	size_t data = 40 + (size_t)en->count * 8;
 	for (uint32_t i = 0; i < en->count; i++) {
 		uint32_t off = le32(p + 40 + 8 * i), size = le32(p + 44 + 8 * i);
-		if (size > en->size - data || (uint64_t)off + size > en->bins)
-			return fail(e, "bad-log", "%s: entry %u writes outside the hive", l->name,
-				    en->seq);
 		memcpy(out->p + BASE_BLOCK + off, p + data, size);
 		data += size;
 	}
-	return 0;
 }
 
+/* Applies a log's entries from the number in its header on, each the next
+ * number, up to the first that is not (Windows' rule).  *last gets the
+ * number of the last applied; returns how many were. */
+static size_t apply_log(const struct hivelog *l, struct buf *out, uint32_t *last, uint32_t *bins,
+			struct strlist *applied)
+{
+	uint32_t seq = le32(l->data.p + 4), first = seq;
+	size_t n = 0, off = LOG_SECTOR;
+	struct entry en;
+	const char *why = NULL;
+	while (read_entry(l, off, seq, &en, &why) == 1) {
+		apply_entry(l, &en, out);
+		*bins = en.bins;
+		*last = seq++;
+		off += en.size;
+		n++;
+	}
+	if (applied && n)
+		strlist_add(applied, xasprintf("%s: entries %u to %u", l->name, first, *last));
+	if (applied && why)
+		strlist_add(applied, xasprintf("%s: the entry at %zu (sequence %u) %s: replay "
+					       "stopped before it, as Windows stops",
+					       l->name, off, seq, why));
+	return n;
+}
+
+/* Whether sequence number a comes before b, across a wrap of the 32 bits. */
+static int seq_before(uint32_t a, uint32_t b)
+{
+	return a != b && (uint32_t)(b - a) <= 0x7fffffffu;
+}
+
+/* New-format recovery, as Windows does it (and the registry format
+ * specification and yarp describe it): of the logs whose base block is
+ * sound, the one with the lower sequence number in its header goes first;
+ * a log applies only when that number is not below the hive's secondary
+ * number; its entries apply from that number on; the other log follows
+ * when it continues the sequence.  When the hive's own base block is
+ * damaged, it comes from the newer log, whose entries alone apply. */
 static int recover_new(const char *name, const struct buf *primary, const struct hivelog *logs,
 		       size_t nlogs, struct buf *out, struct strlist *applied, struct err *e)
 {
-	uint32_t next = le32(primary->p + 4); /* the first entry to apply */
-	int started = 0, any_valid = 0, started_entries = 0;
-	uint32_t bins = le32(primary->p + 40);
-	for (size_t i = 0; i < nlogs; i++) {
-		const struct hivelog *l = &logs[i];
-		if (!l->data.len)
-			continue;
+	const struct hivelog *c[2];
+	size_t nc = 0;
+	for (size_t i = 0; i < nlogs && nc < 2; i++) {
 		struct err le = {0};
-		if (log_header_ok(l, TYPE_LOG_NEW, &le) == -1) {
+		if (logs[i].data.len && log_header_ok(&logs[i], TYPE_LOG_NEW, &le) == 0)
+			c[nc++] = &logs[i];
+		else if (logs[i].data.len)
 			note("%s", le.msg);
-			err_clear(&le);
-			continue;
-		}
-		any_valid = 1;
-		if (!started) {
-			if (start_output(name, primary, l, bins, out, e) == -1)
-				return -1;
-			started = 1;
-		}
-		size_t n = 0;
-		uint32_t first = 0, last = 0;
-		struct entry en;
-		int r;
-		for (size_t off = LOG_SECTOR; (r = read_entry(l, off, &en, e)) == 1;
-		     off += en.size) {
-			if (en.seq < next)
-				continue; /* already in the primary, or applied */
-			/* the first entry newer than the primary starts the run;
-			 * after it, each must follow the one before */
-			if (!started_entries)
-				next = en.seq;
-			started_entries = 1;
-			if (en.seq != next)
-				return fail(e, "bad-log",
-					    "%s: entry %u follows entry %u: out of sequence (a log "
-					    "is missing?)",
-					    l->name, en.seq, next - 1);
-			if (apply_entry(l, &en, out, e) == -1)
-				return -1;
-			if (!n++)
-				first = en.seq;
-			last = en.seq;
-			next = en.seq + 1;
-			bins = en.bins;
-		}
-		if (r == -1)
-			return -1;
-		if (applied && n)
-			strlist_add(applied,
-				    xasprintf("%s: entries %u to %u", l->name, first, last));
+		err_clear(&le);
 	}
-	if (!any_valid)
+	if (!nc)
 		return fail(e, "bad-log", "%s: no valid transaction log beside it", name);
-	if (next == le32(primary->p + 4) && applied)
-		strlist_add(applied, xasprintf("%s: no entry newer than the hive", name));
+	if (nc == 2 && seq_before(le32(c[1]->data.p + 4), le32(c[0]->data.p + 4))) {
+		const struct hivelog *t = c[0]; /* the log whose sequence starts first */
+		c[0] = c[1];
+		c[1] = t;
+	}
+	int sound = checksum(primary->p) == le32(primary->p + 508);
+	uint32_t secondary = le32(primary->p + 8), last = 0, bins = le32(primary->p + 40);
+	size_t first = sound ? 0 : nc - 1, done = 0;
+	while (first < nc && sound && seq_before(le32(c[first]->data.p + 4), secondary)) {
+		if (applied)
+			strlist_add(
+			    applied,
+			    xasprintf("%s: ignored: its entries (from %u) are older than the "
+				      "hive (%u)",
+				      c[first]->name, le32(c[first]->data.p + 4), secondary));
+		first++;
+	}
+	if (first < nc && start_output(name, primary, c[first], bins, out, e) == -1)
+		return -1;
+	if (first < nc)
+		done = apply_log(c[first], out, &last, &bins, applied);
+	if (done && first + 1 < nc && le32(c[first + 1]->data.p + 4) == last + 1)
+		done += apply_log(c[first + 1], out, &last, &bins, applied);
+	if (!done) {
+		buf_free(out);
+		return fail(e, "bad-log",
+			    "%s: its transaction logs hold no entry that continues it (the hive's "
+			    "sequence number is %u)",
+			    name, secondary);
+	}
 	if (!bins_ok(out)) {
 		buf_free(out);
 		return fail(e, "bad-log", "%s: after the logs, the hive bins are not consistent",
 			    name);
 	}
-	/* the sequence number of the last write the logs completed */
-	finish_base(out, next > le32(primary->p + 4) ? next - 1 : le32(primary->p + 4), bins);
+	finish_base(out, last, bins);
 	return 0;
 }
 

@@ -55,7 +55,9 @@ int install_find(struct vol *v, struct install **out, size_t *n, struct err *e)
 		if (found == 1 &&
 		    (find_file(v, top.v[i], "system32/config/SOFTWARE", &in.software, e) == -1 ||
 		     find_file(v, top.v[i], "system32/inetsrv/MetaBase.xml", &in.metabase, e) ==
-			 -1))
+			 -1 ||
+		     (!in.metabase && find_file(v, top.v[i], "system32/inetsrv/MetaBase.bin",
+						&in.metabase_bin, e) == -1)))
 			found = -1;
 		if (found == 1) {
 			add_install(out, n, in);
@@ -95,6 +97,7 @@ static void install_free_one(struct install *in)
 	free(in->system);
 	free(in->software);
 	free(in->metabase);
+	free(in->metabase_bin);
 	free(in->product);
 	free(in->version);
 	free(in->build);

@@ -10,6 +10,9 @@ struct install {
 	char *system;	/* <sysroot>/system32/config/SYSTEM, as stored */
 	char *software; /* the SOFTWARE hive, or NULL when there is none */
 	char *metabase; /* <sysroot>/system32/inetsrv/MetaBase.xml, or NULL */
+	/* IIS 5 (Windows 2000) keeps its metabase in this binary file instead,
+	 * which nobounce does not edit; NULL when there is a MetaBase.xml */
+	char *metabase_bin;
 	/* from SOFTWARE\Microsoft\Windows NT\CurrentVersion, for reports */
 	char *product, *version, *build, *service_pack;
 };

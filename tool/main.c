@@ -50,6 +50,9 @@ static void usage(FILE *f)
 	      "  --from FILE       targets from FILE too, one a line (- for stdin)\n"
 	      "  --timeout SECS    stop a target's worker after SECS\n"
 	      "  --no-recover      refuse dirty hives instead of replaying their logs\n"
+	      "  --degraded        write a mirrored dynamic volume whose other half is\n"
+	      "            gone for good (see nobounce(1) before using it)\n"
+	      "  --resync-mirror   copy a mirror's first half over the others first\n"
 	      "  -v        show each step on stderr;  -q  print only errors\n"
 	      "\n"
 	      "Exit status: 0 done or nothing to do, 1 check found work, 2 usage error,\n"
@@ -123,7 +126,8 @@ int main(int argc, char **argv)
 	    {"format", required_argument, NULL, 'F'},  {"backup-dir", required_argument, NULL, 'B'},
 	    {"jobs", required_argument, NULL, 'j'},    {"from", required_argument, NULL, 'R'},
 	    {"timeout", required_argument, NULL, 'T'}, {"output", required_argument, NULL, 'o'},
-	    {"no-recover", no_argument, NULL, 'N'},    {NULL, 0, NULL, 0},
+	    {"no-recover", no_argument, NULL, 'N'},    {"degraded", no_argument, NULL, 'D'},
+	    {"resync-mirror", no_argument, NULL, 'M'}, {NULL, 0, NULL, 0},
 	};
 	/* process-lifetime: every early return may leave them as they are */
 	static struct options op;
@@ -138,6 +142,12 @@ int main(int argc, char **argv)
 			break;
 		case 'N':
 			op.no_recover = 1;
+			break;
+		case 'D':
+			op.degraded = 1;
+			break;
+		case 'M':
+			op.resync_mirror = 1;
 			break;
 		case 'J':
 			op.ro.json = 1;

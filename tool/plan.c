@@ -17,50 +17,60 @@ struct manifest {
 	json_t *root; /* {"nobounce_manifest":1,"next_run":N,"runs":[...]} */
 };
 
+/* One copy of the manifest: its runs, or NULL when it cannot be read or is
+ * not a manifest (why in *why). */
+static json_t *manifest_read(struct vol *v, const char *path, char **why)
+{
+	struct buf b = {0};
+	struct err e = {0};
+	if (vol_read(v, path, MANIFEST_MAX_BYTES, &b, &e) == -1) {
+		*why = xstrdup(e.msg);
+		err_clear(&e);
+		return NULL;
+	}
+	json_error_t je;
+	json_t *root = json_loadb((const char *)b.p, b.len, 0, &je);
+	buf_free(&b);
+	if (!root || !json_is_array(json_object_get(root, "runs"))) {
+		*why = root ? xstrdup("no runs") : xasprintf("%s, line %d", je.text, je.line);
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* The manifest.  A replace (vol_replace) writes the new copy aside whole
+ * before the old one is removed, so when the main copy is missing or
+ * cannot be read, a copy aside that reads is the newest; one that does not
+ * read, with no main copy, is a first save that never finished. */
 static int manifest_load(struct vol *v, struct install *in, struct manifest *m, struct err *e)
 {
 	CLEANUP_FREE char *want = xasprintf("%s/%s", in->sysroot, MANIFEST_NAME);
-	char *real = NULL;
-	int kind = 0;
+	CLEANUP_FREE char *tmp = xasprintf("%s/.%s.tmp", in->sysroot, MANIFEST_NAME);
+	char *real = NULL, *aside = NULL;
+	int kind = 0, akind = 0;
 	int r = vol_resolve(v, want, &real, &kind, e);
-	if (r == -1)
+	int ra = r == -1 ? -1 : vol_resolve(v, tmp, &aside, &akind, e);
+	if (r == -1 || ra == -1) {
+		free(real);
+		free(aside);
 		return -1;
+	}
 	m->path = r ? real : xstrdup(want);
 	m->exists = r;
-	const char *from = m->path;
-	CLEANUP_FREE char *aside = NULL;
-	if (!r) {
-		/* a replace on NTFS killed between its steps leaves only the copy
-		 * written aside (see vol_ntfs.c) */
-		CLEANUP_FREE char *tmp = xasprintf("%s/.%s.tmp", in->sysroot, MANIFEST_NAME);
-		r = vol_resolve(v, tmp, &aside, &kind, e);
-		if (r == -1)
-			return -1;
-		if (!r || kind != VOL_FILE) {
-			m->root = json_pack("{s:i,s:i,s:[]}", "nobounce_manifest", 1, "next_run", 1,
-					    "runs");
-			return 0;
-		}
-		from = aside;
-	}
-	struct buf b = {0};
-	if (vol_read(v, from, MANIFEST_MAX_BYTES, &b, e) == -1)
-		return -1;
-	json_error_t je;
-	m->root = json_loadb((const char *)b.p, b.len, 0, &je);
-	buf_free(&b);
-	if (aside && (!m->root || !json_is_array(json_object_get(m->root, "runs")))) {
-		/* a partial copy aside: the replace never got far enough to matter */
-		json_decref(m->root);
-		m->root =
-		    json_pack("{s:i,s:i,s:[]}", "nobounce_manifest", 1, "next_run", 1, "runs");
+	CLEANUP_FREE char *why = NULL, *awhy = NULL;
+	m->root = r ? manifest_read(v, m->path, &why) : NULL;
+	if (!m->root && ra && akind == VOL_FILE)
+		m->root = manifest_read(v, aside, &awhy);
+	free(aside);
+	if (m->root)
 		return 0;
-	}
-	if (!m->root || !json_is_array(json_object_get(m->root, "runs")))
+	if (r)
 		return fail(e, "bad-manifest",
-			    "%s: cannot read nobounce's manifest (%s, line %d). Restore files "
-			    "from the *.nobounce-N.bak backups by hand, or move the manifest away",
-			    from, m->root ? "no runs" : je.text, je.line);
+			    "%s: cannot read nobounce's manifest (%s). Restore files from the "
+			    "*.nobounce-N.bak backups by hand, or move the manifest away",
+			    m->path, why);
+	m->root = json_pack("{s:i,s:i,s:[]}", "nobounce_manifest", 1, "next_run", 1, "runs");
 	return 0;
 }
 
@@ -119,6 +129,11 @@ static int manifest_save(struct vol *v, struct manifest *m, struct err *e)
 }
 
 /* ---- small pieces ---- */
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
 
 static int read_hash(struct vol *v, const char *path, size_t max, struct buf *b, char sha[65],
 		     struct err *e)
@@ -395,12 +410,19 @@ static int recover_hive(struct vol *v, const char *path, const struct buf *raw, 
 	struct strlist paths = {0}, applied = {0};
 	int r = hivelog_read_beside(v, path, &hl, &n, &paths, e);
 	if (r == 0 && n == 0) {
-		/* no log to replay: the hive's own fault, said as without recovery */
+		/* no log to replay: damage is said as such, a dirty hive as one
+		 * whose unfinished write nothing here can complete */
 		struct err why = {0};
-		r = hive_check_bytes(path, raw->p, raw->len, &why) == -1
-			? fail(e, why.kind, "%s", why.msg)
-			: fail(e, "dirty-hive", "%s: dirty, and no transaction log beside it",
-			       path);
+		if (hive_check_bytes(path, raw->p, raw->len, &why) == -1 &&
+		    !STREQ(why.kind, "dirty-hive"))
+			r = fail(e, why.kind, "%s", why.msg);
+		else
+			r = fail(e, "dirty-hive",
+				 "%s: the hive is dirty (sequence numbers %u and %u differ: Windows "
+				 "did not finish writing it) and no transaction log (.LOG, .LOG1 "
+				 "or .LOG2) lies beside it to complete it. Boot Windows once and "
+				 "shut it down cleanly, then run nobounce again; nothing was written",
+				 path, le32(raw->p + 4), le32(raw->p + 8));
 		err_clear(&why);
 	} else if (r == 0 && hivelog_recover(path, raw, hl, n, rec, &applied, e) == -1) {
 		CLEANUP_FREE char *why = xstrdup(e->msg);
@@ -427,10 +449,7 @@ static int recover_hive(struct vol *v, const char *path, const struct buf *raw, 
 			free(list);
 			list = next;
 		}
-		char *d = xasprintf("%s%s%s is dirty: replayed its logs in memory (%s)",
-				    o->detail ? o->detail : "", o->detail ? "; " : "", path, list);
-		free(o->detail);
-		o->detail = d;
+		outcome_note(o, "%s is dirty: replayed its logs in memory (%s)", path, list);
 	}
 	for (size_t i = 0; i < n; i++)
 		buf_free(&hl[i].data);
@@ -664,12 +683,12 @@ static int apply(struct vol *v, struct manifest *m, const struct fixctx *cx,
 		/* put everything back; the manifest still says "applying" until then */
 		struct err e2 = {0};
 		if (restore_run(v, run, 0, 0, &e2) == -1 || forget_run(v, m, &e2) == -1) {
-			o->detail = xasprintf("rolling back failed too (%s); run 'nobounce undo' "
-					      "on this target",
-					      e2.msg);
+			outcome_note(
+			    o, "rolling back failed too (%s); run 'nobounce undo' on this target",
+			    e2.msg);
 			err_clear(&e2);
 		} else {
-			o->detail = xstrdup("every file was put back as it was");
+			outcome_note(o, "every file was put back as it was");
 		}
 		o->run = 0;
 		return -1;
@@ -686,7 +705,7 @@ static int do_undo(struct vol *v, struct manifest *m, int force, struct outcome 
 	json_t *run = last_run(m);
 	if (!run) {
 		o->status = "clean";
-		o->detail = xstrdup("nothing to undo: no nobounce run on record");
+		outcome_note(o, "nothing to undo: no nobounce run on record");
 		return 0;
 	}
 	o->run = (int)json_integer_value(json_object_get(run, "run"));
@@ -711,7 +730,7 @@ static int do_undo(struct vol *v, struct manifest *m, int force, struct outcome 
 	if (forget_run(v, m, &o->err) == -1)
 		return -1;
 	o->status = "restored";
-	o->detail = xasprintf("run %d undone", o->run);
+	outcome_note(o, "run %d undone", o->run);
 	return 0;
 }
 
@@ -745,9 +764,10 @@ int plan_run(struct vol *v, struct install *in, enum command cmd, const struct p
 		if (cmd == CMD_CHECK) {
 			describe(v, in);
 			o->status = "needs-fix";
-			o->detail = xasprintf("run %d was interrupted; 'fix' will roll it back "
-					      "and redo it, 'undo' will roll it back",
-					      id);
+			outcome_note(o,
+				     "run %d was interrupted; 'fix' will roll it back and redo it, "
+				     "'undo' will roll it back",
+				     id);
 			goto out;
 		}
 		note("%s: rolling back interrupted run %d", v->name, id);
@@ -757,7 +777,7 @@ int plan_run(struct vol *v, struct install *in, enum command cmd, const struct p
 			r = forget_run(v, &m, &o->err);
 		critical_end();
 		if (r == 0)
-			o->detail = xasprintf("interrupted run %d was rolled back first", id);
+			outcome_note(o, "interrupted run %d was rolled back first", id);
 	}
 	if (r == 0) {
 		manifest_classes(&m, &base);
@@ -783,7 +803,16 @@ int plan_run(struct vol *v, struct install *in, enum command cmd, const struct p
 			o->status = "fixed";
 	}
 	if (r == 0 && cmd == CMD_CHECK && v->refusal && o->nedits)
-		o->detail = xasprintf("fix will refuse this volume: %s", v->refusal);
+		outcome_note(o, "fix will refuse this volume: %s", v->refusal);
+	if (r == 0 && in->metabase_bin)
+		outcome_note(o,
+			     "%s: IIS 5 (Windows 2000) keeps its metabase in this binary file, "
+			     "which nobounce does not edit: PEEXCH50's SMTP sink bindings stay in "
+			     "it, naming classes that no longer exist once its COM registration is "
+			     "gone (the SMTP service skips them, and may log a warning for each). "
+			     "To remove them, run on the running server: regsvr32 /u \"C:\\Program "
+			     "Files\\Exchsrvr\\bin\\peexch50.dll\"",
+			     in->metabase_bin);
 out:
 	fixctx_free(&base);
 	fixctx_free(&cx);
@@ -795,10 +824,39 @@ out:
 	return r;
 }
 
+int plan_pending(struct vol *v, struct install *in)
+{
+	struct manifest m = {0};
+	struct err e = {0};
+	/* a run not complete, or a manifest caught between its two copies */
+	CLEANUP_FREE char *tmp = xasprintf("%s/.%s.tmp", in->sysroot, MANIFEST_NAME);
+	char *real = NULL;
+	int aside = vol_resolve(v, tmp, &real, NULL, &e) == 1;
+	err_clear(&e);
+	int loaded = manifest_load(v, in, &m, &e) == 0;
+	int r = aside || (!loaded && m.exists) ||
+		(loaded && last_run(&m) && !run_complete(last_run(&m)));
+	free(real);
+	manifest_free(&m);
+	err_clear(&e);
+	return r;
+}
+
+void outcome_note(struct outcome *o, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	strlist_add(&o->notes, s);
+}
+
 void outcome_free(struct outcome *o)
 {
 	edits_free(o->edits, o->nedits);
 	free(o->manifest);
-	free(o->detail);
+	strlist_free(&o->notes);
 	err_clear(&o->err);
 }

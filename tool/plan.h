@@ -37,9 +37,9 @@ struct outcome {
 	struct install *inst;
 	struct edit *edits;
 	size_t nedits;
-	int run;	/* manifest run written or undone; 0 for none */
-	char *manifest; /* the manifest's path on the volume, when there is one */
-	char *detail;	/* one line for people: why, or what else happened */
+	int run;	      /* manifest run written or undone; 0 for none */
+	char *manifest;	      /* the manifest's path on the volume, when there is one */
+	struct strlist notes; /* sentences for people: why, or what else happened */
 	struct err err;
 };
 
@@ -53,5 +53,11 @@ struct plan_opts {
 int plan_run(struct vol *v, struct install *in, enum command cmd, const struct plan_opts *po,
 	     struct outcome *o);
 void outcome_free(struct outcome *o);
+/* Adds a sentence to an outcome's notes. */
+void outcome_note(struct outcome *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Whether a run on the installation was interrupted, on positive evidence:
+ * its manifest says it is still applying or undoing, exists but cannot be
+ * read, or was caught between its two copies.  1 yes, 0 no (or unknown). */
+int plan_pending(struct vol *v, struct install *in);
 
 #endif

@@ -45,12 +45,15 @@ static json_t *jstr_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-/* "disk.img (partition 2)" for people. */
-static char *where(const char *target, const struct part *part)
+/* "disk.img (partition 2)", "a.img + b.img (Volume3, mirrored G:)" */
+static char *where(const struct place *pl)
 {
-	if (!part || !part->number)
-		return xstrdup(target);
-	return xasprintf("%s (partition %u)", target, part->number);
+	if (pl->vol)
+		return xasprintf("%s (%s, %s%s%s)", pl->target, pl->vol->name, pl->vol->type,
+				 pl->vol->hint ? " " : "", pl->vol->hint ? pl->vol->hint : "");
+	if (!pl->part || !pl->part->number)
+		return xstrdup(pl->target);
+	return xasprintf("%s (partition %u)", pl->target, pl->part->number);
 }
 
 static json_t *part_json(const struct part *part)
@@ -62,21 +65,54 @@ static json_t *part_json(const struct part *part)
 			 (json_int_t)part->size, "note", jstr_or_null(part->note));
 }
 
-static void error_text(const char *target, const struct part *part, const struct err *e,
-		       const char *detail)
+/* The volume and every member disk, given or not. */
+static json_t *volume_json(const struct place *pl)
 {
-	CLEANUP_FREE char *w = where(target, part);
-	eline(stderr, "nobounce: %s: %s", w, e->msg ? e->msg : "failed");
-	if (detail)
-		eline(stderr, "nobounce: %s: %s", w, detail);
+	const struct ldm_volume *v = pl->vol;
+	if (!v)
+		return json_null();
+	json_t *members = json_array();
+	for (size_t i = 0; i < v->nlegs; i++) {
+		const struct ldm_leg *l = &v->legs[i];
+		json_array_append_new(
+		    members, json_pack("{s:s,s:o,s:I,s:I}", "disk", l->disk_name, "target",
+				       l->disk >= 0 ? json_string(pl->disks[l->disk]) : json_null(),
+				       "offset", (json_int_t)l->off, "size", (json_int_t)l->size));
+	}
+	return json_pack("{s:s,s:s,s:s,s:o,s:I,s:b,s:o}", "name", v->name, "type", v->type, "guid",
+			 v->guid, "hint", jstr_or_null(v->hint), "size", (json_int_t)v->size,
+			 "degraded", pl->degraded, "members", members);
 }
 
-static json_t *outcome_json(const char *target, const struct part *part, const struct outcome *o)
+static void error_text(const struct place *pl, const struct err *e, const struct strlist *notes)
+{
+	CLEANUP_FREE char *w = where(pl);
+	eline(stderr, "nobounce: %s: %s", w, e->msg ? e->msg : "failed");
+	for (size_t i = 0; notes && i < notes->n; i++)
+		eline(stderr, "nobounce: %s: %s", w, notes->v[i]);
+}
+
+/* The notes as one string ("a; b"), or NULL. */
+static json_t *detail_json(const struct strlist *notes)
+{
+	if (!notes->n)
+		return json_null();
+	CLEANUP_FREE char *s = xstrdup("");
+	for (size_t i = 0; i < notes->n; i++) {
+		char *next = xasprintf("%s%s%s", s, i ? "; " : "", notes->v[i]);
+		free(s);
+		s = next;
+	}
+	return json_string(s);
+}
+
+static json_t *outcome_json(const struct place *pl, const struct outcome *o)
 {
 	const struct install *in = o->inst;
 	json_t *root = json_object();
-	json_object_set_new(root, "target", json_string(target));
-	json_object_set_new(root, "partition", part_json(part));
+	json_object_set_new(root, "target", json_string(pl->target));
+	json_object_set_new(root, "partition", part_json(pl->part));
+	json_object_set_new(root, "volume", volume_json(pl));
 	json_object_set_new(root, "status", json_string(o->status));
 	json_object_set_new(root, "windows",
 			    json_pack("{s:s,s:o,s:o,s:o,s:o}", "systemroot", in->sysroot, "product",
@@ -93,8 +129,13 @@ static json_t *outcome_json(const char *target, const struct part *part, const s
 		json_object_set_new(root, "run", json_integer(o->run));
 	if (o->manifest)
 		json_object_set_new(root, "manifest", json_string(o->manifest));
-	if (o->detail)
-		json_object_set_new(root, "detail", json_string(o->detail));
+	if (o->notes.n) {
+		json_t *notes = json_array();
+		for (size_t i = 0; i < o->notes.n; i++)
+			json_array_append_new(notes, json_string(o->notes.v[i]));
+		json_object_set_new(root, "notes", notes);
+		json_object_set_new(root, "detail", detail_json(&o->notes));
+	}
 	json_object_set_new(root, "error", o->err.msg ? error_json(&o->err) : json_null());
 	json_object_set_new(root, "elapsed", json_real(elapsed()));
 	return root;
@@ -118,20 +159,39 @@ static const char *status_words(const char *status)
 	return status;
 }
 
-void report_outcome(const struct report_opts *ro, const char *target, const struct part *part,
-		    const struct outcome *o)
+/* The members of a degraded mirror that were not written. */
+static void degraded_line(const struct place *pl)
+{
+	if (!pl->degraded)
+		return;
+	CLEANUP_FREE char *missing = xstrdup("");
+	for (size_t i = 0; i < pl->vol->nlegs; i++)
+		if (pl->vol->legs[i].disk < 0) {
+			char *m = xasprintf("%s%s%s", missing, *missing ? ", " : "",
+					    pl->vol->legs[i].disk_name);
+			free(missing);
+			missing = m;
+		}
+	eline(stdout,
+	      "  degraded mirror: %s was not given and was not written. In Windows' Disk "
+	      "Management, remove it from the mirror (Remove Mirror), then add a new disk "
+	      "(Add Mirror)",
+	      missing);
+}
+
+void report_outcome(const struct report_opts *ro, const struct place *pl, const struct outcome *o)
 {
 	put_status(o->status);
 	if (o->err.msg)
-		error_text(target, part, &o->err, o->detail);
+		error_text(pl, &o->err, &o->notes);
 	if (ro->json) {
-		put_json(outcome_json(target, part, o));
+		put_json(outcome_json(pl, o));
 		return;
 	}
 	if (ro->quiet || o->err.msg)
 		return;
 	const struct install *in = o->inst;
-	CLEANUP_FREE char *w = where(target, part);
+	CLEANUP_FREE char *w = where(pl);
 	CLEANUP_FREE char *ver =
 	    in->version || in->build || in->service_pack
 		? xasprintf(" (%s%s%s%s%s)", in->version ? in->version : "", in->build ? "." : "",
@@ -156,28 +216,36 @@ void report_outcome(const struct report_opts *ro, const char *target, const stru
 				change_line(c);
 		}
 	}
-	if (o->detail)
-		eline(stdout, "  %s", o->detail);
-	if (part && part->note)
-		eline(stdout, "  partition table: %s", part->note);
+	for (size_t i = 0; i < o->notes.n; i++)
+		eline(stdout, "  %s", o->notes.v[i]);
+	if (pl->part && pl->part->note)
+		eline(stdout, "  partition table: %s", pl->part->note);
+	degraded_line(pl);
 	fflush(stdout);
 }
 
-void report_target(const struct report_opts *ro, const char *target, const struct part *part,
-		   const char *status, const struct err *err)
+void report_deferred(const struct ldm_ident *id)
+{
+	if (report_status_fd >= 0)
+		dprintf(report_status_fd, "dynamic %s %s\n", id->group, id->disk);
+}
+
+void report_target(const struct report_opts *ro, const struct place *pl, const char *status,
+		   const struct err *err)
 {
 	put_status(status);
 	if (err && err->msg)
-		error_text(target, part, err, NULL);
+		error_text(pl, err, NULL);
 	if (ro->json) {
-		json_t *o = json_pack(
-		    "{s:s,s:o,s:s,s:n,s:[],s:o,s:f}", "target", target, "partition",
-		    part_json(part), "status", status, "windows", "changes", "error",
-		    err && err->msg ? error_json(err) : json_null(), "elapsed", elapsed());
+		json_t *o = json_pack("{s:s,s:o,s:o,s:s,s:n,s:[],s:o,s:f}", "target", pl->target,
+				      "partition", part_json(pl->part), "volume", volume_json(pl),
+				      "status", status, "windows", "changes", "error",
+				      err && err->msg ? error_json(err) : json_null(), "elapsed",
+				      elapsed());
 		put_json(o);
 		return;
 	}
-	CLEANUP_FREE char *w = where(target, part);
+	CLEANUP_FREE char *w = where(pl);
 	if (!ro->quiet && !(err && err->msg))
 		eline(stdout, "%s: %s", w,
 		      STREQ(status, "not-applicable")

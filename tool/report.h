@@ -2,6 +2,7 @@
 #ifndef NOBOUNCE_REPORT_H
 #define NOBOUNCE_REPORT_H
 
+#include "ldm.h"
 #include "partitions.h"
 #include "plan.h"
 
@@ -16,12 +17,24 @@ struct report_opts {
 	int quiet;
 };
 
-/* One installation's outcome; part is NULL for a directory target. */
-void report_outcome(const struct report_opts *ro, const char *target, const struct part *part,
-		    const struct outcome *o);
-/* A target (or partition) that has no installation to report:
- * not-applicable, or an error before any installation was found (err set). */
-void report_target(const struct report_opts *ro, const char *target, const struct part *part,
-		   const char *status, const struct err *err);
+/* Where an outcome belongs: a target as named and, on it, a partition or a
+ * dynamic disk's volume (neither: a directory target, or the whole image). */
+struct place {
+	const char *target;	      /* as named; several disks: "a.img + b.img" */
+	const struct part *part;      /* a partition of an image, or NULL */
+	const struct ldm_volume *vol; /* a dynamic volume, or NULL */
+	char *const *disks;	      /* the disks given, which vol's legs index */
+	int degraded;		      /* vol's missing halves were left as they are */
+};
+
+/* One installation's outcome. */
+void report_outcome(const struct report_opts *ro, const struct place *pl, const struct outcome *o);
+/* A place that has no installation to report: not-applicable, or an error
+ * before any installation was found (err set). */
+void report_target(const struct report_opts *ro, const struct place *pl, const char *status,
+		   const struct err *err);
+/* A fleet worker's word that its target is one disk of a dynamic disk group,
+ * to be run together with the others (fleet.c). */
+void report_deferred(const struct ldm_ident *id);
 
 #endif

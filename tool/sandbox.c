@@ -105,14 +105,15 @@ int sandbox_enter(const struct imgchain *c, const char *sockdir)
 	    LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
 	int r = allow_path(rs, "/usr", rx, ra.fs);
 	if (r == 0)
-		r = allow_path(rs, "/etc", LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR,
-			       ra.fs);
+		r = allow_path(rs, "/etc",
+			       LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR, ra.fs);
 	if (r == 0) /* qemu probes OFD lock support on it */
 		r = allow_path(rs, "/dev/null",
 			       LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE, ra.fs);
 	if (r == 0)
 		r = allow_path(rs, sockdir,
-			       LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_REMOVE_FILE, ra.fs);
+			       LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_REMOVE_FILE,
+			       ra.fs);
 	for (size_t i = 0; r == 0 && i < c->n; i++) {
 		if (STREQ(c->v[i].role, "directory"))
 			continue; /* only held, to look names up in: no rights */

@@ -64,6 +64,21 @@ struct blockdev;
 struct vol *vol_open_ntfs(struct blockdev *bd, uint64_t off, uint64_t size, const char *name,
 			  int writable, struct err *e);
 void vol_close(struct vol *v);
+/* Byte ranges of a volume. */
+struct vol_range {
+	uint64_t off, len;
+};
+struct vol_ranges {
+	struct vol_range *v;
+	size_t n;
+};
+/* Where an NTFS volume keeps what any file operation writes: $MFT (with its
+ * record bitmap), $MFTMirr, $LogFile, $Bitmap, $Boot, and the indexes of the
+ * directories dirs.  Everything nobounce makes libntfs-3g write lies there
+ * or in the data of the files it writes; the halves of a mirror are
+ * compared there.  out->v is the caller's to free. */
+int vol_ntfs_metadata(struct vol *v, const struct strlist *dirs, struct vol_ranges *out,
+		      struct err *e);
 
 /* Finds path case-insensitively.  Returns 1 and the path as stored on the
  * volume in *real, 0 when some component does not exist, -1 on error (a link,

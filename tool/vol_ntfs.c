@@ -17,6 +17,7 @@
 #include <ntfs-3g/attrib.h>
 #include <ntfs-3g/device.h>
 #include <ntfs-3g/dir.h>
+#include <ntfs-3g/index.h>
 #include <ntfs-3g/inode.h>
 #include <ntfs-3g/layout.h>
 #include <ntfs-3g/logging.h>
@@ -518,6 +519,53 @@ static const struct vol_ops ntfs_ops = {
     .lock = n_lock,
     .close = n_close,
 };
+
+/* The clusters of one attribute (none when it is resident: then it lies in
+ * its MFT record, inside $MFT). */
+static void add_runs(ntfs_inode *ni, ATTR_TYPES type, ntfschar *name, u32 len,
+		     struct vol_ranges *out)
+{
+	ntfs_attr *na = ni ? ntfs_attr_open(ni, type, name, len) : NULL;
+	if (na && NAttrNonResident(na) && ntfs_attr_map_whole_runlist(na) == 0) {
+		int bits = ni->vol->cluster_size_bits;
+		for (runlist_element *rl = na->rl; rl && rl->length; rl++)
+			if (rl->lcn >= 0) {
+				out->v = xrealloc(out->v, (out->n + 1) * sizeof *out->v);
+				out->v[out->n++] = (struct vol_range){(uint64_t)rl->lcn << bits,
+								      (uint64_t)rl->length << bits};
+			}
+	}
+	if (na)
+		ntfs_attr_close(na);
+}
+
+int vol_ntfs_metadata(struct vol *v, const struct strlist *dirs, struct vol_ranges *out,
+		      struct err *e)
+{
+	ntfs_volume *vol = vol_of(v);
+	static const u64 files[] = {FILE_MFT, FILE_MFTMirr, FILE_LogFile, FILE_Bitmap, FILE_Boot};
+	out->v = NULL;
+	out->n = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		ntfs_inode *ni = ntfs_inode_open(vol, files[i]);
+		if (!ni)
+			return fail(e, "unreadable-image", "NTFS system file %llu cannot be read",
+				    (unsigned long long)files[i]);
+		add_runs(ni, AT_DATA, AT_UNNAMED, 0, out);
+		add_runs(ni, AT_BITMAP, AT_UNNAMED, 0, out); /* $MFT's record bitmap */
+		ntfs_inode_close(ni);
+	}
+	for (size_t i = 0; i < dirs->n; i++) {
+		ntfs_inode *ni;
+		if (walk(v, dirs->v[i], &ni, e) == -1)
+			return -1;
+		add_runs(ni, AT_INDEX_ALLOCATION, NTFS_INDEX_I30, 4, out);
+		add_runs(ni, AT_BITMAP, NTFS_INDEX_I30, 4, out);
+		if (ni)
+			ntfs_inode_close(ni);
+	}
+	return 0;
+}
 
 /* ---- mounting ---- */
 
