@@ -2,12 +2,14 @@
  * tree, for test images.  ntfscp cannot create directories (FACTS.md §6).
  *
  *   ntfsput PARTITION.img SRCDIR [--hibernate] [--dirty] [--junction PATH]
- *           [--link SRC DST]
+ *           [--link SRC DST] [--fill KIB]
  *
  * --hibernate  writes /hiberfil.sys starting with "hibr" (a hibernated volume)
  * --dirty      sets the volume's dirty flag
  * --junction P makes directory P a mount-point reparse point (a junction)
  * --link S D   makes D a second name (a hard link) of file S, replacing D
+ * --fill K     takes all but K KiB of the free space with /filler.bin (a
+ *              nearly full volume)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -169,8 +171,9 @@ int main(int argc, char **argv)
 {
 	if (argc < 3)
 		die("usage: ntfsput PARTITION.img SRCDIR [--hibernate] [--dirty] [--junction "
-		    "PATH] [--link SRC DST]");
+		    "PATH] [--link SRC DST] [--fill KIB]");
 	int hibernate = 0, dirty = 0;
+	long fill = -1;
 	const char *junction = NULL, *link_src = NULL, *link_dst = NULL;
 	for (int i = 3; i < argc; i++) {
 		if (!strcmp(argv[i], "--hibernate"))
@@ -182,7 +185,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--link") && i + 2 < argc) {
 			link_src = argv[++i];
 			link_dst = argv[++i];
-		} else
+		} else if (!strcmp(argv[i], "--fill") && i + 1 < argc)
+			fill = atol(argv[++i]);
+		else
 			die("unknown option %s", argv[i]);
 	}
 	ntfs_volume *vol = ntfs_mount(argv[1], 0);
@@ -194,6 +199,28 @@ int main(int argc, char **argv)
 		static char page[4096] = "hibr";
 		ntfs_inode *ni = create(root, "hiberfil.sys", S_IFREG);
 		write_all(ni, "hiberfil.sys", page, sizeof page);
+		ntfs_inode_close_in_dir(ni, root);
+	}
+	if (fill >= 0) {
+		ntfs_inode *ni = create(root, "filler.bin", S_IFREG);
+		ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
+		/* grown a cluster at a time until what is left is fill KiB */
+		if (ntfs_volume_get_free_space(vol) == -1)
+			die("free space: %s", strerror(errno));
+		s64 left = vol->free_clusters * (s64)vol->cluster_size - (s64)fill * 1024;
+		s64 size = 0, big = 1 << 20;
+		while (left > 0) {
+			s64 step = left > big ? big : (s64)vol->cluster_size;
+			if (ntfs_attr_truncate_solid(na, size + step) == -1) {
+				if (step == (s64)vol->cluster_size)
+					break;
+				big = 0; /* fragmented, or the MFT zone: a cluster at a time */
+				continue;
+			}
+			size += step;
+			left -= step;
+		}
+		ntfs_attr_close(na);
 		ntfs_inode_close_in_dir(ni, root);
 	}
 	ntfs_inode_close(root);

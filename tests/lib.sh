@@ -88,3 +88,15 @@ unxz_to() {
 }
 
 SYS=WINDOWS/system32/config/SYSTEM
+
+# fault_at POINT REGEX ARGS...: how many times a traced run of the fault
+# build (nobounce -v ARGS) reaches POINT before it first reaches it after a
+# step line matching REGEX -- the N of NOBOUNCE_FAULT=POINT:N that kills a
+# run right there.  The traced run changes its target: give it a copy.
+fault_at() {
+	_p=$1 _re=$2
+	shift 2
+	NOBOUNCE_FAULT=trace "$NOBOUNCE_FAULTS_BIN" -v "$@" >/dev/null 2>trace.err
+	awk -v p="fault point $_p:" -v re="$_re" '$0 ~ re { seen = 1 }
+		seen && index($0, p) { sub(/.*:/, ""); sub(/ reached.*/, ""); print; exit }' trace.err
+}

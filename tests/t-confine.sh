@@ -341,9 +341,9 @@ if [ $ROOT = 1 ] && mkdir -p full && mount -t tmpfs -o size=28m tmpfs full 2>/de
 	avail=$(df -k --output=avail full | tail -1)
 	head -c $(((avail - 16) * 1024)) /dev/zero >full/filler 2>/dev/null
 	treesum full/vol >snap
-	nb 3 "a directory too full for the backups: refused" fix --json full/vol
+	nb 3 "a directory too full for the journal: refused" fix --json full/vol
 	jqok "a directory too full: io" '.error.kind == "io"' out
-	same_tree "a directory too full: the volume is as it was, no backup or manifest left" full/vol snap
+	same_tree "a directory too full: the volume is as it was, no journal left" full/vol snap
 	rm full/filler
 	nb 0 "a directory too full: once there is room, fix succeeds" fix full/vol
 	umount full

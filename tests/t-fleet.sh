@@ -33,7 +33,7 @@ check "--from -: both undone (exit $?)" sh -c "test \$(jq -r .status out | sort 
 # and the next fix completes it.
 fresh sbs2003 dies
 fresh noexchange c2
-NOBOUNCE_FAULT=mid-rewrite:1 "$F" fix -j 2 --json dies c2 >out 2>err
+NOBOUNCE_FAULT=mid-write:1 "$F" fix -j 2 --json dies c2 >out 2>err
 check "a worker killed mid-write: the run fails (exit $?)" test $? = 3
 jqok "a worker killed mid-write: reported as crashed, the other target clean" -s 'map({(.target): [.status, (.error.kind // null)]}) | add == {"dies": ["error", "crashed"], "c2": ["clean", null]}' out
 has "a worker killed mid-write: the message says what to do" err "dies: its worker died \(signal 9\); run 'nobounce check'"
@@ -60,7 +60,7 @@ check "a hanging target: its SYSTEM is as a clean run leaves it" cmp -s hangs/$S
 # SIGINT mid-run: no new target starts; targets being written finish; every
 # target ends untouched or fully fixed.
 for i in 1 2 3 4 5 6; do fresh sbs2003 s$i; done
-NOBOUNCE_FAULT=before-rewrite:0 NOBOUNCE_FAULT_ACTION=stop "$F" fix -j 2 --json s1 s2 s3 s4 s5 s6 >out 2>err &
+NOBOUNCE_FAULT=before-write:1 NOBOUNCE_FAULT_ACTION=stop "$F" fix -j 2 --json s1 s2 s3 s4 s5 s6 >out 2>err &
 pid=$!
 for i in $(seq 1 50); do
 	[ "$(pgrep -P $pid | xargs -r ps -o stat= -p | grep -c '^T')" = 2 ] && break

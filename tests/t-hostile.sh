@@ -22,14 +22,51 @@ for p in $PATHS; do
 	same_tree "symlink at $p: the outside target is unchanged" outside osnap
 done
 
-# The manifest as a link, for undo: refused, the backups untouched.
+# The journal as a link, for undo: refused, nothing written on either side.
 fresh sbs2003 vol
 "$NOBOUNCE" fix -q vol
-mv vol/WINDOWS/nobounce-manifest.json outside-manifest.json
-ln -s "$PWD/outside-manifest.json" vol/WINDOWS/nobounce-manifest.json
+mv vol/WINDOWS/nobounce-1.journal outside.journal
+ln -s "$PWD/outside.journal" vol/WINDOWS/nobounce-1.journal
 treesum vol >snap
-nb 3 "a manifest that is a symlink: undo refused" undo --json vol
-same_tree "a manifest that is a symlink: nothing written" vol snap
+osum=$(sha256sum <outside.journal)
+nb 3 "a journal that is a symlink: undo refused" undo --json vol
+jqok "a journal that is a symlink: unsafe-path" '.error.kind == "unsafe-path"' out
+same_tree "a journal that is a symlink: nothing written" vol snap
+check "a journal that is a symlink: the file it points to is unchanged" test "$(sha256sum <outside.journal)" = "$osum"
+
+# A journal planted in the image that names a file nobounce never edits,
+# or a copy on the host: refused, nothing written anywhere.
+fresh sbs2003 vol
+"$NOBOUNCE" fix -q vol
+J=vol/WINDOWS/nobounce-1.journal
+echo "host file" >hostfile
+hsum=$(sha256sum <hostfile)
+for evil in path:WINDOWS/system32/drivers/etc/hosts copy:../../hostfile; do
+	what=${evil%%:*} val=${evil#*:}
+	set -- $(sed -n 's/^index: \([0-9]*\) \([0-9]*\) .*/\1 \2/p' $J | head -1)
+	dd if=$J of=ix.json bs=4096 iflag=skip_bytes,count_bytes skip=$1 count=$2 status=none
+	cp $J evil.journal
+	if [ $what = path ]; then
+		jq -c --arg v "$val" '.files[0].path = $v' ix.json >ix2.json
+	else
+		jq -c --arg v "$val" '.files[0].copy = $v | .files[0].copy_on = "host"' ix.json >ix2.json
+	fi
+	# a well-formed journal: the index and the header's checksum agree
+	len=$(stat -c %s ix2.json)
+	sha=$(sha256sum <ix2.json | cut -d' ' -f1)
+	dd if=ix2.json of=evil.journal bs=4096 seek=1 conv=notrunc status=none
+	head -c 512 $J | sed "s/^index: .*/index: 4096 $len sha256:$sha/" >head.txt
+	head -c $((512 - $(stat -c %s head.txt))) /dev/zero | tr '\0' ' ' >>head.txt
+	dd if=head.txt of=evil.journal conv=notrunc status=none
+	cp -a vol evil && cp evil.journal evil/WINDOWS/nobounce-1.journal
+	treesum evil >snap
+	nb 3 "a planted journal ($what $val): undo refused" undo --force --backup-dir . --json evil
+	jqok "a planted journal ($what $val): bad-journal" '.error.kind == "bad-journal"' out
+	has "a planted journal ($what $val): for what it names, not its checksum" err 'never edits|named oddly'
+	same_tree "a planted journal ($what $val): nothing written" evil snap
+	check "a planted journal ($what $val): the host file is untouched" test "$(sha256sum <hostfile)" = "$hsum"
+	rm -rf evil
+done
 
 # A reparse point (junction) at each directory and file on NTFS.
 for p in $PATHS; do

@@ -56,7 +56,9 @@ has "MBR: named by partition" out '^mbr.img \(partition 1\): Microsoft Windows S
 part mbr.img 1 p1
 same_as "MBR: ntfscat reads the directory result from the image" p1 ref
 check "MBR: ntfsfix -n finds the volume consistent" sh -c 'ntfsfix -n p1 | grep -q "processed successfully"'
-check "MBR: ntfsls sees the backups beside the hives" sh -c 'ntfsls p1 -p /WINDOWS/system32/config | grep -q "^SYSTEM.nobounce-1.bak$"'
+check "MBR: ntfsls sees the journal in WINDOWS, and no copy" sh -c 'ntfsls p1 -p /WINDOWS | grep -q "^nobounce-1.journal$" && ! ntfsls p1 -p /WINDOWS/system32/config | grep -q nobounce'
+ntfscat p1 WINDOWS/nobounce-1.journal >journal.bin
+check "MBR: the journal read by ntfscat says complete" sh -c 'head -c 512 journal.bin | grep -q "^state: complete"'
 cp --sparse=always mbr.img fixed.img
 nb 0 "MBR: a second fix" fix mbr.img
 has "MBR: a second fix finds nothing" out 'clean, nothing to change'
@@ -64,7 +66,7 @@ check "MBR: a second fix changes no byte of the image" cmp -s mbr.img fixed.img
 nb 0 "MBR: undo" undo mbr.img
 part mbr.img 1 p1
 same_as "MBR: undo restores the original files" p1 "$ORIG"
-check "MBR: undo removes the backups and the manifest" sh -c '! ntfsls p1 -p /WINDOWS/system32/config | grep -q nobounce && ! ntfsls p1 -p /WINDOWS | grep -q nobounce'
+check "MBR: undo removes the journal" sh -c '! ntfsls p1 -p /WINDOWS/system32/config | grep -q nobounce && ! ntfsls p1 -p /WINDOWS | grep -q nobounce'
 
 # ---- GPT ----
 mkimg gpt.img gpt "$FIXTURES/sbs2003"
@@ -190,11 +192,12 @@ fi
 # ---- signals: qemu-nbd never outlives nobounce ----
 F=$NOBOUNCE_FAULTS_BIN
 qemu-img convert -O qcow2 pristine.img sig.qcow2
-NOBOUNCE_FAULT=before-rewrite:0 "$F" fix sig.qcow2 >/dev/null 2>&1
+NOBOUNCE_FAULT=before-write:1 "$F" fix sig.qcow2 >/dev/null 2>&1
 check "killed (SIGKILL) while qemu-nbd serves: exit 137" test $? = 137
 sleep 0.2
 no_servers "after SIGKILL"
-NOBOUNCE_FAULT=before-rewrite:0 NOBOUNCE_FAULT_ACTION=stop "$F" fix sig.qcow2 >/dev/null 2>&1 &
+qemu-img convert -O qcow2 pristine.img sig.qcow2 # no interrupted run to roll back first
+NOBOUNCE_FAULT=before-write:1 NOBOUNCE_FAULT_ACTION=stop "$F" fix sig.qcow2 >/dev/null 2>&1 &
 pid=$!
 for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
 	[ "$(ps -o stat= -p $pid | cut -c1)" = T ] && break

@@ -102,7 +102,10 @@ files_are "qcow2 halves: the files equal the directory fix" q1.raw "$A" ref
 if [ -x "$F" ]; then
 	cp m1.orig k1.img
 	cp m2.orig k2.img
-	NOBOUNCE_FAULT=between-legs:40 "$F" fix k1.img k2.img >/dev/null 2>&1
+	n=$(fault_at between-legs "writing WINDOWS/system32/config/SOFTWARE" fix k1.img k2.img)
+	cp m1.orig k1.img
+	cp m2.orig k2.img
+	NOBOUNCE_FAULT=between-legs:$n "$F" fix k1.img k2.img >/dev/null 2>&1
 	half k1.img "$A" h1
 	half k2.img "$B" h2
 	check "killed between the halves: they differ" sh -c '! cmp -s h1 h2'

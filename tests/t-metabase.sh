@@ -73,13 +73,13 @@ sed 's|XML_Metabase_V64_0|XML_Metabase_V54_0|' "$FIXTURES/sbs2003/$MB" >vol/$MB
 nb 0 "V54_0 namespace: fix" fix vol
 check "V54_0 namespace: bindings removed" sh -c "! grep -q 11111111-AAAA vol/$MB"
 
-# The classes a run found are kept in the manifest: bindings still found
+# The classes a run found are kept in its journal: bindings still found
 # after the COM keys are gone (a metabase restored from History, say).
 fresh sbs2003 vol
 "$NOBOUNCE" fix -q vol
 cp "$FIXTURES/sbs2003/$MB" vol/$MB
 nb 1 "COM keys gone, bindings back: check finds them" check --json vol
-jqok "the classes come from the manifest" '[.changes[].action] == ["remove-binding","remove-binding","remove-binding","remove-binding"]' out
+jqok "the classes come from the journal" '[.changes[].action] == ["remove-binding","remove-binding","remove-binding","remove-binding"]' out
 nb 0 "COM keys gone, bindings back: fix" fix vol
 check "COM keys gone, bindings back: MetaBase.xml equals the expected file" cmp -s vol/$MB "$EXPECTED"
 
@@ -88,7 +88,9 @@ check "COM keys gone, bindings back: MetaBase.xml equals the expected file" cmp 
 fresh sbs2003 ref
 "$NOBOUNCE" fix -q ref
 fresh sbs2003 vol
-NOBOUNCE_FAULT=after-rewrite:1 "$NOBOUNCE_FAULTS_BIN" fix vol >/dev/null 2>&1
+n=$(fault_at before-write "writing $MB" fix vol)
+fresh sbs2003 vol
+NOBOUNCE_FAULT=before-write:$n "$NOBOUNCE_FAULTS_BIN" fix vol >/dev/null 2>&1
 check "killed after the SOFTWARE write (exit 137)" test $? = 137
 nb 0 "killed between files: fix again" fix vol
 for f in WINDOWS/system32/config/SYSTEM WINDOWS/system32/config/SOFTWARE $MB; do

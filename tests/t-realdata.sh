@@ -14,7 +14,7 @@ mkvol vol win10
 nb 0 "real SYSTEM without SMTPSVC: check is clean" check vol
 nb 0 "real SYSTEM without SMTPSVC: fix" fix vol
 check "real SYSTEM without SMTPSVC: byte-identical after fix" cmp -s vol/$SYS win10
-check "real SYSTEM without SMTPSVC: no manifest" test ! -e vol/WINDOWS/nobounce-manifest.json
+check "real SYSTEM without SMTPSVC: no journal" test ! -e vol/WINDOWS/nobounce-1.journal
 
 # The same hive with SMTPSVC added by the builder: the export differs by
 # exactly the SuppressExternal line (ControlSet001\services is lower case).

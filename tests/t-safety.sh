@@ -4,6 +4,17 @@
 . "$TESTS/lib.sh"
 S=$HIVES/system
 
+# undo_refused NAME KIND [ARGS...]: undo ARGS on ./vol exits 3 with error
+# KIND and writes nothing
+undo_refused() {
+	_n=$1 _k=$2
+	shift 2
+	treesum vol >snap
+	nb 3 "$_n: refused" undo --json "$@" vol
+	jqok "$_n: error kind $_k" ".error.kind == \"$_k\"" out
+	same_tree "$_n: nothing written" vol snap
+}
+
 # refused NAME KIND PATTERN: fix on ./vol exits 3, says PATTERN, writes nothing
 refused() {
 	treesum vol >snap
@@ -11,7 +22,7 @@ refused() {
 	jqok "$1: error kind $2" ".status == \"error\" and .error.kind == \"$2\"" out
 	has "$1: the message names the file and says why" err "$3"
 	same_tree "$1: the target is byte-identical" vol snap
-	check "$1: no backup or manifest was left" sh -c '! find vol -name "*nobounce*" | grep -q .'
+	check "$1: no journal or copy was left" sh -c '! find vol -name "*nobounce*" | grep -q .'
 }
 
 fresh sbs2003 vol
@@ -90,43 +101,54 @@ same_tree "a locked volume: nothing written" vol snap
 kill %1 2>/dev/null
 wait
 
-# undo after someone changed the file: refused unless --force.
+# undo after someone changed the file: refused unless --force, which needs
+# the full copies of fix --backup.
 fresh sbs2003 vol
 treesum vol >pristine
-"$NOBOUNCE" fix -q vol
+"$NOBOUNCE" fix -q --backup vol
+check "fix --backup: the copy is the original SYSTEM" cmp -s vol/$SYS.nobounce-1.bak "$FIXTURES/sbs2003/$SYS"
 printf '[\\ControlSet001\\Services\\SMTPSVC]\n"Later"=dword:00000005\n' >later.reg
 "$MKHIVE" -o changed.hiv --base vol/$SYS later.reg
 cat changed.hiv >vol/$SYS
-treesum vol >snap
-nb 3 "undo after a later change: refused" undo --json vol
-jqok "undo after a later change: error kind changed-since" '.error.kind == "changed-since"' out
+undo_refused "undo after a later change" changed-since
 has "undo after a later change: --force is offered" err 'Use --force'
-same_tree "undo after a later change: nothing written" vol snap
-nb 0 "undo --force restores anyway" undo --force vol
-same_tree "undo --force: the original is back" vol pristine
+nb 0 "undo --force restores the full copy" undo --force vol
+same_tree "undo --force: the original is back, the copies gone" vol pristine
 
-# undo with its backup gone: refused.
+# The same without full copies: the journal alone cannot undo a changed file.
 fresh sbs2003 vol
 "$NOBOUNCE" fix -q vol
-rm vol/$SYS.nobounce-1.bak
-treesum vol >snap
-nb 3 "undo without the backup: refused" undo --json vol
-jqok "undo without the backup: error kind no-backup" '.error.kind == "no-backup"' out
-same_tree "undo without the backup: nothing written" vol snap
+cat changed.hiv >vol/$SYS
+undo_refused "undo --force without full copies" no-backup --force
 
-# A run interrupted mid-write (manifest still "applying", SYSTEM half
-# written): check says so, fix rolls back and redoes, undo rolls back.
+# A damaged journal: undo and fix refuse, nothing written.
+fresh sbs2003 vol
+"$NOBOUNCE" fix -q vol
+J=vol/WINDOWS/nobounce-1.journal
+size=$(stat -c %s $J)
+printf 'X' | dd of=$J bs=1 seek=$((size - 10)) conv=notrunc 2>/dev/null
+printf 'applying' | dd of=$J bs=1 seek=26 conv=notrunc 2>/dev/null
+undo_refused "a damaged journal: undo" bad-journal
+has "a damaged journal: the message says what to do" err 'nobounce-1.journal: .*cannot be trusted \(its saved pages do not match their checksum\).*copy them back by hand'
+nb 3 "a damaged journal: fix refused" fix --json vol
+same_tree "a damaged journal: nothing written by fix" vol snap
+
+# A run interrupted mid-write (journal still "applying", SYSTEM's first
+# page old, the rest new): check says so, fix rolls back and redoes, undo
+# rolls back.
 fresh sbs2003 ref
 "$NOBOUNCE" fix -q ref
 fresh sbs2003 vol
 treesum vol >pristine
 "$NOBOUNCE" fix -q vol
-jq '.runs[0].state = "applying"' vol/WINDOWS/nobounce-manifest.json >m.json
-cat m.json >vol/WINDOWS/nobounce-manifest.json
-head -c 6000 vol/$SYS >half
-dd if=half of=vol/$SYS conv=notrunc 2>/dev/null
-dd if=/dev/zero of=vol/$SYS bs=1 seek=6000 count=3000 conv=notrunc 2>/dev/null
+J=vol/WINDOWS/nobounce-1.journal
+check "the journal's header says complete" sh -c "head -c 512 $J | grep -q '^state: complete'"
+printf 'applying' | dd of=$J bs=1 seek=26 conv=notrunc 2>/dev/null
+dd if="$FIXTURES/sbs2003/$SYS" of=vol/$SYS bs=4096 count=1 conv=notrunc 2>/dev/null
 cp -a vol vol2
+cp -a vol vol3
+set -- $(sed -n 's/^index: \([0-9]*\) \([0-9]*\) .*/\1 \2/p' $J | head -1)
+dd if=$J of=index.json bs=4096 iflag=skip_bytes,count_bytes skip=$1 count=$2 status=none
 nb 1 "interrupted run: check says fix is needed" check vol
 has "interrupted run: check explains" out 'run 1 was interrupted'
 nb 0 "interrupted run: fix completes it" fix vol
@@ -134,3 +156,15 @@ has "interrupted run: fix says it rolled back first" out 'interrupted run 1 was 
 check "interrupted run: SYSTEM equals a clean fix's" cmp -s vol/$SYS ref/$SYS
 nb 0 "interrupted run: undo instead" undo vol2
 same_tree "interrupted run: undo restores the original" vol2 pristine
+
+# The same, but a page the run never wrote was changed since: the journal
+# cannot lead back to the original, which undo proves in memory before it
+# writes anything.
+SW=WINDOWS/system32/config/SOFTWARE
+check "interrupted run: SOFTWARE's second MiB was not written by the run" sh -c \
+	"jq -e '[.files[] | select(.path == \"$SW\") | .ranges[] | select(.offset < 2097152 and .offset + .length > 1048576)] == []' index.json >/dev/null"
+dd if=/dev/zero of=vol3/$SW bs=1 seek=1048576 count=100 conv=notrunc 2>/dev/null
+treesum vol3 >snap
+nb 3 "interrupted run, then changed: undo refused" undo --json vol3
+jqok "interrupted run, then changed: error kind changed-since" '.error.kind == "changed-since"' out
+same_tree "interrupted run, then changed: nothing written" vol3 snap

@@ -42,8 +42,17 @@ W
 check "hivexregedit: the export differs by exactly the fix" cmp -s delta delta.want
 reged -x vol/$SYS 'HKEY_LOCAL_MACHINE\SYSTEM' '\ControlSet002\Services\SMTPSVC\XEXCH50' reged.reg >/dev/null 2>&1
 check "reged reads the new key and value" grep -q '"SuppressExternal"=dword:00000001' reged.reg
-check "the backup is the original SYSTEM" cmp -s vol/$SYS.nobounce-1.bak "$FIXTURES/sbs2003/$SYS"
-check "the manifest is valid JSON with a complete run" sh -c "jq -e '.runs[0].state == \"complete\" and (.runs[0].files | length) == 3' vol/WINDOWS/nobounce-manifest.json >/dev/null"
+J=vol/WINDOWS/nobounce-1.journal
+check "the journal's header says run 1, complete" sh -c "head -c 512 $J | sed -n '2,3p' | tr '\n' ' ' | grep -q '^state: complete  *run: 1 $'"
+set -- $(sed -n 's/^index: \([0-9]*\) \([0-9]*\) sha256:\([0-9a-f]*\)$/\1 \2 \3/p' $J | head -1)
+dd if=$J of=index.json bs=4096 iflag=skip_bytes,count_bytes skip=$1 count=$2 status=none
+check "the journal's index matches its checksum" test "$(sha256sum <index.json | cut -d' ' -f1)" = "$3"
+check "the journal's index names the three files, with their hashes before and after" sh -c "jq -e --arg b $(sha256sum <"$FIXTURES/sbs2003/$SYS" | cut -d' ' -f1) --arg a $(sha256sum <vol/$SYS | cut -d' ' -f1) '(.files | length) == 3 and .files[0].path == \"$SYS\" and .files[0].sha256_before == \$b and .files[0].sha256_after == \$a' index.json >/dev/null"
+check "no full copy without --backup" sh -c '! find vol -name "*.bak" | grep -q .'
+cp -a vol byhand
+check "the journal applied by hand (dd, truncate) restores the originals" sh -c "cd byhand && '$TESTS/journal-apply' . WINDOWS/nobounce-1.journal"
+rm byhand/WINDOWS/nobounce-1.journal
+same_tree "the journal applied by hand: every byte as it was" byhand pristine
 check "fix kept the inode (rewritten in place)" test "$(stat -c %i vol/$SYS)" = "$inode"
 seq=$(od -A n -t u4 -j 4 -N 8 vol/$SYS | tr -s ' ')
 check "the written hive is clean (sequence numbers equal: $seq)" sh -c "set -- $seq; test \$1 = \$2"
@@ -56,7 +65,7 @@ nb 0 "check after fix is clean" check vol
 
 nb 0 "undo succeeds" undo vol
 has "undo reports restored" out 'restored'
-same_tree "undo restores every file byte for byte and removes backups and manifest" vol pristine
+same_tree "undo restores every file byte for byte and removes the journal" vol pristine
 nb 0 "undo with nothing to undo is fine" undo vol
 has "undo says there is nothing to undo" out 'nothing to undo'
 
@@ -73,13 +82,20 @@ jqok "JSON fields: target status windows changes error" '
 	.changes[0].key == "ControlSet001\\Services\\SMTPSVC\\XEXCH50" and .changes[0].value == "SuppressExternal" and
 	.changes[0].old == null and .changes[0].new == "dword:00000001"' out
 nb 0 "fix --json" fix --json vol
-jqok "fix --json says fixed, run 1" '.status == "fixed" and .run == 1 and .manifest == "WINDOWS/nobounce-manifest.json"' out
+jqok "fix --json says fixed, run 1" '.status == "fixed" and .run == 1 and .journal == "WINDOWS/nobounce-1.journal"' out
 nb 0 "undo --json" undo --json vol
 jqok "undo --json says restored with the file" '.status == "restored" and .changes[0].action == "restore-file" and .changes[0].file == "WINDOWS/system32/config/SYSTEM"' out
 nb 0 "-q prints nothing on success" fix -q vol
 check "-q output is empty" test ! -s out
 nb 0 "-v shows the steps" undo -v vol
-has "-v names each write" err 'rewriting WINDOWS/system32/config/SYSTEM in place'
+has "-v names each write" err 'writing WINDOWS/system32/config/SYSTEM at 0 '
+"$NOBOUNCE" fix -q vol
+nb 0 "fix, then commit" commit vol
+has "commit says the fix stays" out 'dropped the journal of run\(s\) 1: the fix stays'
+check "commit leaves no nobounce file" sh -c '! find vol -name "*nobounce*" | grep -q .'
+nb 0 "after commit, undo has nothing to undo" undo vol
+has "after commit, undo says so" out 'nothing to undo'
+nb 0 "after commit, check is clean" check vol
 
 # several targets in one run: worst exit code wins
 fresh sbs2003 a

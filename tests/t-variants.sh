@@ -7,7 +7,7 @@ treesum vol >snap
 nb 0 "no SMTPSVC: check is clean" check vol
 has "no SMTPSVC: reported clean" out 'clean, nothing to change'
 nb 0 "no SMTPSVC: fix succeeds" fix vol
-same_tree "no SMTPSVC: fix writes nothing (no backup, no manifest)" vol snap
+same_tree "no SMTPSVC: fix writes nothing (no journal)" vol snap
 
 # Already fixed by hand.
 fresh fixed vol
@@ -41,7 +41,7 @@ fresh winnt vol
 nb 0 "WINNT: fix" fix --json vol
 jqok "WINNT: reported as the system root" '.windows.systemroot == "WINNT" and .status == "fixed"' out
 check "WINNT: hivexget reads the value" test "$(hget vol/WINNT/system32/config/SYSTEM '\ControlSet002\Services\SMTPSVC\XEXCH50' SuppressExternal)" = 1
-check "WINNT: the manifest lies in WINNT" test -f vol/WINNT/nobounce-manifest.json
+check "WINNT: the journal lies in WINNT" test -f vol/WINNT/nobounce-1.journal
 
 # Mixed letter case everywhere: windows/System32/CONFIG/system, services, smtpsvc.
 fresh mixedcase vol

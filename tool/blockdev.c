@@ -86,10 +86,17 @@ void bdev_kill_servers(void)
 static void stop_server(struct blockdev *bd)
 {
 	if (bd->server > 0) {
+		/* SIGTERM lets it flush and close the image; one that has not
+		 * gone after 10 s is killed */
 		kill(bd->server, SIGTERM);
 		int st;
-		while (waitpid(bd->server, &st, 0) == -1 && errno == EINTR)
-			;
+		for (int i = 0; waitpid(bd->server, &st, WNOHANG) == 0; i++) {
+			if (i == 1000) {
+				note("%s: qemu-nbd did not stop; killing it", bd->name);
+				kill(bd->server, SIGKILL);
+			}
+			nanosleep(&(struct timespec){0, 10000000}, NULL);
+		}
 		remember(bd->server, 0);
 		bd->server = 0;
 	}
@@ -162,8 +169,12 @@ static int start_server(struct blockdev *bd, int probed, struct err *e)
 		return fail(e, "io", "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
-		/* qemu-nbd must not outlive nobounce, even one killed by SIGKILL */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		/* qemu-nbd must not outlive nobounce, even one killed by SIGKILL.
+		 * SIGKILL, not SIGTERM: a SIGTERM that comes while qemu-nbd is
+		 * still starting can be lost, and it then serves on for ever.
+		 * What it has not flushed is lost as in a power cut, which the
+		 * journal is built for: every step it depends on was flushed. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(127);
 		exec_server(&chain, bd->sockdir, sockarg, bd->writable, errpipe[1]);
@@ -585,6 +596,7 @@ int bdev_pwrite(struct blockdev *bd, const void *p, size_t len, uint64_t off, st
 	}
 	if (bd->legs)
 		return 0;
+	bd->written += len;
 	if (bd->nbd)
 		return nbd_io(bd, (void *)p, len, off, 1, e);
 	if (pwrite_all(bd->fd, p, len, off) == -1)
@@ -612,10 +624,26 @@ int bdev_flush(struct blockdev *bd, struct err *e)
 	return 0;
 }
 
+int bdev_drop_cache(struct blockdev *bd, struct err *e)
+{
+	if (bdev_flush(bd, e) == -1)
+		return -1;
+	for (size_t i = 0; i < bd->nlegs; i++)
+		if (bdev_drop_cache(bd->legs[i].bd, e) == -1)
+			return -1;
+	/* qemu-nbd reads its image through the host's cache: what it serves
+	 * after a flush is what the image file holds */
+	if (!bd->legs && !bd->nbd)
+		posix_fadvise(bd->fd, 0, 0, POSIX_FADV_DONTNEED);
+	return 0;
+}
+
 void bdev_close(struct blockdev *bd)
 {
 	if (!bd)
 		return;
+	if (bd->writable && !bd->legs)
+		note("%s: %llu bytes written", bd->name, (unsigned long long)bd->written);
 	free(bd->legs); /* the disks are their opener's */
 	if (bd->nbd) {
 		nbd_shutdown(bd->nbd, 0);

@@ -28,6 +28,7 @@ struct blockdev {
 	 * a simple volume, two or more for a mirror), or NULL. */
 	struct bdev_leg *legs;
 	size_t nlegs;
+	uint64_t written; /* bytes written so far (a mirror: on each disk) */
 };
 
 /* Where a volume lies on one disk. */
@@ -68,6 +69,9 @@ int bdev_legs_resync(struct blockdev *bd, uint64_t *copied, struct err *e);
 int bdev_pread(struct blockdev *bd, void *p, size_t len, uint64_t off, struct err *e);
 int bdev_pwrite(struct blockdev *bd, const void *p, size_t len, uint64_t off, struct err *e);
 int bdev_flush(struct blockdev *bd, struct err *e);
+/* Flushes, then drops the host's cached copy of the image, so that the next
+ * reads come from the disk and prove what the writes left there. */
+int bdev_drop_cache(struct blockdev *bd, struct err *e);
 void bdev_close(struct blockdev *bd);
 
 /* Stops every qemu-nbd this process started (for signal handlers). */

@@ -131,13 +131,13 @@ static char *job_label(char **targets, const struct job *job)
 
 struct tally {
 	size_t done, total, failed, started;
-	size_t by_status[7];
+	size_t by_status[8];
 	double t0;
 	int progress; /* stderr is a terminal */
 };
 
-static const char *const statuses[] = {"clean",		 "needs-fix", "fixed",	    "restored",
-				       "not-applicable", "error",     "interrupted"};
+static const char *const statuses[] = {"clean",	    "needs-fix",      "fixed", "restored",
+				       "committed", "not-applicable", "error", "interrupted"};
 
 static void count_statuses(struct tally *t, const struct buf *b)
 {
@@ -276,7 +276,7 @@ static int finish(const struct options *op, char **targets, struct worker *w, in
 		CLEANUP_FREE char *label = job_label(targets, w->job);
 		struct place pl = {.target = label};
 		report_target(&op->ro, &pl, "error", &e);
-		t->by_status[5]++;
+		t->by_status[6]++; /* "error" */
 		err_clear(&e);
 		code = EXIT_FAILED;
 	}

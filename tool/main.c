@@ -1,5 +1,5 @@
 /* nobounce: switch off Exchange 2003's XEXCH50 verb on Windows system images,
- * offline.  Options, commands and exit codes; the work is in plan.c. */
+ * offline.  Options, commands and exit codes; the work is in run.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -21,8 +21,9 @@
 static void usage(FILE *f)
 {
 	fputs("usage: nobounce check [OPTIONS] TARGET...\n"
-	      "       nobounce fix   [OPTIONS] [--backup-dir DIR] TARGET...\n"
-	      "       nobounce undo  [OPTIONS] [--force] TARGET...\n"
+	      "       nobounce fix   [OPTIONS] [--backup] [--backup-dir DIR] TARGET...\n"
+	      "       nobounce undo  [OPTIONS] [--force] [--backup-dir DIR] TARGET...\n"
+	      "       nobounce commit [OPTIONS] TARGET...\n"
 	      "       nobounce recover [--json] HIVE [-o OUT]\n"
 	      "  OPTIONS: [-v|-q] [--json] [--format FMT] [-j N] [--from FILE] [--timeout SECS]\n"
 	      "       nobounce --help | --version\n"
@@ -37,15 +38,17 @@ static void usage(FILE *f)
 	      "in-process without root.\n"
 	      "\n"
 	      "  check     print what fix would change; change nothing\n"
-	      "  fix       make the changes (backups and a manifest first)\n"
+	      "  fix       make the changes, writing only the pages that change, after\n"
+	      "            saving their old bytes in a journal on the volume\n"
 	      "  undo      restore the files the last fix changed, byte for byte\n"
+	      "  commit    drop the journals: keep the fix, leave no nobounce file\n"
 	      "  recover   replay a dirty hive's transaction logs (HIVE.LOG, .LOG1,\n"
 	      "            .LOG2 beside it) into OUT, or say what they would recover\n"
 	      "  --json    one JSON object per installation per line on stdout\n"
-	      "  --force   undo even files changed since the fix\n"
+	      "  --force   undo even files changed since the fix (from --backup copies)\n"
 	      "  --format  raw, qcow2, vmdk, vpc (VHD), vhdx or vdi: skip detection\n"
-	      "  --backup-dir DIR  keep fix's backups in DIR on this host, not beside\n"
-	      "            the files on the volume\n"
+	      "  --backup  fix also keeps a full copy of each original beside it\n"
+	      "  --backup-dir DIR  those full copies in DIR on this host instead\n"
 	      "  -j N, --jobs N    targets at a time, each in a worker (default: cores)\n"
 	      "  --from FILE       targets from FILE too, one a line (- for stdin)\n"
 	      "  --timeout SECS    stop a target's worker after SECS\n"
@@ -127,7 +130,8 @@ int main(int argc, char **argv)
 	    {"jobs", required_argument, NULL, 'j'},    {"from", required_argument, NULL, 'R'},
 	    {"timeout", required_argument, NULL, 'T'}, {"output", required_argument, NULL, 'o'},
 	    {"no-recover", no_argument, NULL, 'N'},    {"degraded", no_argument, NULL, 'D'},
-	    {"resync-mirror", no_argument, NULL, 'M'}, {NULL, 0, NULL, 0},
+	    {"resync-mirror", no_argument, NULL, 'M'}, {"backup", no_argument, NULL, 'b'},
+	    {NULL, 0, NULL, 0},
 	};
 	/* process-lifetime: every early return may leave them as they are */
 	static struct options op;
@@ -170,6 +174,9 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			op.force = 1;
+			break;
+		case 'b':
+			op.backup = 1;
 			break;
 		case 'F':
 			op.format = optarg;
@@ -223,6 +230,8 @@ int main(int argc, char **argv)
 		op.cmd = CMD_FIX;
 	else if (STREQ(cmd, "undo"))
 		op.cmd = CMD_UNDO;
+	else if (STREQ(cmd, "commit"))
+		op.cmd = CMD_COMMIT;
 	else {
 		eline(stderr, "nobounce: unknown command '%s'", cmd);
 		usage(stderr);
@@ -230,6 +239,14 @@ int main(int argc, char **argv)
 	}
 	if (op.force && op.cmd != CMD_UNDO) {
 		fprintf(stderr, "nobounce: --force only goes with undo\n");
+		return EXIT_USAGE;
+	}
+	if (op.backup && op.cmd != CMD_FIX) {
+		fprintf(stderr, "nobounce: --backup only goes with fix\n");
+		return EXIT_USAGE;
+	}
+	if (op.backup_dir && op.cmd == CMD_CHECK) {
+		fprintf(stderr, "nobounce: --backup-dir goes with fix, undo or commit\n");
 		return EXIT_USAGE;
 	}
 	if (verbose && op.ro.quiet) {

@@ -1,15 +1,10 @@
-/* plan: check, fix and undo one Windows installation.
+/* plan: what a fix would change on one Windows installation, worked out
+ * read-only.
  *
- * The safety model lives here, once for every edit:
- *  - preflight: every file is read, checked and planned, and every new file
- *    content is built and verified in memory, before the first write;
- *  - a manifest (<sysroot>/nobounce-manifest.json) records the run, with the
- *    hashes before and after, before anything else is written;
- *  - a backup of each file is written beside it and read back;
- *  - files are rewritten in place, read back and verified again;
- *  - on any failure after the first write, the files are put back;
- *  - a run interrupted by a crash is rolled back by the next fix (then redone)
- *    or by undo. */
+ * Every file is read, checked and planned; for a fix, every new content is
+ * also built and verified in memory (it parses, and planning it again finds
+ * nothing left to do).  Nothing here writes: txn.c does, and run.c joins the
+ * two. */
 #ifndef NOBOUNCE_PLAN_H
 #define NOBOUNCE_PLAN_H
 
@@ -17,47 +12,47 @@
 #include "install.h"
 #include "vol.h"
 
-#define MANIFEST_NAME "nobounce-manifest.json"
-
-enum command { CMD_CHECK, CMD_FIX, CMD_UNDO };
+enum command { CMD_CHECK, CMD_FIX, CMD_UNDO, CMD_COMMIT };
 
 /* One file the run changes. */
 struct edit {
 	char *path;	     /* on the volume, as stored */
-	size_t before_len;   /* the file as planned on: size and SHA-256 (the */
-	char before_sha[65]; /* bytes are read again, and checked, to back up) */
-	struct buf after;    /* as written (fix only) */
+	size_t before_len;   /* the file as planned on */
+	char before_sha[65]; /* (fix only) */
+	struct buf before;   /* its bytes (fix only) */
+	struct buf after;    /* as it is to be written (fix only) */
 	struct changes ch;
-	const struct fixdef *fix;
+	const struct fixdef *fix; /* NULL for a log emptied after its hive */
 };
 
 /* What one installation ended as; report.c prints it. */
 struct outcome {
-	const char *status; /* clean needs-fix fixed restored not-applicable error */
+	const char *status; /* clean needs-fix fixed restored committed not-applicable error */
 	struct install *inst;
 	struct edit *edits;
 	size_t nedits;
-	int run;	      /* manifest run written or undone; 0 for none */
-	char *manifest;	      /* the manifest's path on the volume, when there is one */
+	int run;	      /* the run written or undone; 0 for none */
+	char *journal;	      /* its journal's path on the volume, when there is one */
 	struct strlist notes; /* sentences for people: why, or what else happened */
 	struct err err;
 };
 
 struct plan_opts {
-	int force;		/* undo over files changed since the fix */
-	const char *backup_dir; /* --backup-dir: absolute host directory, or NULL */
-	const char *backup_tag; /* names this target's backups there */
-	int no_recover;		/* --no-recover: refuse dirty hives */
+	int build;	/* fix: make and verify the new contents */
+	int no_recover; /* --no-recover: refuse dirty hives */
 };
 
-int plan_run(struct vol *v, struct install *in, enum command cmd, const struct plan_opts *po,
-	     struct outcome *o);
+/* Plans every fix on the installation into o->edits.  base holds the
+ * PEEXCH50 classes earlier runs found; cx gets them and this run's. */
+int plan_install(struct vol *v, struct install *in, const struct plan_opts *po,
+		 const struct fixctx *base, struct fixctx *cx, struct outcome *o, struct err *e);
+/* Fills in the product name for reports when planning did not read SOFTWARE
+ * (undo, a refused volume); a SOFTWARE that cannot be read is only noted. */
+void plan_describe(struct vol *v, struct install *in);
+
+void edit_free(struct edit *ed);
 void outcome_free(struct outcome *o);
 /* Adds a sentence to an outcome's notes. */
 void outcome_note(struct outcome *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Whether a run on the installation was interrupted, on positive evidence:
- * its manifest says it is still applying or undoing, exists but cannot be
- * read, or was caught between its two copies.  1 yes, 0 no (or unknown). */
-int plan_pending(struct vol *v, struct install *in);
 
 #endif

@@ -1,4 +1,4 @@
-/* recover: reading the logs beside a hive, and `nobounce recover`. */
+/* recover: `nobounce recover`. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -9,44 +9,6 @@
 #include "hivelog.h"
 #include "target.h"
 #include "vol.h"
-
-#define LOG_MAX_BYTES ((size_t)1 << 30)
-
-int hivelog_read_beside(struct vol *v, const char *hive, struct hivelog **logs, size_t *n,
-			struct strlist *paths, struct err *e)
-{
-	static const char *const suffixes[] = {".LOG", ".LOG1", ".LOG2"};
-	*logs = NULL;
-	*n = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
-		CLEANUP_FREE char *want = xasprintf("%s%s", hive, suffixes[i]);
-		char *real = NULL;
-		int kind = 0;
-		int r = vol_resolve(v, want, &real, &kind, e);
-		if (r == -1)
-			return -1;
-		if (!r || kind != VOL_FILE) {
-			free(real);
-			continue;
-		}
-		struct buf b = {0};
-		if (vol_read(v, real, LOG_MAX_BYTES, &b, e) == -1) {
-			free(real);
-			return -1;
-		}
-		*logs = xrealloc(*logs, (*n + 1) * sizeof **logs);
-		strlist_add(paths, real);
-		(*logs)[(*n)++] = (struct hivelog){real, b};
-	}
-	return 0;
-}
-
-void hivelog_free(struct hivelog *logs, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		buf_free(&logs[i].data);
-	free(logs);
-}
 
 static int write_new(const char *path, const struct buf *b, struct err *e)
 {

@@ -127,8 +127,8 @@ static json_t *outcome_json(const struct place *pl, const struct outcome *o)
 	json_object_set_new(root, "changes", ch);
 	if (o->run)
 		json_object_set_new(root, "run", json_integer(o->run));
-	if (o->manifest)
-		json_object_set_new(root, "manifest", json_string(o->manifest));
+	if (o->journal)
+		json_object_set_new(root, "journal", json_string(o->journal));
 	if (o->notes.n) {
 		json_t *notes = json_array();
 		for (size_t i = 0; i < o->notes.n; i++)
@@ -206,7 +206,7 @@ void report_outcome(const struct report_opts *ro, const struct place *pl, const 
 		for (size_t j = 0; j < o->edits[i].ch.n; j++) {
 			const struct change *c = &o->edits[i].ch.v[j];
 			if (STREQ(c->action, "restore-file"))
-				eline(stdout, "    restored from %s", c->key);
+				eline(stdout, "    restored from the journal %s", c->key);
 			else if (STREQ(c->action, "remove-binding"))
 				eline(stdout,
 				      "    %-11s SMTP instance %s, %s: \"%s\" (sink class %s)",

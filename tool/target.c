@@ -14,7 +14,7 @@
 #include "target.h"
 #include "vol.h"
 
-/* Names a place's backups in --backup-dir: readable, and unique per image
+/* Names a place's copies in --backup-dir: readable, and unique per image
  * file and partition or volume ("disk.img-p2-1a2b3c4d"). */
 static char *backup_tag(const struct place *pl)
 {
@@ -73,10 +73,10 @@ static int run_volume(const struct options *op, const struct place *pl, struct v
 	}
 	int code = EXIT_OK;
 	CLEANUP_FREE char *tag = backup_tag(pl);
-	struct plan_opts po = {op->force, op->backup_dir, tag, op->no_recover};
+	struct run_opts ro = {{op->backup, op->backup_dir, tag, op->force}, op->no_recover};
 	for (size_t i = 0; i < n; i++) {
 		struct outcome o;
-		int r = plan_run(v, &ins[i], op->cmd, &po, &o);
+		int r = run_install(v, &ins[i], op->cmd, &ro, &o);
 		if (said)
 			outcome_note(&o, "%s", said);
 		report_outcome(&op->ro, pl, &o);
@@ -180,7 +180,7 @@ static int volume_pending(struct vol *v)
 	int pending = 0;
 	if (install_find(v, &ins, &n, &e) == 0)
 		for (size_t i = 0; i < n && !pending; i++)
-			pending = plan_pending(v, &ins[i]);
+			pending = run_pending(v, &ins[i]);
 	install_free(ins, n);
 	err_clear(&e);
 	return pending;

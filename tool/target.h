@@ -3,8 +3,8 @@
 #ifndef NOBOUNCE_TARGET_H
 #define NOBOUNCE_TARGET_H
 
-#include "plan.h"
 #include "report.h"
+#include "run.h"
 
 /* Exit codes: nobounce(1), EXIT STATUS.  EXIT_OUTPUT: the targets were
  * dealt with (each safe: done, or left as it was) but standard output could
@@ -20,6 +20,7 @@ int output_failed(void);
 struct options {
 	enum command cmd;
 	int force;
+	int backup;	    /* --backup: full copies of the originals too */
 	const char *format; /* --format, or NULL to detect */
 	char *backup_dir;   /* --backup-dir, absolute, or NULL */
 	int jobs;	    /* -j: parallel workers (fleet.c) */

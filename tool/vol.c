@@ -87,7 +87,17 @@ int vol_read(struct vol *v, const char *path, size_t max, struct buf *out, struc
 	return v->ops->read(v, path, max, out, e);
 }
 
-int vol_check_links(struct vol *v, const char *path, struct err *e)
+int vol_size(struct vol *v, const char *path, uint64_t *size, struct err *e)
+{
+	return v->ops->size(v, path, size, e);
+}
+
+int vol_read_at(struct vol *v, const char *path, uint64_t off, void *p, size_t len, struct err *e)
+{
+	return len ? v->ops->read_at(v, path, off, p, len, e) : 0;
+}
+
+int vol_check_inplace(struct vol *v, const char *path, struct err *e)
 {
 	int n = v->ops->links(v, path, e);
 	if (n == -1)
@@ -98,27 +108,44 @@ int vol_check_links(struct vol *v, const char *path, struct err *e)
 			    "it under every name, perhaps outside this volume. Replace the "
 			    "extra names with copies, then run nobounce again",
 			    path, n);
-	return 0;
+	return v->ops->inplace(v, path, e);
 }
 
 /* Every write to a target passes here, so the crash tests' fault points sit
- * before and after each one (and half-way through a rewrite). */
-int vol_rewrite(struct vol *v, const char *path, const void *p, size_t len, struct err *e)
+ * before and after each one (and half-way through a write). */
+int vol_write_at(struct vol *v, const char *path, uint64_t off, const void *p, size_t len,
+		 struct err *e)
 {
 	if (!v->writable)
 		return read_only(v, path, e);
-	if (vol_check_links(v, path, e) == -1)
-		return -1;
-	note("%s: rewriting %s in place (%zu bytes)", v->name, path, len);
-	FAULT("before-rewrite");
-	if (FAULT_ACTIVE("mid-rewrite~")) {
-		v->ops->rewrite(v, path, p, len / 2, e);
-		FAULT("mid-rewrite");
+	note("%s: writing %s at %llu (%zu bytes)", v->name, path, (unsigned long long)off, len);
+	FAULT("before-write");
+	if (FAULT_ACTIVE("mid-write~") && len > 1) {
+		v->ops->write_at(v, path, off, p, len / 2, e);
+		FAULT("mid-write");
 	}
-	FAULT("mid-rewrite");
-	int r = v->ops->rewrite(v, path, p, len, e);
-	FAULT("after-rewrite");
+	FAULT("mid-write");
+	int r = v->ops->write_at(v, path, off, p, len, e);
+	FAULT("after-write");
 	return r;
+}
+
+int vol_resize(struct vol *v, const char *path, uint64_t len, struct err *e)
+{
+	if (!v->writable)
+		return read_only(v, path, e);
+	note("%s: setting the length of %s to %llu", v->name, path, (unsigned long long)len);
+	FAULT("before-resize");
+	int r = v->ops->resize(v, path, len, e);
+	FAULT("after-resize");
+	return r;
+}
+
+int vol_sync(struct vol *v, int drop, struct err *e)
+{
+	if (!v->writable)
+		return 0;
+	return v->ops->sync(v, drop, e);
 }
 
 int vol_create(struct vol *v, const char *path, const void *p, size_t len, const char *like,
@@ -130,17 +157,6 @@ int vol_create(struct vol *v, const char *path, const void *p, size_t len, const
 	FAULT("before-create");
 	int r = v->ops->create(v, path, p, len, like, e);
 	FAULT("after-create");
-	return r;
-}
-
-int vol_replace(struct vol *v, const char *path, const void *p, size_t len, struct err *e)
-{
-	if (!v->writable)
-		return read_only(v, path, e);
-	note("%s: writing %s (%zu bytes)", v->name, path, len);
-	FAULT("before-replace");
-	int r = v->ops->replace(v, path, p, len, e);
-	FAULT("after-replace");
 	return r;
 }
 

@@ -4,9 +4,10 @@
  * here, so the safety rules live in one place: paths are resolved
  * case-insensitively one component at a time; links, junctions and special
  * files are refused, never followed; Windows' own files are rewritten in place
- * (same inode, owner, mode, and on NTFS the same security descriptor); files
- * of our own (backups, manifest) are created exclusively or replaced
- * atomically; and a volume opened for checking refuses every write.
+ * (same inode, owner, mode, and on NTFS the same security descriptor), and
+ * only the byte ranges that change; files of our own (journals, copies) are
+ * created exclusively and whole; and a volume opened for checking refuses
+ * every write.
  *
  * Paths are relative to the volume root, '/'-separated, with no "." or "..".
  */
@@ -26,20 +27,33 @@ struct vol_ops {
 	 * special file, which nobounce refuses to touch. */
 	int (*kind)(struct vol *v, const char *path, struct err *e);
 	int (*read)(struct vol *v, const char *path, size_t max, struct buf *out, struct err *e);
-	/* Rewrites an existing file in place and flushes it to stable storage. */
-	int (*rewrite)(struct vol *v, const char *path, const void *p, size_t len, struct err *e);
-	/* Creates a new file (fails if it exists) and flushes it.  like, when
-	 * set, is a file whose protection the new one takes (owner and mode, or
-	 * on NTFS the security descriptor): a backup is as private as its
-	 * original. */
+	int (*size)(struct vol *v, const char *path, uint64_t *size, struct err *e);
+	/* Exactly len bytes at off, which must lie inside the file. */
+	int (*read_at)(struct vol *v, const char *path, uint64_t off, void *p, size_t len,
+		       struct err *e);
+	/* Writes len bytes at off in place: the same file, its other bytes
+	 * untouched.  Inside the file's length no allocation changes (on
+	 * NTFS, only the file's own clusters are written). */
+	int (*write_at)(struct vol *v, const char *path, uint64_t off, const void *p, size_t len,
+			struct err *e);
+	/* Sets a file's length; what it grows by reads as zeros. */
+	int (*resize)(struct vol *v, const char *path, uint64_t len, struct err *e);
+	/* Makes every write so far durable; with drop set, the next reads
+	 * come from the disk, not from a cache that the writes filled. */
+	int (*sync)(struct vol *v, int drop, struct err *e);
+	/* Creates a new file (fails if it exists) with its content.  like,
+	 * when set, is a file whose protection the new one takes (owner and
+	 * mode, or on NTFS the security descriptor): a copy is as private as
+	 * its original. */
 	int (*create)(struct vol *v, const char *path, const void *p, size_t len, const char *like,
 		      struct err *e);
-	/* Replaces a file of our own atomically (write aside, rename). */
-	int (*replace)(struct vol *v, const char *path, const void *p, size_t len, struct err *e);
 	int (*remove)(struct vol *v, const char *path, struct err *e);
 	/* How many names (hard links) a file has; NTFS's short 8.3 aliases
 	 * are not counted. */
 	int (*links)(struct vol *v, const char *path, struct err *e);
+	/* Refuses a file whose bytes cannot be overwritten in place as they
+	 * are (on NTFS: compressed, encrypted or sparse data). */
+	int (*inplace)(struct vol *v, const char *path, struct err *e);
 	/* Holds the volume against other nobounce runs until close. */
 	int (*lock)(struct vol *v, int exclusive, struct err *e);
 	void (*close)(struct vol *v);
@@ -86,16 +100,21 @@ int vol_ntfs_metadata(struct vol *v, const struct strlist *dirs, struct vol_rang
 int vol_resolve(struct vol *v, const char *path, char **real, int *kind, struct err *e);
 
 int vol_read(struct vol *v, const char *path, size_t max, struct buf *out, struct err *e);
-/* Rewrites one of Windows' files in place.  A file with more than one name
+int vol_size(struct vol *v, const char *path, uint64_t *size, struct err *e);
+int vol_read_at(struct vol *v, const char *path, uint64_t off, void *p, size_t len, struct err *e);
+/* Writes to one of Windows' files in place.  A file with more than one name
  * is refused: the other names may lie outside the volume (a hard link on
  * the host), and in place means the change would reach them too. */
-int vol_rewrite(struct vol *v, const char *path, const void *p, size_t len, struct err *e);
-/* Refuses a file that vol_rewrite would refuse for its links; planning asks
- * this of every file before the first write. */
-int vol_check_links(struct vol *v, const char *path, struct err *e);
+int vol_write_at(struct vol *v, const char *path, uint64_t off, const void *p, size_t len,
+		 struct err *e);
+int vol_resize(struct vol *v, const char *path, uint64_t len, struct err *e);
+int vol_sync(struct vol *v, int drop, struct err *e);
+/* Refuses a file that vol_write_at would refuse (several names, data that
+ * cannot be written in place); planning asks this of every file before the
+ * first write. */
+int vol_check_inplace(struct vol *v, const char *path, struct err *e);
 int vol_create(struct vol *v, const char *path, const void *p, size_t len, const char *like,
 	       struct err *e);
-int vol_replace(struct vol *v, const char *path, const void *p, size_t len, struct err *e);
 int vol_remove(struct vol *v, const char *path, struct err *e);
 int vol_list(struct vol *v, const char *dir, struct strlist *out, struct err *e);
 int vol_kind(struct vol *v, const char *path, struct err *e);

@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 struct dirvol {
-	int rootfd; /* the root directory; every walk starts here */
+	int rootfd;   /* the root directory; every walk starts here */
+	int *written; /* files written since the last sync */
+	size_t nwritten;
 };
 
 static int rootfd(struct vol *v)
@@ -173,21 +175,93 @@ static int d_read(struct vol *v, const char *path, size_t max, struct buf *out, 
 	return 0;
 }
 
-static int d_rewrite(struct vol *v, const char *path, const void *p, size_t len, struct err *e)
+static int d_size(struct vol *v, const char *path, uint64_t *size, struct err *e)
+{
+	struct stat st;
+	int fd = open_file(v, path, O_RDONLY, &st, e);
+	if (fd == -1)
+		return -1;
+	close(fd);
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static int d_read_at(struct vol *v, const char *path, uint64_t off, void *p, size_t len,
+		     struct err *e)
+{
+	struct stat st;
+	int fd = open_file(v, path, O_RDONLY, &st, e);
+	if (fd == -1)
+		return -1;
+	int r = 0;
+	if (pread_all(fd, p, len, off) == -1)
+		r = fail(e, "io", "%s: read failed at %llu: %s", path, (unsigned long long)off,
+			 errno == EIO ? "the file ends early, or the disk failed"
+				      : strerror(errno));
+	close(fd);
+	return r;
+}
+
+/* Files written since the last sync, to be flushed (and their cached pages
+ * dropped) by it.  Same inode, owner and mode: a file is overwritten in
+ * place, never replaced. */
+static int written_add(struct vol *v, int fd)
+{
+	struct dirvol *d = v->priv;
+	for (size_t i = 0; i < d->nwritten; i++) {
+		struct stat a, b;
+		if (fstat(d->written[i], &a) == 0 && fstat(fd, &b) == 0 && a.st_ino == b.st_ino &&
+		    a.st_dev == b.st_dev) {
+			close(fd);
+			return d->written[i];
+		}
+	}
+	d->written = xrealloc(d->written, (d->nwritten + 1) * sizeof *d->written);
+	d->written[d->nwritten++] = fd;
+	return fd;
+}
+
+static int d_write_at(struct vol *v, const char *path, uint64_t off, const void *p, size_t len,
+		      struct err *e)
 {
 	struct stat st;
 	int fd = open_file(v, path, O_WRONLY, &st, e);
 	if (fd == -1)
 		return -1;
-	/* Same inode, owner and mode: the file is overwritten, never replaced. */
-	if (pwrite_all(fd, p, len, 0) == -1 || ftruncate(fd, (off_t)len) == -1 || fsync(fd) == -1) {
-		int err = errno;
-		close(fd);
-		return fail(e, "io", "%s: write failed: %s", path, strerror(err));
-	}
-	if (close(fd) == -1)
-		return fail(e, "io", "%s: write failed: %s", path, strerror(errno));
+	fd = written_add(v, fd);
+	if (pwrite_all(fd, p, len, off) == -1)
+		return fail(e, "io", "%s: write failed at %llu: %s", path, (unsigned long long)off,
+			    strerror(errno));
 	return 0;
+}
+
+static int d_resize(struct vol *v, const char *path, uint64_t len, struct err *e)
+{
+	struct stat st;
+	int fd = open_file(v, path, O_WRONLY, &st, e);
+	if (fd == -1)
+		return -1;
+	fd = written_add(v, fd);
+	if (ftruncate(fd, (off_t)len) == -1)
+		return fail(e, "io", "%s: cannot set its length: %s", path, strerror(errno));
+	return 0;
+}
+
+static int d_sync(struct vol *v, int drop, struct err *e)
+{
+	struct dirvol *d = v->priv;
+	int r = 0;
+	for (size_t i = 0; i < d->nwritten; i++) {
+		if (r == 0 && fsync(d->written[i]) == -1)
+			r = fail(e, "io", "%s: flushing a written file failed: %s", v->name,
+				 strerror(errno));
+		/* the read-backs then come from the disk */
+		if (r == 0 && drop)
+			posix_fadvise(d->written[i], 0, 0, POSIX_FADV_DONTNEED);
+		close(d->written[i]);
+	}
+	d->nwritten = 0;
+	return r;
 }
 
 static int create_at(struct vol *v, int dfd, const char *leaf, const char *path, const void *p,
@@ -203,8 +277,8 @@ static int create_at(struct vol *v, int dfd, const char *leaf, const char *path,
 	if (fd == -1) {
 		if (errno == EEXIST)
 			return fail(e, "stray-file",
-				    "%s: already exists; it is not in nobounce's manifest. Move it "
-				    "away and run again",
+				    "%s: already exists and is not one nobounce made. Move it away "
+				    "and run again",
 				    path);
 		return fail(e, "io", "%s: cannot create: %s", path, strerror(errno));
 	}
@@ -243,28 +317,6 @@ static int d_create(struct vol *v, const char *path, const void *p, size_t len, 
 	return r;
 }
 
-static int d_replace(struct vol *v, const char *path, const void *p, size_t len, struct err *e)
-{
-	const char *leaf;
-	int dfd = walk_parent(v, path, &leaf, e);
-	if (dfd == -1)
-		return -1;
-	CLEANUP_FREE char *tmp = xasprintf(".%s.tmp", leaf);
-	struct stat st;
-	/* a temporary left by a killed run is ours to discard */
-	if (fstatat(dfd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-		unlinkat(dfd, tmp, 0);
-	int r = create_at(v, dfd, tmp, path, p, len, NULL, e);
-	if (r == 0 && renameat(dfd, tmp, dfd, leaf) == -1) {
-		r = fail(e, "io", "%s: rename failed: %s", path, strerror(errno));
-		unlinkat(dfd, tmp, 0);
-	}
-	if (r == 0 && fsync(dfd) == -1)
-		r = fail(e, "io", "%s: fsync of its directory failed: %s", path, strerror(errno));
-	close(dfd);
-	return r;
-}
-
 static int d_remove(struct vol *v, const char *path, struct err *e)
 {
 	int k = d_kind(v, path, e);
@@ -293,6 +345,12 @@ static int d_links(struct vol *v, const char *path, struct err *e)
 	return st.st_nlink > INT32_MAX ? INT32_MAX : (int)st.st_nlink;
 }
 
+static int d_inplace(struct vol *v, const char *path, struct err *e)
+{
+	(void)v, (void)path, (void)e;
+	return 0; /* a host file system writes any regular file in place */
+}
+
 static int d_lock(struct vol *v, int exclusive, struct err *e)
 {
 	if (flock(rootfd(v), (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0)
@@ -306,6 +364,10 @@ static int d_lock(struct vol *v, int exclusive, struct err *e)
 static void d_close(struct vol *v)
 {
 	struct dirvol *d = v->priv;
+	struct err e = {0};
+	d_sync(v, 0, &e);
+	err_clear(&e);
+	free(d->written);
 	close(d->rootfd);
 	free(d);
 }
@@ -314,11 +376,15 @@ static const struct vol_ops dir_ops = {
     .list = d_list,
     .kind = d_kind,
     .read = d_read,
-    .rewrite = d_rewrite,
+    .size = d_size,
+    .read_at = d_read_at,
+    .write_at = d_write_at,
+    .resize = d_resize,
+    .sync = d_sync,
     .create = d_create,
-    .replace = d_replace,
     .remove = d_remove,
     .links = d_links,
+    .inplace = d_inplace,
     .lock = d_lock,
     .close = d_close,
 };

@@ -29,11 +29,23 @@
 
 #define HIBERFIL "hiberfil.sys"
 
+/* A held page: 4 KiB of the partition as libntfs-3g last wrote it. */
+struct held {
+	uint64_t off; /* in the partition, a multiple of HELD_PAGE */
+	uint8_t *p;
+};
+#define HELD_PAGE 4096u
+
 struct ntvol {
 	struct blockdev *bd;
 	uint64_t off, size; /* the partition's byte range in bd */
 	s64 pos;	    /* for the seek/read/write device calls */
 	ntfs_volume *vol;
+	/* While an operation runs, its writes are held here (sorted by
+	 * offset) and reach the disk together when it ends: see burst_end. */
+	int holding;
+	struct held *held;
+	size_t nheld;
 };
 
 /* ---- the device libntfs-3g sees ---- */
@@ -57,6 +69,113 @@ static int dev_close(struct ntfs_device *dev)
 	return 0;
 }
 
+/* ---- holding an operation's writes ----
+ *
+ * libntfs-3g has no journal: one file operation (create, remove, resize)
+ * is many device writes spread over the time it computes them, and a kill
+ * between two of them can leave a directory index or the bitmaps
+ * inconsistent.  So every operation's writes are held in memory, reads see
+ * them, and they go to the disk together, in offset order, once libntfs-3g
+ * has finished: a kill during the computation leaves the volume as it was,
+ * and the window in which one can damage it is a few system calls wide. */
+
+static size_t held_find(struct ntvol *nt, uint64_t off, int *found)
+{
+	size_t lo = 0, hi = nt->nheld;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (nt->held[mid].off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < nt->nheld && nt->held[lo].off == off;
+	return lo;
+}
+
+static size_t held_len(struct ntvol *nt, uint64_t off)
+{
+	return nt->size - off < HELD_PAGE ? (size_t)(nt->size - off) : HELD_PAGE;
+}
+
+static int hold(struct ntvol *nt, const uint8_t *buf, size_t count, uint64_t offset, struct err *e)
+{
+	while (count) {
+		uint64_t page = offset - offset % HELD_PAGE;
+		size_t in = (size_t)(offset - page), n = HELD_PAGE - in;
+		if (n > count)
+			n = count;
+		int found;
+		size_t i = held_find(nt, page, &found);
+		if (!found) {
+			uint8_t *p = xcalloc(1, HELD_PAGE);
+			if ((in || n < held_len(nt, page)) &&
+			    bdev_pread(nt->bd, p, held_len(nt, page), nt->off + page, e) == -1) {
+				free(p);
+				return -1;
+			}
+			nt->held = xrealloc(nt->held, (nt->nheld + 1) * sizeof *nt->held);
+			memmove(&nt->held[i + 1], &nt->held[i], (nt->nheld - i) * sizeof *nt->held);
+			nt->held[i] = (struct held){page, p};
+			nt->nheld++;
+		}
+		memcpy(nt->held[i].p + in, buf, n);
+		buf += n;
+		offset += n;
+		count -= n;
+	}
+	return 0;
+}
+
+static void overlay(struct ntvol *nt, uint8_t *buf, size_t count, uint64_t offset)
+{
+	int found;
+	size_t i = held_find(nt, offset - offset % HELD_PAGE, &found);
+	for (; i < nt->nheld && nt->held[i].off < offset + count; i++) {
+		uint64_t a = nt->held[i].off > offset ? nt->held[i].off : offset;
+		uint64_t b = nt->held[i].off + HELD_PAGE;
+		if (b > offset + count)
+			b = offset + count;
+		if (a < b)
+			memcpy(buf + (a - offset), nt->held[i].p + (a - nt->held[i].off),
+			       (size_t)(b - a));
+	}
+}
+
+static void burst_begin(struct ntvol *nt)
+{
+	nt->holding++;
+}
+
+/* Writes what the operation left, contiguous pages in one write each. */
+static int burst_end(struct ntvol *nt, struct err *e)
+{
+	if (--nt->holding)
+		return 0;
+	int r = 0;
+	uint8_t *run = NULL;
+	for (size_t i = 0; i < nt->nheld;) {
+		size_t j = i + 1;
+		while (j < nt->nheld && nt->held[j].off == nt->held[j - 1].off + HELD_PAGE)
+			j++;
+		size_t len = (j - i - 1) * HELD_PAGE + held_len(nt, nt->held[j - 1].off);
+		run = xrealloc(run, len);
+		for (size_t k = i; k < j; k++)
+			memcpy(run + (k - i) * HELD_PAGE, nt->held[k].p,
+			       held_len(nt, nt->held[k].off));
+		if (r == 0 && bdev_pwrite(nt->bd, run, len, nt->off + nt->held[i].off, e) == -1)
+			r = -1;
+		i = j;
+	}
+	free(run);
+	for (size_t i = 0; i < nt->nheld; i++)
+		free(nt->held[i].p);
+	free(nt->held);
+	nt->held = NULL;
+	nt->nheld = 0;
+	return r;
+}
+
 static s64 dev_pread(struct ntfs_device *dev, void *buf, s64 count, s64 offset)
 {
 	struct ntvol *nt = nt_of(dev);
@@ -71,6 +190,8 @@ static s64 dev_pread(struct ntfs_device *dev, void *buf, s64 count, s64 offset)
 		errno = EIO;
 		return -1;
 	}
+	if (nt->nheld)
+		overlay(nt, buf, (size_t)count, (uint64_t)offset);
 	return count;
 }
 
@@ -82,7 +203,10 @@ static s64 dev_pwrite(struct ntfs_device *dev, const void *buf, s64 count, s64 o
 		return -1;
 	}
 	struct err e = {0};
-	if (bdev_pwrite(nt->bd, buf, (size_t)count, nt->off + (uint64_t)offset, &e) == -1) {
+	int r = nt->holding
+		    ? hold(nt, buf, (size_t)count, (uint64_t)offset, &e)
+		    : bdev_pwrite(nt->bd, buf, (size_t)count, nt->off + (uint64_t)offset, &e);
+	if (r == -1) {
 		note("%s", e.msg);
 		err_clear(&e);
 		errno = EIO;
@@ -163,6 +287,20 @@ static ntfs_volume *vol_of(struct vol *v)
 	return ((struct ntvol *)v->priv)->vol;
 }
 
+/* A directory that names what cannot be read: NTFS's own metadata is
+ * damaged (a write cut short by a crash or a failing disk).  Only Windows'
+ * chkdsk mends that; ntfsfix only resets the journal and marks the volume
+ * for checking. */
+static int damaged(struct err *e, const char *path, size_t done, const char *what)
+{
+	int err = errno;
+	return fail(e, "damaged-volume",
+		    "%.*s: %s (%s): the NTFS volume's metadata is damaged. Run 'chkdsk /f' on "
+		    "it from Windows ('ntfsfix' cannot repair this), then run nobounce again; "
+		    "nothing was written",
+		    (int)done, path, what, strerror(err));
+}
+
 /* Opens the inode at path; *ni is NULL when it does not exist.  Refuses a
  * reparse point on the way. */
 static int walk(struct vol *v, const char *path, ntfs_inode **ni, struct err *e)
@@ -191,13 +329,12 @@ static int walk(struct vol *v, const char *path, ntfs_inode **ni, struct err *e)
 		ntfs_inode_close(cur);
 		errno = err;
 		if (mref == (u64)-1)
-			return errno == ENOENT ? 0
-					       : fail(e, "io", "%.*s: lookup failed: %s", (int)done,
-						      path, strerror(errno));
+			return errno == ENOENT ? 0 : damaged(e, path, done, "cannot be looked up");
 		cur = ntfs_inode_open(vol, MREF(mref));
 		if (!cur)
-			return fail(e, "io", "%.*s: cannot open: %s", (int)done, path,
-				    strerror(errno));
+			return damaged(e, path, done,
+				       "is named by its directory, but its MFT record "
+				       "cannot be read");
 		if (cur->flags & FILE_ATTR_REPARSE_POINT) {
 			ntfs_inode_close(cur);
 			return fail(e, "unsafe-path",
@@ -310,35 +447,129 @@ static int n_read(struct vol *v, const char *path, size_t max, struct buf *out, 
 	return r;
 }
 
-static int sync_volume(struct vol *v, const char *path, struct err *e)
-{
-	if (ntfs_device_sync(vol_of(v)->dev) == -1)
-		return fail(e, "io", "%s: flushing the volume failed: %s", path, strerror(errno));
-	return 0;
-}
-
-static int write_data(ntfs_attr *na, const void *p, size_t len, const char *path, struct err *e)
-{
-	s64 n = len ? ntfs_attr_pwrite(na, 0, (s64)len, p) : 0;
-	if (n != (s64)len)
-		return fail(e, "io", "%s: write failed: %s", path,
-			    n < 0 ? strerror(errno) : "short write (volume full?)");
-	if (na->data_size != (s64)len && ntfs_attr_truncate(na, (s64)len) == -1)
-		return fail(e, "io", "%s: truncate failed: %s", path, strerror(errno));
-	return 0;
-}
-
-static int n_rewrite(struct vol *v, const char *path, const void *p, size_t len, struct err *e)
+static int n_size(struct vol *v, const char *path, uint64_t *size, struct err *e)
 {
 	ntfs_inode *ni;
 	ntfs_attr *na;
 	if (open_regular(v, path, &ni, &na, e) == -1)
 		return -1;
-	int r = write_data(na, p, len, path, e);
+	*size = na->data_size < 0 ? 0 : (uint64_t)na->data_size;
+	ntfs_attr_close(na);
+	ntfs_inode_close(ni);
+	return 0;
+}
+
+static int n_read_at(struct vol *v, const char *path, uint64_t off, void *p, size_t len,
+		     struct err *e)
+{
+	ntfs_inode *ni;
+	ntfs_attr *na;
+	if (open_regular(v, path, &ni, &na, e) == -1)
+		return -1;
+	int r = 0;
+	s64 got =
+	    off + len <= (uint64_t)na->data_size ? ntfs_attr_pread(na, (s64)off, (s64)len, p) : 0;
+	if (got != (s64)len)
+		r = fail(e, "io", "%s: read failed at %llu: %s", path, (unsigned long long)off,
+			 got < 0 ? strerror(errno) : "the file ends early");
+	ntfs_attr_close(na);
+	ntfs_inode_close(ni);
+	return r;
+}
+
+static int n_inplace(struct vol *v, const char *path, struct err *e)
+{
+	ntfs_inode *ni;
+	ntfs_attr *na;
+	if (open_regular(v, path, &ni, &na, e) == -1)
+		return -1;
+	int r = 0;
+	if (NAttrCompressed(na) || NAttrEncrypted(na) || NAttrSparse(na))
+		r = fail(e, "unsupported",
+			 "%s: its data is %s on NTFS; nobounce writes only plain data in place. "
+			 "In Windows, run 'compact /u' (or clear the attribute in its "
+			 "properties), then run nobounce again",
+			 path,
+			 NAttrEncrypted(na)    ? "encrypted"
+			 : NAttrCompressed(na) ? "compressed"
+					       : "sparse");
+	ntfs_attr_close(na);
+	ntfs_inode_close(ni);
+	return r;
+}
+
+/* Closing an inode writes its MFT record when it changed. */
+static int close_both(ntfs_inode *ni, ntfs_attr *na, const char *path, int r, struct err *e)
+{
 	ntfs_attr_close(na);
 	if (ntfs_inode_close(ni) == -1 && r == 0)
 		r = fail(e, "io", "%s: updating its MFT record failed: %s", path, strerror(errno));
-	return r == 0 ? sync_volume(v, path, e) : r;
+	return r;
+}
+
+/* Runs op on a file's data attribute as one operation: its writes reach
+ * the disk together when it ends. */
+struct data_op {
+	uint64_t off, len;
+	const void *p;
+};
+
+static int on_data(struct vol *v, const char *path, const struct data_op *d,
+		   int (*op)(ntfs_attr *na, const struct data_op *d, const char *path,
+			     struct err *e),
+		   struct err *e)
+{
+	struct ntvol *nt = v->priv;
+	ntfs_inode *ni;
+	ntfs_attr *na;
+	if (open_regular(v, path, &ni, &na, e) == -1)
+		return -1;
+	burst_begin(nt);
+	int r = close_both(ni, na, path, op(na, d, path, e), e);
+	return burst_end(nt, e) == -1 ? -1 : r;
+}
+
+static int write_op(ntfs_attr *na, const struct data_op *d, const char *path, struct err *e)
+{
+	s64 n = ntfs_attr_pwrite(na, (s64)d->off, (s64)d->len, d->p);
+	if (n != (s64)d->len)
+		return fail(e, "io", "%s: write failed at %llu: %s", path,
+			    (unsigned long long)d->off,
+			    n < 0 ? strerror(errno) : "short write (volume full?)");
+	return 0;
+}
+
+/* solid: growth gets clusters now, never a hole that a later write would
+ * have to allocate */
+static int resize_op(ntfs_attr *na, const struct data_op *d, const char *path, struct err *e)
+{
+	if (na->data_size != (s64)d->len && ntfs_attr_truncate_solid(na, (s64)d->len) == -1)
+		return fail(e, "io", "%s: cannot set its length to %llu: %s", path,
+			    (unsigned long long)d->len,
+			    errno == ENOSPC ? "the volume is full" : strerror(errno));
+	return 0;
+}
+
+static int n_write_at(struct vol *v, const char *path, uint64_t off, const void *p, size_t len,
+		      struct err *e)
+{
+	return on_data(v, path, &(struct data_op){off, len, p}, write_op, e);
+}
+
+static int n_resize(struct vol *v, const char *path, uint64_t len, struct err *e)
+{
+	return on_data(v, path, &(struct data_op){0, len, NULL}, resize_op, e);
+}
+
+static int n_sync(struct vol *v, int drop, struct err *e)
+{
+	struct ntvol *nt = v->priv;
+	struct err why = {0};
+	int r = drop ? bdev_drop_cache(nt->bd, &why) : bdev_flush(nt->bd, &why);
+	if (r == -1)
+		r = fail(e, "io", "flushing the volume failed: %s", why.msg);
+	err_clear(&why);
+	return r;
 }
 
 /* Splits path into its directory (opened) and its last name (UTF-16). */
@@ -363,8 +594,8 @@ static int open_parent(struct vol *v, const char *path, ntfs_inode **dir, ntfsch
 
 static int n_remove(struct vol *v, const char *path, struct err *e);
 
-static int n_create(struct vol *v, const char *path, const void *p, size_t len, const char *like,
-		    struct err *e)
+static int create_held(struct vol *v, const char *path, const void *p, size_t len, const char *like,
+		       struct err *e)
 {
 	le32 securid = const_cpu_to_le32(0);
 	if (like) {
@@ -372,7 +603,7 @@ static int n_create(struct vol *v, const char *path, const void *p, size_t len, 
 		if (walk(v, like, &li, e) == -1)
 			return -1;
 		if (li) {
-			securid = li->security_id; /* a backup is as private as its original */
+			securid = li->security_id; /* a copy is as private as its original */
 			ntfs_inode_close(li);
 		}
 	}
@@ -382,7 +613,7 @@ static int n_create(struct vol *v, const char *path, const void *p, size_t len, 
 	if (probe) {
 		ntfs_inode_close(probe);
 		return fail(e, "stray-file",
-			    "%s: already exists; it is not in nobounce's manifest. Move it away "
+			    "%s: already exists and is not one nobounce made. Move it away "
 			    "and run again",
 			    path);
 	}
@@ -394,11 +625,17 @@ static int n_create(struct vol *v, const char *path, const void *p, size_t len, 
 	ntfs_inode *ni = ntfs_create(dir, securid, uname, (u8)ulen, S_IFREG);
 	int r = 0;
 	if (!ni) {
-		r = fail(e, "io", "%s: cannot create: %s", path, strerror(errno));
+		r = fail(e, "io", "%s: cannot create: %s", path,
+			 errno == ENOSPC ? "the volume is full" : strerror(errno));
 	} else {
 		ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
-		r = na ? write_data(na, p, len, path, e)
-		       : fail(e, "io", "%s: cannot open its data: %s", path, strerror(errno));
+		s64 n = na && len ? ntfs_attr_pwrite(na, 0, (s64)len, p) : 0;
+		if (!na)
+			r = fail(e, "io", "%s: cannot open its data: %s", path, strerror(errno));
+		else if (n != (s64)len)
+			r = fail(e, "io", "%s: write failed: %s", path,
+				 n >= 0 || errno == ENOSPC ? "the volume is full"
+							   : strerror(errno));
 		if (na)
 			ntfs_attr_close(na);
 		if (r == -1) {
@@ -410,13 +647,11 @@ static int n_create(struct vol *v, const char *path, const void *p, size_t len, 
 		}
 		/* the directory is still open (and its index not yet written):
 		 * the new name's index entry is updated through it */
-		if (ntfs_inode_close_in_dir(ni, dir) == -1 && r == 0)
+		if (ntfs_inode_close_in_dir(ni, dir) == -1)
 			r = fail(e, "io", "%s: %s", path, strerror(errno));
 	}
 	ntfs_inode_close(dir);
 	free(uname);
-	if (r == 0)
-		r = sync_volume(v, path, e);
 	if (r == -1 && ni) {
 		/* a create that fails leaves nothing behind, as far as the
 		 * volume still lets us remove it */
@@ -425,6 +660,15 @@ static int n_create(struct vol *v, const char *path, const void *p, size_t len, 
 		err_clear(&e2);
 	}
 	return r;
+}
+
+static int n_create(struct vol *v, const char *path, const void *p, size_t len, const char *like,
+		    struct err *e)
+{
+	struct ntvol *nt = v->priv;
+	burst_begin(nt);
+	int r = create_held(v, path, p, len, like, e);
+	return burst_end(nt, e) == -1 ? -1 : r;
 }
 
 static int n_remove(struct vol *v, const char *path, struct err *e)
@@ -445,27 +689,14 @@ static int n_remove(struct vol *v, const char *path, struct err *e)
 		ntfs_inode_close(ni);
 		return -1;
 	}
+	struct ntvol *nt = v->priv;
+	burst_begin(nt);
 	int r = 0;
 	/* ntfs_delete closes both inodes, whatever happens */
 	if (ntfs_delete(vol_of(v), NULL, ni, dir, uname, (u8)ulen) == -1)
 		r = fail(e, "io", "%s: cannot remove: %s", path, strerror(errno));
 	free(uname);
-	return r == 0 ? sync_volume(v, path, e) : r;
-}
-
-/* Our own files: the new content is written aside, then takes the name.
- * NTFS through libntfs-3g has no atomic rename; plan.c reads the aside copy
- * when a crash left only that. */
-static int n_replace(struct vol *v, const char *path, const void *p, size_t len, struct err *e)
-{
-	const char *slash = strrchr(path, '/');
-	CLEANUP_FREE char *tmp =
-	    slash ? xasprintf("%.*s/.%s.tmp", (int)(slash - path), path, slash + 1)
-		  : xasprintf(".%s.tmp", path);
-	if (n_remove(v, tmp, e) == -1 || n_create(v, tmp, p, len, NULL, e) == -1 ||
-	    n_remove(v, path, e) == -1 || n_create(v, path, p, len, NULL, e) == -1)
-		return -1;
-	return n_remove(v, tmp, e);
+	return burst_end(nt, e) == -1 ? -1 : r;
 }
 
 /* Names are FILE_NAME attributes; a DOS 8.3 alias of a long name is one of
@@ -502,8 +733,13 @@ static int n_lock(struct vol *v, int exclusive, struct err *e)
 static void n_close(struct vol *v)
 {
 	struct ntvol *nt = v->priv;
+	struct err e = {0};
+	burst_begin(nt);
 	if (nt->vol && ntfs_umount(nt->vol, FALSE) == -1)
 		note("%s: unmounting failed: %s", v->name, strerror(errno));
+	if (burst_end(nt, &e) == -1 || (v->writable && bdev_flush(nt->bd, &e) == -1))
+		note("%s: unmounting: %s", v->name, e.msg);
+	err_clear(&e);
 	free(nt);
 }
 
@@ -511,11 +747,15 @@ static const struct vol_ops ntfs_ops = {
     .list = n_list,
     .kind = n_kind,
     .read = n_read,
-    .rewrite = n_rewrite,
+    .size = n_size,
+    .read_at = n_read_at,
+    .write_at = n_write_at,
+    .resize = n_resize,
+    .sync = n_sync,
     .create = n_create,
-    .replace = n_replace,
     .remove = n_remove,
     .links = n_links,
+    .inplace = n_inplace,
     .lock = n_lock,
     .close = n_close,
 };
@@ -655,7 +895,15 @@ struct vol *vol_open_ntfs(struct blockdev *bd, uint64_t off, uint64_t size, cons
 	judge(v);
 	if (writable && !v->refusal) {
 		ntfs_umount(nt->vol, FALSE);
+		burst_begin(nt); /* what mounting for writing writes, at once */
 		nt->vol = mount(nt, name, 1);
+		struct err held = {0};
+		if (burst_end(nt, &held) == -1 && nt->vol) {
+			ntfs_umount(nt->vol, FALSE);
+			nt->vol = NULL;
+			errno = EIO;
+		}
+		err_clear(&held);
 		if (!nt->vol) {
 			int err = errno;
 			fail(e, "dirty-volume",

@@ -1,0 +1,208 @@
+/* run: one installation, one command (see run.h). */
+#include "run.h"
+
+static void ctx_union(struct fixctx *dst, const struct fixctx *src)
+{
+	for (size_t i = 0; i < src->sink_classes.n; i++)
+		fixctx_add_class(dst, src->sink_classes.v[i]);
+}
+
+/* Journals of runs that never wrote anything (their creation did not
+ * finish) are removed first: they say nothing. */
+static int drop_stillborn(struct vol *v, struct journals *js, struct outcome *o, struct err *e)
+{
+	for (size_t i = 0; i < js->n; i++) {
+		struct journal *j = &js->v[i];
+		if (j->state[0] && !STREQ(j->state, "creating"))
+			continue;
+		if (txn_rollback(v, j, e) == -1)
+			return -1;
+		outcome_note(o,
+			     "run %d was interrupted before it wrote anything; its journal was "
+			     "removed",
+			     j->run);
+		j->run = 0; /* gone */
+	}
+	return 0;
+}
+
+static struct journal *last(struct journals *js)
+{
+	for (size_t i = js->n; i-- > 0;)
+		if (js->v[i].run)
+			return &js->v[i];
+	return NULL;
+}
+
+static int do_undo(struct vol *v, struct journals *js, const struct run_opts *ro, struct outcome *o)
+{
+	if (drop_stillborn(v, js, o, &o->err) == -1)
+		return -1;
+	struct journal *j = last(js);
+	if (!j) {
+		o->status = "clean";
+		outcome_note(o, "nothing to undo: no nobounce run on record");
+		return 0;
+	}
+	o->run = j->run;
+	o->journal = xstrdup(j->path);
+	int complete = STREQ(j->state, "complete");
+	if (txn_undo(v, j, &ro->txn, o, &o->err) == -1)
+		return -1;
+	o->status = "restored";
+	outcome_note(o, complete ? "run %d undone" : "interrupted run %d rolled back", o->run);
+	return 0;
+}
+
+static int do_commit(struct vol *v, struct journals *js, const struct run_opts *ro,
+		     struct outcome *o)
+{
+	if (drop_stillborn(v, js, o, &o->err) == -1)
+		return -1;
+	for (size_t i = 0; i < js->n; i++)
+		if (js->v[i].run && (js->v[i].bad || !STREQ(js->v[i].state, "complete")))
+			return txn_drop(v, &js->v[i], &ro->txn, &o->err);
+	CLEANUP_FREE char *runs = xstrdup("");
+	for (size_t i = 0; i < js->n; i++) {
+		if (!js->v[i].run)
+			continue;
+		if (txn_drop(v, &js->v[i], &ro->txn, &o->err) == -1)
+			return -1;
+		char *next = xasprintf("%s%s%d", runs, *runs ? ", " : "", js->v[i].run);
+		free(runs);
+		runs = next;
+	}
+	o->status = *runs ? "committed" : "clean";
+	if (*runs)
+		outcome_note(o,
+			     "dropped the journal of run(s) %s: the fix stays, and can no "
+			     "longer be undone",
+			     runs);
+	else
+		outcome_note(o, "nothing to commit: no nobounce journal on this volume");
+	return 0;
+}
+
+/* An interrupted run: check says so; fix rolls it back first. */
+static int finish_interrupted(struct vol *v, struct journals *js, enum command cmd,
+			      struct outcome *o, int *said)
+{
+	for (size_t i = 0; i < js->n; i++) {
+		struct journal *j = &js->v[i];
+		if (!j->run || (STREQ(j->state, "complete") && !j->bad))
+			continue;
+		if (cmd == CMD_CHECK) {
+			if (j->bad && j->state[0])
+				outcome_note(o,
+					     "%s cannot be trusted (%s): fix and undo will refuse "
+					     "this installation",
+					     j->path, j->bad);
+			else
+				outcome_note(
+				    o,
+				    "run %d was interrupted; 'fix' will roll it back and redo "
+				    "it, 'undo' will roll it back",
+				    j->run);
+			*said = 1;
+			continue;
+		}
+		int stillborn = !j->state[0] || STREQ(j->state, "creating");
+		note("%s: rolling back interrupted run %d", v->name, j->run);
+		critical_begin();
+		int r = txn_rollback(v, j, &o->err);
+		critical_end();
+		if (r == -1)
+			return -1;
+		outcome_note(o,
+			     stillborn ? "run %d was interrupted before it wrote anything; its "
+					 "journal was removed"
+				       : "interrupted run %d was rolled back first",
+			     j->run);
+		j->run = 0;
+	}
+	return 0;
+}
+
+int run_install(struct vol *v, struct install *in, enum command cmd, const struct run_opts *ro,
+		struct outcome *o)
+{
+	struct journals js = {0};
+	struct fixctx base = {0}, cx = {0};
+	memset(o, 0, sizeof *o);
+	o->inst = in;
+	o->status = "error";
+	int r = 0, interrupted = 0;
+	if (v->refusal && cmd != CMD_CHECK) {
+		plan_describe(v, in);
+		r = fail(&o->err, v->refusal_kind, "%s; nothing was written", v->refusal);
+		goto out;
+	}
+	r = txn_find(v, in, &js, &o->err);
+	if (r == 0 && (cmd == CMD_UNDO || cmd == CMD_COMMIT)) {
+		plan_describe(v, in);
+		critical_begin();
+		r = cmd == CMD_UNDO ? do_undo(v, &js, ro, o) : do_commit(v, &js, ro, o);
+		critical_end();
+		goto out;
+	}
+	if (r == 0)
+		r = finish_interrupted(v, &js, cmd, o, &interrupted);
+	if (r == 0 && interrupted) {
+		plan_describe(v, in);
+		o->status = "needs-fix";
+		goto out;
+	}
+	if (r == 0) {
+		txn_classes(&js, &base);
+		ctx_union(&cx, &base);
+		struct plan_opts po = {cmd == CMD_FIX, ro->no_recover};
+		r = plan_install(v, in, &po, &base, &cx, o, &o->err);
+	}
+	if (r == 0 && o->nedits == 0)
+		o->status = "clean";
+	else if (r == 0 && cmd == CMD_CHECK)
+		o->status = "needs-fix";
+	else if (r == 0 && signal_pending())
+		r = fail(&o->err, "interrupted",
+			 "interrupted before the first write; nothing was written");
+	else if (r == 0) {
+		struct journal *j = last(&js);
+		/* a signal now waits until every file is written and verified,
+		 * or put back */
+		critical_begin();
+		r = txn_apply(v, in, j ? j->run + 1 : 1, &ro->txn, &cx, o, &o->err);
+		critical_end();
+		if (r == 0)
+			o->status = "fixed";
+	}
+	if (r == 0 && cmd == CMD_CHECK && v->refusal && o->nedits)
+		outcome_note(o, "fix will refuse this volume: %s", v->refusal);
+	if (r == 0 && in->metabase_bin)
+		outcome_note(o,
+			     "%s: IIS 5 (Windows 2000) keeps its metabase in this binary file, "
+			     "which nobounce does not edit: PEEXCH50's SMTP sink bindings stay in "
+			     "it, naming classes that no longer exist once its COM registration is "
+			     "gone (the SMTP service skips them, and may log a warning for each). "
+			     "To remove them, run on the running server: regsvr32 /u \"C:\\Program "
+			     "Files\\Exchsrvr\\bin\\peexch50.dll\"",
+			     in->metabase_bin);
+out:
+	if (r == 0 && !o->journal && last(&js))
+		o->journal = xstrdup(last(&js)->path);
+	fixctx_free(&base);
+	fixctx_free(&cx);
+	txn_free(&js);
+	if (r == -1)
+		o->status = "error";
+	return r;
+}
+
+int run_pending(struct vol *v, struct install *in)
+{
+	struct journals js;
+	struct err e = {0};
+	int r = txn_find(v, in, &js, &e) == 0 ? txn_pending(&js) : 1;
+	txn_free(&js);
+	err_clear(&e);
+	return r;
+}
