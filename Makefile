@@ -1,27 +1,42 @@
-# nobounce — see README.md.  `make check` installs what is missing, builds and
-# runs every test; `make demo` shows check -> fix -> check -> undo.
+# nobounce — see README.md.  `make` builds the program and nothing else;
+# `make check` (and demo, asan, bench, fuzz) first install with apt-get the
+# Debian packages they need, then build and run.
+#
+# Packagers: CPPFLAGS, CFLAGS and LDFLAGS are honoured; WERROR= turns off
+# -Werror, which is on for development and CI.
 
+VERSION := 0.2
 PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
 CFLAGS ?= -O2 -g
-WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
-PKGS := hivex jansson libcrypto libxml-2.0 libntfs-3g libnbd zlib
+WERROR ?= -Werror
+WARN := -std=c11 -Wall -Wextra $(WERROR) -Wshadow -Wformat=2 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
+PKGS := hivex jansson nettle libxml-2.0 libntfs-3g libnbd zlib
 # libldm's own .pc file asks for json-glib's and device-mapper's headers,
 # which its interface does not use: glib and gobject are enough.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) gobject-2.0)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lldm-1.0 $(shell pkg-config --libs gobject-2.0)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lldm-1.0 $(shell pkg-config --libs gobject-2.0) -lpthread -lm
+# --version names the libraries it was built with
+BUILT_WITH = $(shell for p in hivex libxml-2.0 libntfs-3g libnbd jansson nettle zlib; do \
+	printf '%s %s, ' $$p "$$(pkg-config --modversion $$p 2>/dev/null)"; done; \
+	printf 'libldm %s' "$$(dpkg-query -W -f='$${Version}' libldm-1.0-0 2>/dev/null)")
+DEFS = -DNOBOUNCE_VERSION='"$(VERSION)"' -DNOBOUNCE_BUILT_WITH='"$(BUILT_WITH)"'
+COMPILE = $(CC) $(CPPFLAGS) $(WARN) $(CFLAGS)
+LINK_FLAGS = $(LDFLAGS)
 
 # Debian packages: to build, then to test (peers that read our results back).
-BUILD_DEBS := gcc make pkg-config libhivex-dev libjansson-dev libssl-dev libxml2-dev ntfs-3g-dev libnbd-dev zlib1g-dev libldm-dev libglib2.0-dev qemu-utils
-TEST_DEBS := libhivex-bin libwin-hivex-perl chntpw libxml2-utils xz-utils jq strace util-linux groff-base ntfs-3g fdisk procps parallel valgrind
-DEBS := $(BUILD_DEBS) $(TEST_DEBS)
+BUILD_DEBS := gcc make pkg-config libhivex-dev libjansson-dev nettle-dev libxml2-dev ntfs-3g-dev libnbd-dev zlib1g-dev libldm-dev libglib2.0-dev
+# what the program runs: qemu-nbd serves qcow2, VMDK, VHD(X) and VDI images
+RUN_DEBS := qemu-utils
+TEST_DEBS := libhivex-bin libwin-hivex-perl chntpw libxml2-utils xz-utils jq strace util-linux groff-base ntfs-3g fdisk procps parallel valgrind python3-jsonschema debhelper lintian ansible-core
+DEBS := $(BUILD_DEBS) $(RUN_DEBS) $(TEST_DEBS)
 
 TOOL_SRCS := $(wildcard tool/*.c)
 TOOL_HDRS := $(wildcard tool/*.h)
 BUILD ?= build
 
-.PHONY: all deps check test demo asan install clean fixtures format bench bench-deps fuzz fuzz-deps
+.PHONY: all deps check check-built test demo demo-built asan install uninstall clean fixtures format bench bench-deps fuzz fuzz-deps build-deps-present
 
 all: tool/nobounce
 
@@ -41,26 +56,32 @@ endef
 deps:
 	$(call apt_install,deps,$(DEBS))
 
-tool/nobounce: $(TOOL_SRCS) $(TOOL_HDRS) | deps
-	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(TOOL_SRCS) $(PKG_LIBS)
+# Plain `make` installs nothing: it says what is missing instead.
+build-deps-present:
+	@pkg-config --exists $(PKGS) gobject-2.0 || { \
+	  echo "nobounce: the build needs the development packages of: $(PKGS) (and libldm)."; \
+	  echo "  On Debian: apt-get install $(BUILD_DEBS); or run 'make deps'."; exit 1; }
+
+tool/nobounce: $(TOOL_SRCS) $(TOOL_HDRS) | build-deps-present
+	$(COMPILE) $(DEFS) $(PKG_CFLAGS) -o $@ $(TOOL_SRCS) $(LINK_FLAGS) $(PKG_LIBS)
 
 MKHIVE_SRCS := hives/mkhive.c tool/regname.c
 $(BUILD)/mkhive: $(MKHIVE_SRCS) tool/regname.h | deps
 	@mkdir -p $(BUILD)
-	$(CC) $(WARN) $(CFLAGS) $(shell pkg-config --cflags hivex) -o $@ $(MKHIVE_SRCS) $(shell pkg-config --libs hivex)
+	$(COMPILE) $(shell pkg-config --cflags hivex) -o $@ $(MKHIVE_SRCS) $(LINK_FLAGS) $(shell pkg-config --libs hivex)
 
 $(BUILD)/mklog: hives/mklog.c | deps
 	@mkdir -p $(BUILD)
-	$(CC) $(WARN) $(CFLAGS) -o $@ $<
+	$(COMPILE) -o $@ $< $(LINK_FLAGS)
 
 $(BUILD)/ntfsput: hives/ntfsput.c | deps
 	@mkdir -p $(BUILD)
-	$(CC) $(WARN) $(CFLAGS) -o $@ $< $(shell pkg-config --libs libntfs-3g)
+	$(COMPILE) -o $@ $< $(LINK_FLAGS) $(shell pkg-config --libs libntfs-3g)
 
 # The same program with fault points compiled in, for the crash tests only.
 $(BUILD)/nobounce-faults: $(TOOL_SRCS) $(TOOL_HDRS) | deps
 	@mkdir -p $(BUILD)
-	$(CC) $(WARN) $(CFLAGS) -DNOBOUNCE_FAULTS $(PKG_CFLAGS) -o $@ $(TOOL_SRCS) $(PKG_LIBS)
+	$(COMPILE) $(DEFS) -DNOBOUNCE_FAULTS $(PKG_CFLAGS) -o $@ $(TOOL_SRCS) $(LINK_FLAGS) $(PKG_LIBS)
 
 # Fixture volumes, generated from the text sources in hives/.
 fixtures: $(BUILD)/mkhive
@@ -79,7 +100,7 @@ build-fuzz/fuzz-%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(TOOL_HDRS) | deps fuzz
 
 $(BUILD)/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_LIB_SRCS) $(TOOL_HDRS) | deps
 	@mkdir -p $(BUILD)
-	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< tests/fuzz/replay.c $(FUZZ_LIB_SRCS) $(PKG_LIBS)
+	$(COMPILE) $(DEFS) $(PKG_CFLAGS) -o $@ $< tests/fuzz/replay.c $(FUZZ_LIB_SRCS) $(LINK_FLAGS) $(PKG_LIBS)
 
 fuzz-deps: | deps
 	$(call apt_install,fuzz-deps,clang libclang-rt-14-dev)
@@ -87,12 +108,20 @@ fuzz-deps: | deps
 fuzz: $(addprefix build-fuzz/fuzz-,$(FUZZERS)) $(BUILD)/mkhive $(BUILD)/mklog $(BUILD)/ntfsput
 	tests/fuzz/run build-fuzz $(BUILD) $(FUZZ_SECONDS)
 
-check: tool/nobounce $(BUILD)/mkhive $(BUILD)/mklog $(BUILD)/nobounce-faults $(BUILD)/ntfsput $(addprefix $(BUILD)/replay-,$(FUZZERS))
+# check and demo install what they need first, then build and run (a make
+# of their own, so that nothing is built before the packages are there)
+check: deps
+	$(MAKE) --no-print-directory check-built
+
+check-built: tool/nobounce $(BUILD)/mkhive $(BUILD)/mklog $(BUILD)/nobounce-faults $(BUILD)/ntfsput $(addprefix $(BUILD)/replay-,$(FUZZERS))
 	tests/run $(BUILD)
 
 test: check
 
-demo: tool/nobounce $(BUILD)/mkhive $(BUILD)/ntfsput
+demo: deps
+	$(MAKE) --no-print-directory demo-built
+
+demo-built: tool/nobounce $(BUILD)/mkhive $(BUILD)/ntfsput
 	tests/demo $(BUILD)
 
 # The whole suite again with AddressSanitizer (leaks included) and
@@ -100,9 +129,9 @@ demo: tool/nobounce $(BUILD)/mkhive $(BUILD)/ntfsput
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 asan: | deps
 	@mkdir -p build-asan
-	$(CC) $(WARN) $(ASAN_FLAGS) $(PKG_CFLAGS) -o build-asan/nobounce $(TOOL_SRCS) $(PKG_LIBS)
-	$(CC) $(WARN) $(ASAN_FLAGS) -DNOBOUNCE_FAULTS $(PKG_CFLAGS) -o build-asan/nobounce-faults $(TOOL_SRCS) $(PKG_LIBS)
-	for f in $(FUZZERS); do $(CC) $(WARN) $(ASAN_FLAGS) $(PKG_CFLAGS) -o build-asan/replay-$$f tests/fuzz/fuzz_$$f.c tests/fuzz/replay.c $(FUZZ_LIB_SRCS) $(PKG_LIBS) || exit 1; done
+	$(CC) $(WARN) $(ASAN_FLAGS) $(DEFS) $(PKG_CFLAGS) -o build-asan/nobounce $(TOOL_SRCS) $(PKG_LIBS)
+	$(CC) $(WARN) $(ASAN_FLAGS) $(DEFS) -DNOBOUNCE_FAULTS $(PKG_CFLAGS) -o build-asan/nobounce-faults $(TOOL_SRCS) $(PKG_LIBS)
+	for f in $(FUZZERS); do $(CC) $(WARN) $(ASAN_FLAGS) $(DEFS) $(PKG_CFLAGS) -o build-asan/replay-$$f tests/fuzz/fuzz_$$f.c tests/fuzz/replay.c $(FUZZ_LIB_SRCS) $(PKG_LIBS) || exit 1; done
 	$(CC) $(WARN) $(ASAN_FLAGS) -o build-asan/ntfsput hives/ntfsput.c $(shell pkg-config --libs libntfs-3g)
 	$(CC) $(WARN) $(ASAN_FLAGS) -o build-asan/mklog hives/mklog.c
 	$(CC) $(WARN) $(ASAN_FLAGS) $(shell pkg-config --cflags hivex) -o build-asan/mkhive $(MKHIVE_SRCS) $(shell pkg-config --libs hivex)
@@ -117,14 +146,20 @@ bench-deps: | deps
 
 BENCH_TOOL_SRCS := tool/blockdev.c tool/image.c tool/sandbox.c tool/partitions.c tool/vol.c tool/vol_ntfs.c tool/util.c
 $(BUILD)/iofloor: tests/bench/iofloor.c $(BENCH_TOOL_SRCS) $(TOOL_HDRS) | deps
-	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BENCH_TOOL_SRCS) $(PKG_LIBS)
+	$(COMPILE) $(PKG_CFLAGS) -o $@ $< $(BENCH_TOOL_SRCS) $(LINK_FLAGS) $(PKG_LIBS)
 
 bench: tool/nobounce $(BUILD)/mkhive $(BUILD)/ntfsput $(BUILD)/iofloor | bench-deps
 	tests/bench/run $(BUILD)
 
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 install: tool/nobounce
 	install -D -m 0755 tool/nobounce $(DESTDIR)$(PREFIX)/bin/nobounce
 	install -D -m 0644 docs/nobounce.1 $(DESTDIR)$(PREFIX)/share/man/man1/nobounce.1
+	install -D -m 0644 tool/nobounce.bash $(DESTDIR)$(BASHCOMPDIR)/nobounce
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/nobounce $(DESTDIR)$(PREFIX)/share/man/man1/nobounce.1 \
+	  $(DESTDIR)$(BASHCOMPDIR)/nobounce
 
 format:
 	clang-format -i tool/*.c tool/*.h hives/*.c tests/fuzz/*.c tests/bench/*.c

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mkhive: build a registry hive from .reg-style text, for test fixtures.
  *
  *   mkhive -o OUT [--base HIVE] [--prefix PFX] [--root-name NAME]

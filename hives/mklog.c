@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mklog: makes a dirty hive and a transaction log from two clean hives:
  * what Windows leaves when it dies after logging the change from BEFORE to
  * AFTER but before writing it to the primary file.  For the log-recovery

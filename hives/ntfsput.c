@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ntfsput: fills an NTFS partition image (made by mkntfs) with a directory
  * tree, for test images.  ntfscp cannot create directories (FACTS.md §6).
  *

@@ -12,12 +12,20 @@ check() {
 	if "$@"; then pass "$d"; else flunk "$d"; fi
 }
 
+# json_seen FILE: its JSON lines join those tests/run checks against the
+# schema at the end
+json_seen() {
+	[ -n "${JSONLOG:-}" ] && grep '^{"command":' "$1" 2>/dev/null | sed "s/^/$T\t/" >>"$JSONLOG"
+	return 0
+}
+
 # nb WANT-RC DESC ARGS...: runs nobounce; stdout in out, stderr in err
 nb() {
 	want=$1 d=$2
 	shift 2
 	"$NOBOUNCE" "$@" >out 2>err
 	rc=$?
+	json_seen out
 	if [ "$rc" = "$want" ]; then
 		pass "$d (exit $rc)"
 	else
@@ -69,6 +77,7 @@ jqok() { # [DESC -s FILTER FILE]: -s reads every line as one array
 		shift 2
 		set -- "$d" "$@"
 	fi
+	json_seen "$3"
 	if jq $slurp -e "$2" "$3" >/dev/null 2>jq.err; then pass "$1"; else
 		flunk "$1: jq says no ($(head -c 300 jq.err)) to: $(head -c 600 "$3")"
 	fi

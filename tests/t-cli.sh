@@ -6,17 +6,82 @@ nb 2 "a command without a target is a usage error" check
 nb 2 "--force goes only with undo" fix --force x
 nb 2 "an unknown option is a usage error" check --bogus x
 nb 2 "-v with -q is a usage error" check -v -q x
+# a usage error is one line, and where to look; not the whole help
+for args in "" "frobnicate x" "check" "check --bogus x" "check -j 1.5 x" "check --timeout nan x" "fix --force x"; do
+	# shellcheck disable=SC2086
+	"$NOBOUNCE" $args >out 2>err
+	rc=$?
+	check "usage error '$args': exit 2, one line and 'Try nobounce --help' ($(wc -l <err) lines)" \
+		sh -c "[ $rc = 2 ] && [ \$(wc -l <err) -le 2 ] && grep -q \"^Try 'nobounce --help'\" err && [ ! -s out ]"
+done
+nb 2 "-j 1.5 is refused" check -j 1.5 x
+has "-j 1.5: says a whole number" err "-j takes a whole number from 1 to 256, not '1.5'"
+nb 2 "--timeout nan is refused" check --timeout nan x
+nb 2 "--timeout inf is refused" check --timeout inf x
+mkdir adir
+nb 2 "--from a directory is refused" check --from adir
+has "--from a directory: says so" err "--from adir: is a directory"
+nb 2 "--format junk is refused" check --format junk x
+has "--format: the choices include auto" err "auto raw qcow2"
 nb 0 "--help" --help
 has "--help shows the synopsis" out 'usage: nobounce check'
 has "--help warns about public-folder replication" out 'public-folder replication'
 has "--help lists every exit status" out '0 done.*1 check.*2 usage' 
 nb 0 "--version" --version
 has "--version names the program" out '^nobounce [0-9]'
+has "--version names the libraries it was built with" out '^built with hivex [0-9.]+, libxml-2.0 [0-9.]+, libntfs-3g [0-9.]+, libnbd [0-9.]+, jansson [0-9.]+, nettle [0-9.]+'
 nb 3 "a missing target fails" check /nonexistent/volume
 has "the error names the target" err '^nobounce: /nonexistent/volume: '
 printf 'x' >plainfile
-nb 3 "a plain file is not a volume" check plainfile
-has "the error says it is not a disk image" err "not a disk image"
+nb 3 "a plain file is not a volume" check --json plainfile
+has "the error says it is not a disk image, and what to give" err "not a disk image. Give a disk image, a partition image, a block device or a mounted volume's directory"
+head -c 2000000 /dev/urandom >random.img
+nb 3 "2 MB of random bytes: exit 3" check random.img
+has "2 MB of random bytes: says what to give" err "random.img: no NTFS file system on it \(read as raw\).*Give the whole disk image or device, or the root directory of the mounted system volume.*--format"
+fresh sbs2003 vol
+nb 3 "the WINDOWS folder given: exit 3" check vol/WINDOWS
+has "the WINDOWS folder given: named as such" err "this looks like the WINDOWS folder itself. Give the root directory"
+nb 3 "the config folder given: exit 3" check vol/WINDOWS/system32/config
+has "the config folder given: named as such" err "this looks like the system32/config folder"
+nb 3 "a hive file given: exit 3" check vol/$SYS
+has "a hive file given: named as such" err "this is a registry hive, not a disk or volume.*nobounce recover"
+nb 1 "--format auto detects, as without it" check --format auto --json vol
+nb 1 "the same target twice (dir and dir/): run once" check --json vol vol/
+check "the same target twice: reported once" test "$(wc -l <out)" = 1
+has "the same target twice: said so" err "vol/ is vol again; it is run once"
+nb 0 "undo of a volume never fixed" undo --json vol
+jqok "undo of a volume never fixed: its own status" '.status == "nothing-to-undo"' out
+nb 0 "undo of a volume never fixed, as text" undo vol
+has "undo of a volume never fixed: says nothing to undo" out 'nothing to undo$'
+
+# permission denied names the file and the user
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	chmod 755 . # the test's own directory: nobody may pass through
+	fresh sbs2003 priv
+	chmod 700 priv
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$NOBOUNCE" check priv >out 2>err
+	rc=$?
+	check "permission denied: exit 3 ($rc)" test $rc = 3
+	has "permission denied: names the user" err "priv: permission denied: user nobody \(uid [0-9]+\) may not open this directory"
+	head -c 1048576 /dev/zero >priv.img
+	chmod 600 priv.img
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$NOBOUNCE" check priv.img >out 2>err
+	has "permission denied on an image: names the user, the owner and the mode" err "priv.img: permission denied: user nobody \(uid [0-9]+\) may not read it \(owner uid 0, mode 0600\)"
+else
+	skip "permission tests need root and setpriv"
+fi
+
+# recover is for hives: anything else is said to be no hive
+printf 'root:x:0:0::/root:/bin/sh\n' >passwd
+: >empty
+for f in passwd empty random.img; do
+	nb 3 "recover $f: not a hive, exit 3" recover --json $f
+	jqok "recover $f: error not-a-hive" '.status == "error" and .error.kind == "not-a-hive"' out
+done
+cp vol/$SYS clean.hiv
+nb 0 "recover of a clean hive with -o" recover clean.hiv -o copy.hiv
+check "recover of a clean hive with -o: OUT is a copy" cmp -s clean.hiv copy.hiv
+has "recover of a clean hive with -o: says so" out "copied to copy.hiv as it is"
 
 # The man page documents every option --help shows, and every exit status.
 man1=$TESTS/../docs/nobounce.1

@@ -85,8 +85,8 @@ refused "a raw disk whose first sector is a qcow2 header with a data file" unsaf
 	img/disguised.img
 refused "the same, with --format qcow2: the data file rule" unsafe-image \
 	"not in the image's own directory" --format qcow2 img/disguised.img
-nb 0 "the same, with --format raw: read as the raw disk it is" check --format raw --json img/disguised.img
-jqok "the same, with --format raw: no Windows in it, nothing else opened" '.status == "not-applicable"' out
+nb 3 "the same, with --format raw: read as the raw disk it is" check --format raw --json img/disguised.img
+jqok "the same, with --format raw: no Windows in it, nothing else opened; says what to give" '.error.kind == "no-windows" and (.error.message | test("read as raw.*give --format"))' out
 
 mkdir -p img/dd
 # (qemu-img takes data_file relative to where it runs; the image, to itself)

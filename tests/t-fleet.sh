@@ -4,7 +4,7 @@
 F=$NOBOUNCE_FAULTS_BIN
 NTFSPUT=$(dirname "$MKHIVE")/ntfsput
 
-# A mix: fixable, clean, broken, not applicable.
+# A mix: fixable, not an Exchange server, broken, no Windows at all.
 for i in 1 2 3; do fresh sbs2003 fix$i; done
 fresh noexchange clean1
 fresh nowindows na1
@@ -12,15 +12,16 @@ fresh sbs2003 broken1
 head -c 12288 /dev/urandom >broken1/$SYS
 nb 3 "a mixed fleet: exit 3 (one target is broken)" fix -j 2 --json fix1 fix2 fix3 clean1 na1 broken1
 check "a mixed fleet: one JSON line per target" test "$(wc -l <out)" = 6
-jqok "a mixed fleet: every status as expected" -s 'map({(.target): .status}) | add == {"fix1":"fixed","fix2":"fixed","fix3":"fixed","clean1":"clean","na1":"not-applicable","broken1":"error"}' out
-jqok "a mixed fleet: each line has its elapsed time" -s 'all(.[]; .elapsed | type == "number" and . >= 0)' out
-has "a mixed fleet: the summary on stderr counts by status" err '^nobounce: 6 targets in [0-9.]+ s: 1 clean, 3 fixed, 1 not-applicable, 1 error$'
+jqok "a mixed fleet: every status as expected" -s 'map({(.target): [.status, .error.kind]}) | add == {"fix1":["fixed",null],"fix2":["fixed",null],"fix3":["fixed",null],"clean1":["not-applicable",null],"na1":["error","no-windows"],"broken1":["error","damaged-hive"]}' out
+jqok "a mixed fleet: each line has its elapsed time in ms" -s 'all(.[]; .elapsed_ms | type == "number" and . >= 0 and floor == .)' out
+has "a mixed fleet: the summary on stderr counts by status" err '^nobounce: 6 targets in [0-9.]+ s: 3 fixed, 1 not-applicable, 2 error$'
 check "a mixed fleet: no progress line when stderr is not a terminal" sh -c '! grep -q "\[[0-9]*/6\]" err'
 for i in 1 2 3; do
 	check "a mixed fleet: fix$i has SuppressExternal" test "$(hget fix$i/$SYS '\ControlSet002\Services\SMTPSVC\XEXCH50' SuppressExternal)" = 1
 done
-nb 1 "check over a fleet: 1 when one needs work" check -j 2 fix1 clean1 na1 "$(fresh sbs2003 more && echo more)"
-nb 0 "check over a clean fleet: 0" check -j 2 fix1 clean1 na1
+nb 1 "check over a fleet: 1 when one needs work" check -j 2 fix1 clean1 "$(fresh sbs2003 more && echo more)"
+nb 0 "check over a clean fleet: 0" check -j 2 fix1 clean1
+nb 3 "check over a fleet with a folder that holds no Windows: 3" check -j 2 fix1 clean1 na1
 
 # Targets from a file and from standard input.
 printf 'fix1\n# a comment\n\nclean1\n' >list
@@ -35,7 +36,7 @@ fresh sbs2003 dies
 fresh noexchange c2
 NOBOUNCE_FAULT=mid-write:1 "$F" fix -j 2 --json dies c2 >out 2>err
 check "a worker killed mid-write: the run fails (exit $?)" test $? = 3
-jqok "a worker killed mid-write: reported as crashed, the other target clean" -s 'map({(.target): [.status, (.error.kind // null)]}) | add == {"dies": ["error", "crashed"], "c2": ["clean", null]}' out
+jqok "a worker killed mid-write: reported as crashed, the other target not applicable" -s 'map({(.target): [.status, (.error.kind // null)]}) | add == {"dies": ["error", "crashed"], "c2": ["not-applicable", null]}' out
 has "a worker killed mid-write: the message says what to do" err "dies: its worker died \(signal 9\); run 'nobounce check'"
 nb 0 "a worker killed mid-write: fix completes the target" fix dies
 fresh sbs2003 ref
@@ -53,7 +54,7 @@ rc=$?
 took=$(($(date +%s) - start))
 check "a hanging target: the run fails (exit $rc)" test $rc = 3
 check "a hanging target: stopped within a few seconds ($took s)" test $took -le 6
-jqok "a hanging target: reported as timeout, the other clean" -s 'map({(.target): [.status, (.error.kind // null)]}) | add == {"hangs": ["error", "timeout"], "c3": ["clean", null]}' out
+jqok "a hanging target: reported as timeout, the other not applicable" -s 'map({(.target): [.status, (.error.kind // null)]}) | add == {"hangs": ["error", "timeout"], "c3": ["not-applicable", null]}' out
 nb 0 "a hanging target: fix completes it afterwards" fix hangs
 check "a hanging target: its SYSTEM is as a clean run leaves it" cmp -s hangs/$SYS ref/$SYS
 
@@ -75,6 +76,8 @@ wait $pid
 rc=$?
 check "SIGINT: the run says it did not finish (exit $rc)" test $rc = 3
 has "SIGINT: the summary says what was not started" err '2 fixed, 4 not started \(interrupted\)'
+check "SIGINT: every target has its JSON line ($(wc -l <out))" test "$(wc -l <out)" = 6
+jqok "SIGINT: those not started say so" -s '[.[] | select(.status == "error")] | length == 4 and all(.error.kind == "interrupted" and (.error.message | test("^not started: Interrupt came first; nothing was written")))' out
 fixed=0 untouched=0 other=0
 for i in 1 2 3 4 5 6; do
 	if cmp -s s$i/$SYS ref/$SYS && cmp -s s$i/WINDOWS/system32/config/SOFTWARE ref/WINDOWS/system32/config/SOFTWARE; then
@@ -101,8 +104,48 @@ fresh winnt refnt
 ntfscat p17 WINNT/system32/config/SYSTEM >got 2>/dev/null
 check "64 images: image 17's SYSTEM equals the directory result (ntfscat)" cmp -s got refnt/WINNT/system32/config/SYSTEM
 
-# docs/fleet.md: the local form of the GNU parallel recipe
+# docs/fleet.md: its recipes, run as written, on this host
+DOC=$TESTS/../docs/fleet.md
+mkdir -p bin && ln -sf "$NOBOUNCE" bin/nobounce
+# block N: the Nth fenced block of docs/fleet.md whose first line says LANG
+block() {
+	awk -v want="$2" -v lang="$1" '/^```/ { if (inb) { inb = 0; next } if ($0 == "```" lang) { n++; inb = (n == want) } next }
+		inb { print }' "$DOC"
+}
 for i in 1 2 3; do fresh sbs2003 p$i; done
-parallel --will-cite -j 2 "$NOBOUNCE" fix --json {} ::: p1 p2 p3 >out 2>err
-check "GNU parallel: three JSON lines ($?)" test "$(wc -l <out)" = 3
-jqok "GNU parallel: all fixed" -s 'all(.[]; .status == "fixed")' out
+fresh sbs2003 pbad
+head -c 12288 /dev/urandom >pbad/$SYS
+printf '%s\n' "$PWD/p1" "$PWD/p2" "$PWD/p3" "$PWD/pbad" >images.txt
+# the fix line (block 2: block 1 is the one-host line), hosts made ':' (here)
+block sh 2 | sed 's|4/host1,4/host2|4/:|' >fix.sh
+check "GNU parallel: the fix recipe is in docs/fleet.md" grep -q "nobounce fix --json {} :::: images.txt" fix.sh
+PATH=$PWD/bin:$PATH sh fix.sh 2>err
+rc=$?
+check "GNU parallel fix: one job failed, the broken image (exit $rc)" test $rc = 1
+check "GNU parallel fix: four JSON lines" test "$(wc -l <results.jsonl)" = 4
+jqok "GNU parallel fix: three fixed, the broken one an error" -s '(map(select(.status == "fixed")) | length) == 3 and (map(select(.status == "error")) | length) == 1' results.jsonl
+for i in 1 2 3; do fresh sbs2003 p$i; done
+block sh 3 | sed 's|4/host1,4/host2|4/:|' >check.sh
+PATH=$PWD/bin:$PATH sh check.sh 2>err
+rc=$?
+check "GNU parallel check: exit 1 (work found) is no failed job; the broken image is (exit $rc)" test $rc = 1
+check "GNU parallel check: the job log shows one failure" test "$(awk 'NR > 1 && $7 != 0' check.log | wc -l)" = 1
+jqok "GNU parallel check: three need a fix" -s '(map(select(.status == "needs-fix")) | length) == 3' checks.jsonl
+block sh 4 >after.sh
+check "GNU parallel: the jq lines afterwards run" sh -c 'sh after.sh >after.out && grep -q pbad after.out && grep -q "\"fixed\": *3" after.out'
+
+if command -v ansible-playbook >/dev/null; then
+	for i in 1 2 3; do fresh sbs2003 p$i; done
+	block yaml 1 >playbook.yml
+	printf '[imaging]\nlocalhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n' >inventory
+	mkdir -p res
+	PATH=$PWD/bin:$PATH ANSIBLE_NOCOLOR=1 ANSIBLE_LOCAL_TEMP=$PWD/ans ANSIBLE_REMOTE_TEMP=$PWD/ans \
+		ansible-playbook -i inventory playbook.yml -e images="$PWD/images.txt" -e results="$PWD/res" >ansible.out 2>&1
+	rc=$?
+	check "Ansible: the host fails, for the broken image (exit $rc)" test $rc = 2
+	check "Ansible: the results were kept all the same ($(wc -l <res/localhost.jsonl 2>/dev/null) lines)" test "$(grep -c '^{' res/localhost.jsonl)" = 4
+	jqok "Ansible: three fixed, one error" -s '(map(select(.status == "fixed")) | length) == 3' res/localhost.jsonl
+	has "Ansible: the failure names the image" ansible.out 'pbad'
+else
+	skip "ansible-playbook is missing (make deps installs ansible-core)"
+fi

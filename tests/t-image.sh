@@ -144,7 +144,7 @@ refused() {
 mkimg hib.img mbr "$FIXTURES/sbs2003" -- --hibernate
 refused "hibernated" hibernated "powercfg /h off" hib.img
 nb 1 "hibernated: check still reports the work" check --json hib.img
-jqok "hibernated: check says fix will refuse" '.detail | test("fix will refuse this volume: the volume is hibernated")' out
+jqok "hibernated: check says fix will refuse" '.notes | join("; ") | test("fix will refuse this volume: the volume is hibernated")' out
 mkimg dirty.img mbr "$FIXTURES/sbs2003" -- --dirty
 refused "dirty volume" dirty-volume "chkdsk /f" dirty.img
 mkimg junc.img mbr "$FIXTURES/sbs2003" -- --junction /WINDOWS/system32/inetsrv
@@ -160,8 +160,8 @@ refused "an image another run holds" locked "another nobounce run holds this ima
 kill %1 2>/dev/null
 wait
 mkimg nowin.img mbr "$FIXTURES/nowindows"
-nb 0 "no Windows: exit 0" fix --json nowin.img
-jqok "no Windows: not-applicable" '.status == "not-applicable"' out
+nb 3 "no Windows on the disk: exit 3" fix --json nowin.img
+jqok "no Windows on the disk: no-windows, saying what to give" '.status == "error" and .error.kind == "no-windows" and (.error.message | test("Give the disk that holds the system volume"))' out
 
 # ---- an unprivileged user, on images it owns ----
 if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
@@ -192,6 +192,10 @@ fi
 # ---- signals: qemu-nbd never outlives nobounce ----
 F=$NOBOUNCE_FAULTS_BIN
 qemu-img convert -O qcow2 pristine.img sig.qcow2
+# no qemu-nbd on the PATH: say which package brings it
+PATH=/nonexistent "$NOBOUNCE" check --json sig.qcow2 >out 2>err
+check "no qemu-nbd: exit 3 ($?)" test $? = 3
+jqok "no qemu-nbd: missing-program, naming qemu-utils" '.error.kind == "missing-program" and (.error.message | test("Install the qemu-utils package"))' out
 NOBOUNCE_FAULT=before-write:1 "$F" fix sig.qcow2 >/dev/null 2>&1
 check "killed (SIGKILL) while qemu-nbd serves: exit 137" test $? = 137
 sleep 0.2

@@ -65,7 +65,7 @@ outside_same() { # DESC IMG ORIG OFFSET: every byte but the half's as it was
 # ---- one half alone ----
 cp m1.orig one.img
 nb 1 "one half of a mirror: check finds the work" check --json one.img
-jqok "one half: check says fix will refuse, and why" '.volume.name == "Volume3" and .volume.type == "mirrored" and (.detail | test("fix will refuse this volume: only 1 of the mirror.s 2 halves"))' out
+jqok "one half: check says fix will refuse, and why" '.volume.name == "Volume3" and .volume.type == "mirrored" and (.notes | join("; ") | test("fix will refuse this volume: only 1 of the mirror.s 2 halves"))' out
 nb 3 "one half of a mirror: fix refused" fix --json one.img
 jqok "one half: incomplete-mirror" '.error.kind == "incomplete-mirror" and (.error.message | test("--degraded"))' out
 check "one half: the disk is byte-identical" cmp -s one.img m1.orig
@@ -159,12 +159,12 @@ files_are "a simple dynamic volume: the files equal the directory fix" simple.im
 
 # ---- spanned, striped, RAID-5: never written ----
 for d in spanned-1 spanned-2 striped-1 striped-2 raid5-1 raid5-2 raid5-3; do cp $d.img $d.orig; done
-nb 0 "spanned, striped and RAID-5 disks: not applicable" check -v --json spanned-1.img spanned-2.img striped-1.img striped-2.img raid5-1.img raid5-2.img raid5-3.img
-jqok "spanned, striped and RAID-5 disks: one group, not applicable" 'select(.target | test("spanned-1.img")) | .status == "not-applicable"' out
+nb 3 "spanned, striped and RAID-5 disks: nothing nobounce can write" check -v --json spanned-1.img spanned-2.img striped-1.img striped-2.img raid5-1.img raid5-2.img raid5-3.img
+jqok "spanned, striped and RAID-5 disks: one group, no-windows, saying why" 'select(.target | test("spanned-1.img")) | .error.kind == "no-windows" and (.error.message | test("simple and mirrored"))' out
 for t in spanned striped raid5; do
 	has "$t volumes are listed under -v" err "$t volumes cannot hold a Windows system"
 done
-nb 0 "spanned, striped and RAID-5 disks: fix" fix spanned-1.img spanned-2.img striped-1.img striped-2.img raid5-1.img raid5-2.img raid5-3.img
+nb 3 "spanned, striped and RAID-5 disks: fix" fix spanned-1.img spanned-2.img striped-1.img striped-2.img raid5-1.img raid5-2.img raid5-3.img
 ok=1
 for d in spanned-1 spanned-2 striped-1 striped-2 raid5-1 raid5-2 raid5-3; do cmp -s $d.img $d.orig || ok=0; done
 check "spanned, striped and RAID-5 disks: never written" test $ok = 1

@@ -4,8 +4,9 @@
 # No Exchange: nothing to do, nothing written.
 fresh noexchange vol
 treesum vol >snap
-nb 0 "no SMTPSVC: check is clean" check vol
-has "no SMTPSVC: reported clean" out 'clean, nothing to change'
+nb 0 "no SMTPSVC: check exits 0" check vol
+has "no SMTPSVC: not applicable, and why, without -v" out 'not applicable$'
+has "no SMTPSVC: the reason" out 'not an Exchange server: ControlSet001 has no Services.SMTPSVC'
 nb 0 "no SMTPSVC: fix succeeds" fix vol
 same_tree "no SMTPSVC: fix writes nothing (no journal)" vol snap
 
@@ -59,9 +60,9 @@ same_tree "mixed case: undo restores everything" vol snap
 # No Windows at all.
 fresh nowindows vol
 treesum vol >snap
-nb 0 "no Windows: check exits 0" check --json vol
-jqok "no Windows: not-applicable" '.status == "not-applicable" and .windows == null' out
-nb 0 "no Windows: fix exits 0" fix vol
+nb 3 "no Windows: check exits 3" check --json vol
+jqok "no Windows: no-windows, saying what to give" '.status == "error" and .error.kind == "no-windows" and .windows == null and (.error.message | test("root directory of the mounted system volume"))' out
+nb 3 "no Windows: fix exits 3" fix vol
 same_tree "no Windows: nothing written" vol snap
 
 # Two names that differ only in case: ambiguous on a case-sensitive copy.

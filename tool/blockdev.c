@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "blockdev.h"
 #include "image.h"
 #include "sandbox.h"
@@ -403,7 +404,16 @@ int bdev_open_file(const char *name, int writable, struct err *e)
 			return fail(e, "in-use",
 				    "in use: the device is mounted, or held by md, device-mapper "
 				    "or another program. Unmount it (or stop what holds it) first");
-		if (writable && (errno == EACCES || errno == EROFS || errno == EPERM))
+		if (errno == EACCES) {
+			CLEANUP_FREE char *who = who_am_i();
+			return fail(
+			    e, "permission-denied",
+			    "permission denied: %s may not %s it (owner uid %u, mode %04o). "
+			    "Run nobounce as a user who may, or change its permissions",
+			    who, writable ? "read and write" : "read", (unsigned)st.st_uid,
+			    (unsigned)(st.st_mode & 07777));
+		}
+		if (writable && (errno == EROFS || errno == EPERM))
 			return fail(e, "read-only-image",
 				    "cannot open it for writing (%s): the image or its device is "
 				    "read-only. Make it writable, or run 'check' instead",

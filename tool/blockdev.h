@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* blockdev: byte-range I/O on a disk image or device.
  *
  * A raw image or a block device is read and written with pread/pwrite.  Any

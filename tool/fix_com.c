@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* PEEXCH50.DLL's COM registration in the SOFTWARE hive: what
  * `regsvr32 /u peexch50.dll` removes on a live server.
  *

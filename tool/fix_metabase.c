@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* PEEXCH50's SMTP event-sink bindings in the IIS 6 metabase (MetaBase.xml).
  *
  * The metabase is flat: one element per key under <MBProperty>, its path in

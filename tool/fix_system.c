@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* SuppressExternal in the SYSTEM hive: the outbound half of the fix.
  *
  * Offline there is no CurrentControlSet: Select's Current, Default and
@@ -51,7 +52,6 @@ static char *stored_name(struct hive *hv, hive_node_h node, const char *fallback
 
 int fix_system_plan(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e)
 {
-	(void)cx;
 	unsigned sets[3];
 	size_t nsets = 0;
 	if (control_sets(hv, sets, &nsets, e) == -1)
@@ -71,11 +71,11 @@ int fix_system_plan(struct hive *hv, struct fixctx *cx, struct changes *out, str
 		hive_node_h services = hive_node(hv, cs, "Services");
 		hive_node_h smtp = services ? hive_node(hv, services, "SMTPSVC") : 0;
 		if (!smtp) {
-			note(
-			    "%s: %s has no Services\\SMTPSVC: not an Exchange server's; left alone",
-			    hv->path, csname);
+			strlist_add(&cx->no_smtpsvc,
+				    xasprintf("%s has no Services\\SMTPSVC", csname));
 			continue;
 		}
+		cx->smtpsvc_sets++;
 		CLEANUP_FREE char *n_cs = stored_name(hv, cs, csname);
 		CLEANUP_FREE char *n_sv = stored_name(hv, services, "Services");
 		CLEANUP_FREE char *n_sm = stored_name(hv, smtp, "SMTPSVC");

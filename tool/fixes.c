@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The list of fixes, in the order they are planned and applied: the COM fix
  * runs before the metabase fix, which needs the classes it found. */
 #include "fixes.h"
@@ -20,9 +21,10 @@ static const char *metabase_file(const struct install *in)
 }
 
 const struct fixdef fix_list[] = {
-    {"SuppressExternal", system_file, fix_system_plan, NULL, 0},
-    {"PEEXCH50 COM registration", software_file, fix_com_plan, NULL, 0},
-    {"PEEXCH50 SMTP sink bindings", metabase_file, NULL, fix_metabase_plan, METABASE_MAX_BYTES},
+    {"SuppressExternal", system_file, fix_system_plan, NULL, 0, NULL},
+    {"PEEXCH50 COM registration", software_file, fix_com_plan, NULL, 0, FIX_COM_WORD},
+    {"PEEXCH50 SMTP sink bindings", metabase_file, NULL, fix_metabase_plan, METABASE_MAX_BYTES,
+     NULL},
 };
 const size_t fix_count = ARRAY_SIZE(fix_list);
 
@@ -56,19 +58,16 @@ static json_t *str_or_null(const char *s)
 
 json_t *change_json(const char *file, const struct change *c)
 {
-	json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "file", file, "action", c->action, "key",
-			      c->key, "value", str_or_null(c->value), "old", str_or_null(c->old),
-			      "new", str_or_null(c->new));
-	if (c->instance)
-		json_object_set_new(o, "instance", json_string(c->instance));
-	if (c->event)
-		json_object_set_new(o, "event", json_string(c->event));
-	return o;
+	return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "file", file, "action", c->action,
+			 "key", c->key, "value", str_or_null(c->value), "old", str_or_null(c->old),
+			 "new", str_or_null(c->new), "instance", str_or_null(c->instance), "event",
+			 str_or_null(c->event));
 }
 
 void fixctx_free(struct fixctx *cx)
 {
 	strlist_free(&cx->sink_classes);
+	strlist_free(&cx->no_smtpsvc);
 }
 
 /* A CLSID matches with or without its braces, in any letter case. */

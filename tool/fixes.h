@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fixes: what nobounce changes, planned read-only.
  *
  * Each fix looks at one file of an installation and lists the changes it
@@ -32,13 +33,17 @@ struct changes {
 struct change *changes_add(struct changes *c, const char *action, char *key, char *value, char *old,
 			   char *new);
 void changes_free(struct changes *c);
-/* {file, action, key, value, old, new[, instance, event]}, absent as null. */
+/* {file, action, key, value, old, new, instance, event}, absent as null. */
 json_t *change_json(const char *file, const struct change *c);
 
 /* What one fix learns for the next: the COM fix finds PEEXCH50's classes,
  * the metabase fix removes the bindings whose sink class is one of them. */
 struct fixctx {
 	struct strlist sink_classes; /* ProgIDs and {CLSID}s, as found */
+	/* The SYSTEM fix: how many control sets hold SMTPSVC, and a sentence
+	 * for each that does not (a Windows with none is no Exchange server) */
+	int smtpsvc_sets;
+	struct strlist no_smtpsvc;
 };
 void fixctx_free(struct fixctx *cx);
 int fixctx_has_class(const struct fixctx *cx, const char *name);
@@ -51,6 +56,8 @@ int fix_system_plan(struct hive *system, struct fixctx *cx, struct changes *out,
 /* PEEXCH50.DLL's COM registration in SOFTWARE\Classes: its CLSIDs, ProgIDs,
  * type library and interfaces.  Adds the classes to cx. */
 int fix_com_plan(struct hive *software, struct fixctx *cx, struct changes *out, struct err *e);
+/* Every path names_peexch50 accepts holds this word (any case). */
+#define FIX_COM_WORD "peexch50"
 /* Whether a path (InprocServer32 or win32 value) names PEEXCH50.DLL. */
 int names_peexch50(const char *path);
 
@@ -70,6 +77,10 @@ struct fixdef {
 	int (*plan_bytes)(const char *path, const struct buf *in, const struct fixctx *cx,
 			  struct changes *ch, struct buf *out, struct err *e);
 	size_t max_bytes; /* plan_bytes: files larger than this are refused */
+	/* plan_hive finds nothing when no class is known yet and the hive's
+	 * used cells never mention this word (hive_mentions), or NULL: such a
+	 * hive is not walked at all (a re-run, or a server without Exchange) */
+	const char *word;
 };
 
 extern const struct fixdef fix_list[];

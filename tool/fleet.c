@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fleet: many targets in parallel worker processes.
  *
  * Each target runs in a child process of its own, so a target that fails,
@@ -131,13 +132,14 @@ static char *job_label(char **targets, const struct job *job)
 
 struct tally {
 	size_t done, total, failed, started;
-	size_t by_status[8];
+	size_t by_status[10];
 	double t0;
 	int progress; /* stderr is a terminal */
 };
 
-static const char *const statuses[] = {"clean",	    "needs-fix",      "fixed", "restored",
-				       "committed", "not-applicable", "error", "interrupted"};
+static const char *const statuses[] = {
+    "clean",	       "needs-fix",	    "fixed",	      "restored", "committed",
+    "nothing-to-undo", "nothing-to-commit", "not-applicable", "error",	  "interrupted"};
 
 static void count_statuses(struct tally *t, const struct buf *b)
 {
@@ -264,7 +266,7 @@ static int finish(const struct options *op, char **targets, struct worker *w, in
 			     strsignal(stop_sig));
 		else if (w->timed_out)
 			fail(&e, "timeout",
-			     "did not finish within %.0f s and was stopped; run 'nobounce check' "
+			     "did not finish within %g s and was stopped; run 'nobounce check' "
 			     "on it (an interrupted fix is rolled back by the next fix or undo)",
 			     op->timeout);
 		else
@@ -276,7 +278,7 @@ static int finish(const struct options *op, char **targets, struct worker *w, in
 		CLEANUP_FREE char *label = job_label(targets, w->job);
 		struct place pl = {.target = label};
 		report_target(&op->ro, &pl, "error", &e);
-		t->by_status[6]++; /* "error" */
+		t->by_status[8]++; /* "error" */
 		err_clear(&e);
 		code = EXIT_FAILED;
 	}
@@ -294,6 +296,19 @@ static int finish(const struct options *op, char **targets, struct worker *w, in
 static int any_open(const struct worker *w)
 {
 	return w->fd[0] >= 0 || w->fd[1] >= 0 || w->fd[2] >= 0;
+}
+
+static void not_started(const struct options *op, const char *label)
+{
+	if (output_failed())
+		return;
+	struct place pl = {.target = label};
+	struct err e = {0};
+	fail(&e, "interrupted",
+	     "not started: %s came first; nothing was written. Run the command again for it",
+	     stop_sig ? strsignal(stop_sig) : "a write error on standard output");
+	report_target(&op->ro, &pl, "error", &e);
+	err_clear(&e);
 }
 
 int fleet_run(const struct options *op, char **targets, size_t n)
@@ -400,6 +415,14 @@ int fleet_run(const struct options *op, char **targets, size_t n)
 			}
 		}
 	}
+	/* every target gets its line: those never started say why (dynamic
+	 * disks too, left for a second pass that never came) */
+	for (size_t i = next; i < njobs && (stop_sig || out_dead); i++) {
+		CLEANUP_FREE char *label = job_label(targets, &jobs[i]);
+		not_started(op, label);
+	}
+	for (size_t i = 0; !grouped && i < deferred.n; i++)
+		not_started(op, targets[deferred.v[i].idx]);
 	progress_clear(&t);
 	summary(op, &t);
 	if (next < njobs || t.started < t.total)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fleet: many targets, in parallel worker processes, with progress. */
 #ifndef NOBOUNCE_FLEET_H
 #define NOBOUNCE_FLEET_H

@@ -1,6 +1,8 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "hive.h"
 #include "regname.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -215,9 +217,13 @@ int hive_walk(struct hive *hv, struct err *e)
 				 hv->path, HIVE_MAX_DEPTH);
 			break;
 		}
+		/* structure only: every cell is followed and checked, but names
+		 * are not converted and data is not copied (hivex converts each
+		 * name through iconv, which was most of a walk's time) */
 		errno = 0;
-		char *name = hivex_node_name(h, f.node);
-		hive_value_h *vals = name ? hivex_node_values(h, f.node) : NULL;
+		size_t nlen = hivex_node_name_len(h, f.node);
+		int bad = nlen == 0 && errno != 0;
+		hive_value_h *vals = bad ? NULL : hivex_node_values(h, f.node);
 		hive_node_h *kids = vals ? hivex_node_children(h, f.node) : NULL;
 		if (!kids) {
 			r = fail(e, "damaged-hive",
@@ -227,16 +233,30 @@ int hive_walk(struct hive *hv, struct err *e)
 		}
 		for (size_t i = 0; r == 0 && vals && vals[i]; i++) {
 			hive_type t;
-			size_t len;
-			char *key = hivex_value_key(h, vals[i]);
-			char *data = key ? hivex_value_value(h, vals[i], &t, &len) : NULL;
-			if (!data)
+			size_t len = 0, clen = 0;
+			errno = 0;
+			size_t klen = hivex_value_key_len(h, vals[i]);
+			int ok = !(klen == 0 && errno != 0) &&
+				 hivex_value_type(h, vals[i], &t, &len) == 0;
+			/* inline data (4 bytes or less) has no cell; big data
+			 * (segments) is read whole, the rest checked in place */
+			if (ok && len > 4 && len <= 16344)
+				ok = hivex_value_data_cell_offset(h, vals[i], &clen) != 0 &&
+				     clen >= len;
+			else if (ok && len > 16344) {
+				char *data = hivex_value_value(h, vals[i], &t, &len);
+				ok = data != NULL;
+				free(data);
+			}
+			if (!ok) {
+				char *name = hivex_node_name(h, f.node);
 				r = fail(e, "damaged-hive",
 					 "%s: a value of key '%s' cannot be read "
 					 "(%s). Restore the hive from a backup",
-					 hv->path, name, strerror(errno ? errno : EINVAL));
-			free(key);
-			free(data);
+					 hv->path, name ? name : "?",
+					 strerror(errno ? errno : EINVAL));
+				free(name);
+			}
 		}
 		for (size_t i = 0; r == 0 && kids[i]; i++) {
 			if (sp == cap) {
@@ -245,7 +265,6 @@ int hive_walk(struct hive *hv, struct err *e)
 			}
 			stack[sp++] = (struct frame){kids[i], f.depth + 1};
 		}
-		free(name);
 		free(vals);
 		free(kids);
 	}
@@ -302,4 +321,102 @@ char *hive_value_repr(struct hive *hv, hive_value_h val)
 	}
 	free(data);
 	return s;
+}
+
+/* ---- a word in the used cells ---- */
+
+/* Whether word (lower case) ends just before p + off, in the encoding of
+ * unit bytes a character (1: ASCII, 2: UTF-16LE). */
+static int word_before(const uint8_t *p, size_t off, const char *word, size_t wl, size_t unit)
+{
+	if (off < wl * unit)
+		return 0;
+	const uint8_t *s = p + off - wl * unit;
+	for (size_t i = 0; i < wl; i++)
+		if (tolower(s[i * unit]) != word[i] || (unit == 2 && s[i * unit + 1] != 0))
+			return 0;
+	return 1;
+}
+
+/* Where word occurs, any case, ASCII or UTF-16LE.  Its last character is a
+ * digit, which has no case: memchr finds each one fast, and the rest is
+ * checked back from there. */
+static void find_word(const uint8_t *p, size_t len, const char *word, uint64_t **at, size_t *n)
+{
+	size_t wl = strlen(word);
+	for (const uint8_t *q = p, *end = p + len; q < end;) {
+		const uint8_t *hit = memchr(q, word[wl - 1], (size_t)(end - q));
+		if (!hit)
+			break;
+		q = hit + 1;
+		size_t off = (size_t)(hit - p);
+		for (size_t unit = 1; unit <= 2; unit++) {
+			size_t tail = off + (unit == 2 && off + 1 < len && p[off + 1] == 0 ? 2 : 1);
+			if (unit == 2 && tail != off + 2)
+				continue;
+			if (word_before(p, off, word, wl - 1, unit)) {
+				*at = xrealloc(*at, (*n + 1) * sizeof **at);
+				(*at)[(*n)++] = off - (wl - 1) * unit;
+			}
+		}
+	}
+}
+
+static int by_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+int hive_mentions(const uint8_t *p, size_t len, const char *word)
+{
+	size_t wl = strlen(word);
+	/* the fast seek needs a word of lower-case letters and digits that
+	 * ends in a digit */
+	if (wl < 2 || !isdigit((unsigned char)word[wl - 1]))
+		return 1;
+	for (size_t i = 0; i < wl; i++)
+		if (!islower((unsigned char)word[i]) && !isdigit((unsigned char)word[i]))
+			return 1;
+	uint64_t *at = NULL;
+	size_t n = 0;
+	find_word(p, len, word, &at, &n);
+	if (!n)
+		return 0;
+	qsort(at, n, sizeof *at, by_u64);
+	/* follow the cells of each bin: is any occurrence inside a used one? */
+	if (len < 4096 + 32 || memcmp(p, "regf", 4) != 0) {
+		free(at);
+		return 1;
+	}
+	size_t k = 0;
+	int r = 0;
+	uint64_t end = 4096 + (uint64_t)le32(p + 0x28);
+	if (end > len)
+		end = len;
+	for (uint64_t bin = 4096; bin + 32 <= end && k < n && !r;) {
+		uint32_t bsize = le32(p + bin + 8);
+		if (memcmp(p + bin, "hbin", 4) != 0 || bsize < 4096 || bsize % 4096 ||
+		    bin + bsize > end) {
+			r = 1; /* not a bin: only hivex can tell */
+			break;
+		}
+		for (uint64_t c = bin + 32; c + 4 <= bin + bsize && k < n && !r;) {
+			int32_t raw = (int32_t)le32(p + c);
+			uint64_t size = raw < 0 ? (uint64_t)(-(int64_t)raw) : (uint64_t)raw;
+			if (size < 8 || size % 8 || c + size > bin + bsize) {
+				r = 1;
+				break;
+			}
+			while (k < n && at[k] < c)
+				k++; /* in a bin's header, or between cells */
+			for (; k < n && at[k] + wl <= c + size; k++)
+				if (raw < 0 && at[k] >= c + 4)
+					r = 1; /* a used cell holds it */
+			c += size;
+		}
+		bin += bsize;
+	}
+	free(at);
+	return r;
 }

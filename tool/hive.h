@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* hive: registry hives through hivex, opened safely.
  *
  * A hive is read from the volume into memory, its base block is checked
@@ -47,13 +48,22 @@ char *hive_string(struct hive *hv, hive_node_h node, const char *name);
 /* The edited hive as bytes (hivex_commit into memory). */
 int hive_serialize(struct hive *hv, struct buf *out, struct err *e);
 
-/* Walks every key and value (names, types, data) as Windows would load it:
- * fails on anything hivex cannot read, on cycles and on nesting too deep. */
+/* Walks every key and value as Windows would load it, following every cell
+ * (key, value list, value, data, subkey list) without converting names or
+ * copying data: fails on anything hivex cannot read, on cycles and on
+ * nesting too deep. */
 int hive_walk(struct hive *hv, struct err *e);
 
 /* Whether node's subkeys are in the order Windows requires (names compared
  * upper-cased); hivex inserts with strcasecmp, which differs for _ [ ] ^ `. */
 int hive_subkeys_ordered(struct hive *hv, hive_node_h node, struct err *e);
+
+/* Whether word (lower-case ASCII letters and digits) appears, in any letter
+ * case, as ASCII or UTF-16LE, inside a cell the hive uses -- not in the
+ * free cells, where the keys an edit deleted stay.  Reads the bytes only
+ * (no hivex): a few milliseconds for tens of MB.  1 when it does, or when
+ * the cells cannot be followed (then only hivex can tell); 0 when not. */
+int hive_mentions(const uint8_t *p, size_t len, const char *word);
 
 /* Formats a value for reports: "dword:00000001", "sz:text", "hex(N):..". */
 char *hive_value_repr(struct hive *hv, hive_value_h val);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* hivelog: transaction-log recovery of a dirty hive, as Windows does it when
  * it loads the hive (the "Windows registry file format specification",
  * msuhanov/regf: old format .LOG with a dirty vector, new format .LOG1/.LOG2

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* image: the files a disk image refers to (see image.h for the rules). */
 #include "image.h"
 #include "blockdev.h"

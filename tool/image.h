@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* image: the files a disk image refers to, judged before qemu opens any.
  *
  * A qcow2 names a backing file and maybe an external data file, a VMDK

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "install.h"
 
 static const char *const sysroot_names[] = {"WINDOWS", "WINNT"};

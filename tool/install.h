@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* install: Windows installations on a volume. */
 #ifndef NOBOUNCE_INSTALL_H
 #define NOBOUNCE_INSTALL_H

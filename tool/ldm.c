@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ldm: Windows dynamic disks (see ldm.h). */
 #include "ldm.h"
 #include "partitions.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ldm: Windows dynamic disks (the Logical Disk Manager).
  *
  * A dynamic disk has no partition table for its volumes: an MBR with one

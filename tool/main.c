@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* nobounce: switch off Exchange 2003's XEXCH50 verb on Windows system images,
  * offline.  Options, commands and exit codes; the work is in run.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/file.h>
@@ -13,10 +15,7 @@
 #include "fleet.h"
 #include "hivelog.h"
 #include "target.h"
-
-#ifndef NOBOUNCE_VERSION
-#define NOBOUNCE_VERSION "0.1"
-#endif
+#include "version.h"
 
 static void usage(FILE *f)
 {
@@ -67,15 +66,34 @@ static void usage(FILE *f)
 	      f);
 }
 
-/* SIGINT and SIGTERM: no qemu-nbd is left behind (they also die with us by
- * PR_SET_PDEATHSIG, this only makes it immediate), then the usual death. */
+/* A usage error: one line that says what is wrong, and where to look. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	eline(stderr, "nobounce: %s", msg);
+	fputs("Try 'nobounce --help' for more information.\n", stderr);
+	free(msg);
+	return EXIT_USAGE;
+}
 /* Reads targets from a file, one a line ("-": standard input); blank lines
  * and lines starting with '#' are skipped. */
 static int read_targets(const char *file, struct strlist *out)
 {
 	FILE *f = STREQ(file, "-") ? stdin : fopen(file, "r");
+	struct stat st;
+	if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		usage_error("--from %s: is a directory; give a file with one target a line", file);
+		return -1;
+	}
 	if (!f) {
-		eline(stderr, "nobounce: --from %s: %s", file, strerror(errno));
+		usage_error("--from %s: %s", file, strerror(errno));
 		return -1;
 	}
 	char *line = NULL;
@@ -88,9 +106,43 @@ static int read_targets(const char *file, struct strlist *out)
 			strlist_add(out, xstrdup(line));
 	}
 	free(line);
+	int bad = ferror(f);
 	if (f != stdin)
 		fclose(f);
+	if (bad) {
+		usage_error("--from %s: cannot be read", file);
+		return -1;
+	}
 	return 0;
+}
+
+/* One target named twice ("dir" and "dir/", a device and its /dev/disk
+ * link) is run once: a second run would only find the first one's lock. */
+static void dedupe(struct strlist *t, int quiet)
+{
+	struct stat *st = xcalloc(t->n + 1, sizeof *st);
+	int *ok = xcalloc(t->n + 1, sizeof *ok);
+	size_t kept = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		ok[kept] = stat(t->v[i], &st[kept]) == 0;
+		size_t j = 0;
+		while (ok[kept] && j < kept &&
+		       !(ok[j] && st[j].st_dev == st[kept].st_dev &&
+			 st[j].st_ino == st[kept].st_ino &&
+			 (S_ISBLK(st[j].st_mode) ? st[j].st_rdev == st[kept].st_rdev : 1)))
+			j++;
+		if (ok[kept] && j < kept) {
+			if (!quiet)
+				eline(stderr, "nobounce: %s is %s again; it is run once", t->v[i],
+				      t->v[j]);
+			free(t->v[i]);
+			continue;
+		}
+		t->v[kept++] = t->v[i];
+	}
+	t->n = kept;
+	free(st);
+	free(ok);
 }
 
 /* The exit code, once standard output is known to have reached its
@@ -107,13 +159,18 @@ static int finish(int code)
 	return EXIT_OUTPUT;
 }
 
-static int parse_number(const char *opt, const char *arg, double min, double max, double *out)
+/* A number from min to max (whole when integer is set); NaN and infinities
+ * are no numbers here. */
+static int parse_number(const char *opt, const char *arg, double min, double max, int integer,
+			double *out)
 {
 	char *end;
 	errno = 0;
 	double v = strtod(arg, &end);
-	if (errno || end == arg || *end || v < min || v > max) {
-		fprintf(stderr, "nobounce: %s takes a number from %g to %g\n", opt, min, max);
+	if (errno || end == arg || *end || !isfinite(v) || v < min || v > max ||
+	    (integer && v != (double)(long)v)) {
+		usage_error("%s takes %s from %g to %g, not '%s'", opt,
+			    integer ? "a whole number" : "a number", min, max, arg);
 		return -1;
 	}
 	*out = v;
@@ -123,14 +180,22 @@ static int parse_number(const char *opt, const char *arg, double min, double max
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"json", no_argument, NULL, 'J'},	       {"force", no_argument, NULL, 'f'},
-	    {"verbose", no_argument, NULL, 'v'},       {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},	       {"version", no_argument, NULL, 'V'},
-	    {"format", required_argument, NULL, 'F'},  {"backup-dir", required_argument, NULL, 'B'},
-	    {"jobs", required_argument, NULL, 'j'},    {"from", required_argument, NULL, 'R'},
-	    {"timeout", required_argument, NULL, 'T'}, {"output", required_argument, NULL, 'o'},
-	    {"no-recover", no_argument, NULL, 'N'},    {"degraded", no_argument, NULL, 'D'},
-	    {"resync-mirror", no_argument, NULL, 'M'}, {"backup", no_argument, NULL, 'b'},
+	    {"json", no_argument, NULL, 'J'},
+	    {"force", no_argument, NULL, 'f'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"format", required_argument, NULL, 'F'},
+	    {"backup-dir", required_argument, NULL, 'B'},
+	    {"jobs", required_argument, NULL, 'j'},
+	    {"from", required_argument, NULL, 'R'},
+	    {"timeout", required_argument, NULL, 'T'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"no-recover", no_argument, NULL, 'N'},
+	    {"degraded", no_argument, NULL, 'D'},
+	    {"resync-mirror", no_argument, NULL, 'M'},
+	    {"backup", no_argument, NULL, 'b'},
 	    {NULL, 0, NULL, 0},
 	};
 	/* process-lifetime: every early return may leave them as they are */
@@ -157,13 +222,13 @@ int main(int argc, char **argv)
 			op.ro.json = 1;
 			break;
 		case 'j':
-			if (parse_number("-j", optarg, 1, 256, &d) == -1)
+			if (parse_number("-j", optarg, 1, 256, 1, &d) == -1)
 				return EXIT_USAGE;
 			op.jobs = (int)d;
 			fleet = 1;
 			break;
 		case 'T':
-			if (parse_number("--timeout", optarg, 0.001, 1e7, &op.timeout) == -1)
+			if (parse_number("--timeout", optarg, 0.001, 1e7, 0, &op.timeout) == -1)
 				return EXIT_USAGE;
 			fleet = 1;
 			break;
@@ -184,11 +249,8 @@ int main(int argc, char **argv)
 		case 'B':
 			free(op.backup_dir);
 			op.backup_dir = realpath(optarg, NULL);
-			if (!op.backup_dir) {
-				eline(stderr, "nobounce: --backup-dir %s: %s", optarg,
-				      strerror(errno));
-				return EXIT_USAGE;
-			}
+			if (!op.backup_dir)
+				return usage_error("--backup-dir %s: %s", optarg, strerror(errno));
 			break;
 		case 'v':
 			verbose = 1;
@@ -201,29 +263,24 @@ int main(int argc, char **argv)
 			return finish(EXIT_OK);
 		case 'V':
 			puts("nobounce " NOBOUNCE_VERSION);
+			puts("built with " NOBOUNCE_BUILT_WITH);
 			return finish(EXIT_OK);
-		default:
-			usage(stderr);
+		default: /* getopt said what */
+			fputs("Try 'nobounce --help' for more information.\n", stderr);
 			return EXIT_USAGE;
 		}
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind >= argc)
+		return usage_error("no command: give check, fix, undo, commit or recover");
 	const char *cmd = argv[optind++];
 	if (STREQ(cmd, "recover")) {
 		/* nobounce recover HIVE [-o OUT]: a hive file on this host */
-		if (optind + 1 != argc) {
-			fprintf(stderr, "nobounce: recover takes one HIVE [-o OUT]\n");
-			return EXIT_USAGE;
-		}
+		if (optind + 1 != argc)
+			return usage_error("recover takes one HIVE [-o OUT]");
 		return finish(hivelog_command(argv[optind], output, op.ro.json));
 	}
-	if (output) {
-		fprintf(stderr, "nobounce: -o only goes with recover\n");
-		return EXIT_USAGE;
-	}
+	if (output)
+		return usage_error("-o only goes with recover");
 	if (STREQ(cmd, "check"))
 		op.cmd = CMD_CHECK;
 	else if (STREQ(cmd, "fix"))
@@ -232,42 +289,31 @@ int main(int argc, char **argv)
 		op.cmd = CMD_UNDO;
 	else if (STREQ(cmd, "commit"))
 		op.cmd = CMD_COMMIT;
-	else {
-		eline(stderr, "nobounce: unknown command '%s'", cmd);
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (op.force && op.cmd != CMD_UNDO) {
-		fprintf(stderr, "nobounce: --force only goes with undo\n");
-		return EXIT_USAGE;
-	}
-	if (op.backup && op.cmd != CMD_FIX) {
-		fprintf(stderr, "nobounce: --backup only goes with fix\n");
-		return EXIT_USAGE;
-	}
-	if (op.backup_dir && op.cmd == CMD_CHECK) {
-		fprintf(stderr, "nobounce: --backup-dir goes with fix, undo or commit\n");
-		return EXIT_USAGE;
-	}
-	if (verbose && op.ro.quiet) {
-		fprintf(stderr, "nobounce: -v and -q exclude each other\n");
-		return EXIT_USAGE;
-	}
+	else
+		return usage_error("unknown command '%s': give check, fix, undo, commit or recover",
+				   cmd);
+	op.ro.command = cmd;
+	if (op.force && op.cmd != CMD_UNDO)
+		return usage_error("--force only goes with undo");
+	if (op.backup && op.cmd != CMD_FIX)
+		return usage_error("--backup only goes with fix");
+	if (op.backup_dir && op.cmd == CMD_CHECK)
+		return usage_error("--backup-dir goes with fix, undo or commit");
+	if (verbose && op.ro.quiet)
+		return usage_error("-v and -q exclude each other");
 	for (int i = optind; i < argc; i++)
 		strlist_add(&targets, xstrdup(argv[i]));
-	if (!targets.n) {
-		fprintf(stderr, "nobounce: %s needs at least one TARGET\n", cmd);
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	dedupe(&targets, op.ro.quiet);
+	if (!targets.n)
+		return usage_error("%s needs at least one TARGET", cmd);
 	static const char *const formats[] = {"raw", "qcow2", "vmdk", "vpc", "vhdx", "vdi"};
+	if (op.format && STREQ(op.format, "auto"))
+		op.format = NULL; /* detect, as without the option */
 	int known = !op.format;
 	for (size_t i = 0; i < ARRAY_SIZE(formats) && !known; i++)
 		known = STREQ(op.format, formats[i]);
-	if (!known) {
-		fprintf(stderr, "nobounce: --format must be one of raw qcow2 vmdk vpc vhdx vdi\n");
-		return EXIT_USAGE;
-	}
+	if (!known)
+		return usage_error("--format must be one of auto raw qcow2 vmdk vpc vhdx vdi");
 	signal(SIGPIPE, SIG_IGN);
 	int code;
 	if (fleet || targets.n > 1) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* partitions: the NTFS volumes of a disk image (MBR with extended and
  * logical partitions, GPT, or a bare NTFS partition image).
  *

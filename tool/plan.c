@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* plan: what a fix would change, worked out read-only (see plan.h). */
 #include "plan.h"
 #include "hivelog.h"
@@ -32,7 +33,10 @@ static int verify_hive(const struct fixdef *fx, const char *path, const struct b
 	struct fixctx cx;
 	ctx_copy(&cx, base);
 	int r = hive_walk(hv, e);
-	if (r == 0)
+	/* when the word is gone from the used cells, there is nothing left
+	 * for the fix to find (fixes.h) */
+	if (r == 0 &&
+	    (!fx->word || cx.sink_classes.n || hive_mentions(bytes->p, bytes->len, fx->word)))
 		r = fx->plan_hive(hv, &cx, &left, e);
 	if (r == 0 && left.n)
 		r = fail(e, "verify-failed",
@@ -75,6 +79,8 @@ static int verify_bytes(const struct edit *ed, const struct buf *bytes, const st
 
 void edit_free(struct edit *ed)
 {
+	hash_free(ed->hash_before); /* they read the buffers */
+	hash_free(ed->hash_after);
 	free(ed->path);
 	buf_free(&ed->before);
 	buf_free(&ed->after);
@@ -137,11 +143,12 @@ static int recover_hive(struct vol *v, const char *path, const struct buf *raw, 
 		memset(le, 0, sizeof *le);
 		le->path = xstrdup(paths.v[i]);
 		le->before_len = hl[i].data.len;
-		sha256_hex(hl[i].data.p, hl[i].data.len, le->before_sha);
 		changes_add(&le->ch, "clear-log", xstrdup(paths.v[i]), NULL, NULL, NULL);
 		if (build) { /* emptied: after stays empty */
 			le->before = hl[i].data;
 			hl[i].data = (struct buf){0};
+			le->hash_before = hash_start(le->before.p, le->before.len);
+			le->hash_after = hash_start("", 0);
 		}
 	}
 	if (r == 0) {
@@ -175,13 +182,17 @@ static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef
 		return -1;
 	note("%s: read %s (%zu bytes)", v->name, path, raw.len);
 	ed->before_len = raw.len;
-	if (build)
-		sha256_hex(raw.p, raw.len, ed->before_sha);
+	if (build) /* hashed while hivex works */
+		ed->hash_before = hash_start(raw.p, raw.len);
 	size_t nlogs0 = *nlogs;
 	int r = 0;
 	if (!po->no_recover && hivelog_is_dirty(raw.p, raw.len))
 		r = recover_hive(v, path, &raw, &rec, build, logs, nlogs, o, e);
-	struct hive *hv = r == 0 ? hive_open_bytes(path, rec.p ? &rec : &raw, build, e) : NULL;
+	const struct buf *bytes = rec.p ? &rec : &raw;
+	/* nothing to find: no edit, so nothing to build either */
+	int idle = r == 0 && fx->word && !cx->sink_classes.n &&
+		   !hive_mentions(bytes->p, bytes->len, fx->word);
+	struct hive *hv = r == 0 ? hive_open_bytes(path, bytes, build && !idle, e) : NULL;
 	/* a fix keeps the bytes it planned on: the journal saves the pages
 	 * that change, and the volume is checked against them first */
 	if (build)
@@ -193,10 +204,12 @@ static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef
 		r = -1;
 	if (r == 0 && path == in->software)
 		install_describe(in, hv);
-	if (r == 0)
+	if (r == 0 && !idle)
 		r = fx->plan_hive(hv, cx, &ed->ch, e);
 	if (r == 0 && ed->ch.n && build)
 		r = hive_serialize(hv, &ed->after, e);
+	if (r == 0 && ed->ch.n && build)
+		ed->hash_after = hash_start(ed->after.p, ed->after.len);
 	/* hivex's copy goes before the new bytes are opened again to verify */
 	hive_free(hv);
 	if (r == 0 && ed->ch.n && build)
@@ -220,8 +233,10 @@ static int plan_bytes_file(struct vol *v, const struct fixdef *fx, const char *p
 	note("%s: read %s (%zu bytes)", v->name, path, before.len);
 	ed->before_len = before.len;
 	if (build)
-		sha256_hex(before.p, before.len, ed->before_sha);
+		ed->hash_before = hash_start(before.p, before.len);
 	int r = fx->plan_bytes(path, &before, cx, &ed->ch, build ? &ed->after : NULL, e);
+	if (r == 0 && ed->ch.n && build)
+		ed->hash_after = hash_start(ed->after.p, ed->after.len);
 	if (build)
 		ed->before = before;
 	else

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* plan: what a fix would change on one Windows installation, worked out
  * read-only.
  *
@@ -16,11 +17,12 @@ enum command { CMD_CHECK, CMD_FIX, CMD_UNDO, CMD_COMMIT };
 
 /* One file the run changes. */
 struct edit {
-	char *path;	     /* on the volume, as stored */
-	size_t before_len;   /* the file as planned on */
-	char before_sha[65]; /* (fix only) */
-	struct buf before;   /* its bytes (fix only) */
-	struct buf after;    /* as it is to be written (fix only) */
+	char *path;	   /* on the volume, as stored */
+	size_t before_len; /* the file as planned on */
+	struct buf before; /* its bytes (fix only) */
+	struct buf after;  /* as it is to be written (fix only) */
+	/* their SHA-256, worked out alongside planning (fix only) */
+	struct hashjob *hash_before, *hash_after;
 	struct changes ch;
 	const struct fixdef *fix; /* NULL for a log emptied after its hive */
 };

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* recover: `nobounce recover`. */
 #include <errno.h>
 #include <fcntl.h>
@@ -8,6 +9,7 @@
 #include "hive.h"
 #include "hivelog.h"
 #include "target.h"
+#include "version.h"
 #include "vol.h"
 
 static int write_new(const char *path, const struct buf *b, struct err *e)
@@ -46,8 +48,24 @@ int hivelog_command(const char *hive, const char *out, int json)
 	const char *status = "error";
 	if (v && vol_read(v, leaf, (size_t)1 << 30, &primary, &e) == 0 &&
 	    hivelog_read_beside(v, leaf, &logs, &n, &paths, &e) == 0) {
-		if (!hivelog_is_dirty(primary.p, primary.len)) {
-			status = "clean";
+		struct err why = {0};
+		if (primary.len < 4096 || memcmp(primary.p, "regf", 4) != 0) {
+			fail(&e, "not-a-hive",
+			     "not a registry hive (no 'regf' base block); give a hive file such as "
+			     "system32/config/SYSTEM");
+		} else if (!hivelog_is_dirty(primary.p, primary.len)) {
+			/* clean: it must still be a hive that opens and walks whole;
+			 * with -o, OUT gets a copy, so that a script can always use it */
+			struct hive *hv = hive_check_bytes(leaf, primary.p, primary.len, &why) == 0
+					      ? hive_open_bytes(leaf, &primary, 0, &why)
+					      : NULL;
+			if (hv && hive_walk(hv, &why) == 0)
+				status =
+				    !out || write_new(out, &primary, &e) == 0 ? "clean" : "error";
+			else
+				fail(&e, why.kind, "%s", why.msg);
+			hive_free(hv);
+			err_clear(&why);
 		} else if (hivelog_recover(leaf, &primary, logs, n, &rec, &applied, &e) == 0) {
 			struct hive *hv = hive_open_bytes("the recovered hive", &rec, 0, &e);
 			if (hv && hive_walk(hv, &e) == 0)
@@ -61,9 +79,9 @@ int hivelog_command(const char *hive, const char *out, int json)
 		eline(stderr, "nobounce: %s: %s", hive, e.msg);
 	if (json) {
 		json_t *o = json_pack(
-		    "{s:s,s:s,s:[],s:[],s:o,s:o}", "target", hive, "status", status, "logs",
-		    "applied", "output",
-		    out && STREQ(status, "recovered") ? json_string(out) : json_null(), "error",
+		    "{s:s,s:s,s:s,s:s,s:[],s:[],s:o,s:o}", "command", "recover", "version",
+		    NOBOUNCE_VERSION, "target", hive, "status", status, "logs", "applied", "output",
+		    out && !STREQ(status, "error") ? json_string(out) : json_null(), "error",
 		    e.msg ? json_pack("{s:s,s:s}", "kind", e.kind, "message", e.msg) : json_null());
 		for (size_t i = 0; i < paths.n; i++)
 			json_array_append_new(json_object_get(o, "logs"), json_string(paths.v[i]));
@@ -76,7 +94,7 @@ int hivelog_command(const char *hive, const char *out, int json)
 		json_decref(o);
 	} else if (!e.msg) {
 		eline(stdout, "%s: %s", hive,
-		      STREQ(status, "clean")	     ? "clean: nothing to recover"
+		      STREQ(status, "clean")	     ? "clean: a whole hive, nothing to recover"
 		      : STREQ(status, "recoverable") ? "dirty: the logs recover it (give -o OUT to "
 						       "write the recovered hive)"
 						     : "recovered");
@@ -84,6 +102,8 @@ int hivelog_command(const char *hive, const char *out, int json)
 			eline(stdout, "  %s", applied.v[i]);
 		if (out && STREQ(status, "recovered"))
 			eline(stdout, "  written to %s (%zu bytes)", out, rec.len);
+		else if (out && STREQ(status, "clean"))
+			eline(stdout, "  copied to %s as it is (%zu bytes)", out, primary.len);
 	}
 	int code = STREQ(status, "error") ? EXIT_FAILED : EXIT_OK;
 	strlist_free(&applied);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "regname.h"
 
 uint32_t regname_next(const unsigned char **pp)

@@ -1,4 +1,6 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "report.h"
+#include "version.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -18,9 +20,10 @@ static void put_status(const char *status)
 	}
 }
 
-static double elapsed(void)
+/* Milliseconds from the start of the target. */
+static json_int_t elapsed_ms(void)
 {
-	return report_t0 > 0 ? (double)(long long)((now_seconds() - report_t0) * 1000) / 1000 : 0;
+	return report_t0 > 0 ? (json_int_t)((now_seconds() - report_t0) * 1000 + 0.5) : 0;
 }
 
 static void put_json(json_t *o)
@@ -92,53 +95,44 @@ static void error_text(const struct place *pl, const struct err *e, const struct
 		eline(stderr, "nobounce: %s: %s", w, notes->v[i]);
 }
 
-/* The notes as one string ("a; b"), or NULL. */
-static json_t *detail_json(const struct strlist *notes)
+static json_t *notes_json(const struct strlist *notes)
 {
-	if (!notes->n)
-		return json_null();
-	CLEANUP_FREE char *s = xstrdup("");
-	for (size_t i = 0; i < notes->n; i++) {
-		char *next = xasprintf("%s%s%s", s, i ? "; " : "", notes->v[i]);
-		free(s);
-		s = next;
-	}
-	return json_string(s);
+	json_t *a = json_array();
+	for (size_t i = 0; notes && i < notes->n; i++)
+		json_array_append_new(a, json_string(notes->v[i]));
+	return a;
 }
 
-static json_t *outcome_json(const struct place *pl, const struct outcome *o)
+/* Every line has the same fields, in this order, null (or empty) where
+ * they do not apply: docs/nobounce-line.schema.json. */
+static json_t *line_json(const struct report_opts *ro, const struct place *pl, const char *status,
+			 const struct install *in, json_t *changes, int run, const char *journal,
+			 const struct strlist *notes, const struct err *err)
 {
-	const struct install *in = o->inst;
-	json_t *root = json_object();
-	json_object_set_new(root, "target", json_string(pl->target));
-	json_object_set_new(root, "partition", part_json(pl->part));
-	json_object_set_new(root, "volume", volume_json(pl));
-	json_object_set_new(root, "status", json_string(o->status));
-	json_object_set_new(root, "windows",
-			    json_pack("{s:s,s:o,s:o,s:o,s:o}", "systemroot", in->sysroot, "product",
-				      jstr_or_null(in->product), "version",
-				      jstr_or_null(in->version), "build", jstr_or_null(in->build),
-				      "service_pack", jstr_or_null(in->service_pack)));
+	json_t *windows =
+	    in ? json_pack("{s:s,s:o,s:o,s:o,s:o}", "systemroot", in->sysroot, "product",
+			   jstr_or_null(in->product), "version", jstr_or_null(in->version), "build",
+			   jstr_or_null(in->build), "service_pack", jstr_or_null(in->service_pack))
+	       : json_null();
+	return json_pack(
+	    "{s:s,s:s,s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:I}", "command",
+	    ro->command ? ro->command : "", "version", NOBOUNCE_VERSION, "target", pl->target,
+	    "partition", part_json(pl->part), "volume", volume_json(pl), "status", status,
+	    "windows", windows, "changes", changes ? changes : json_array(), "run",
+	    run ? json_integer(run) : json_null(), "journal", jstr_or_null(journal), "notes",
+	    notes_json(notes), "error", err && err->msg ? error_json(err) : json_null(),
+	    "elapsed_ms", elapsed_ms());
+}
+
+static json_t *outcome_json(const struct report_opts *ro, const struct place *pl,
+			    const struct outcome *o)
+{
 	json_t *ch = json_array();
 	for (size_t i = 0; i < o->nedits; i++)
 		for (size_t j = 0; j < o->edits[i].ch.n; j++)
 			json_array_append_new(ch,
 					      change_json(o->edits[i].path, &o->edits[i].ch.v[j]));
-	json_object_set_new(root, "changes", ch);
-	if (o->run)
-		json_object_set_new(root, "run", json_integer(o->run));
-	if (o->journal)
-		json_object_set_new(root, "journal", json_string(o->journal));
-	if (o->notes.n) {
-		json_t *notes = json_array();
-		for (size_t i = 0; i < o->notes.n; i++)
-			json_array_append_new(notes, json_string(o->notes.v[i]));
-		json_object_set_new(root, "notes", notes);
-		json_object_set_new(root, "detail", detail_json(&o->notes));
-	}
-	json_object_set_new(root, "error", o->err.msg ? error_json(&o->err) : json_null());
-	json_object_set_new(root, "elapsed", json_real(elapsed()));
-	return root;
+	return line_json(ro, pl, o->status, o->inst, ch, o->run, o->journal, &o->notes, &o->err);
 }
 
 /* "    set-value   KEY\VALUE = NEW (was OLD)" */
@@ -156,6 +150,12 @@ static const char *status_words(const char *status)
 		return "clean, nothing to change";
 	if (STREQ(status, "needs-fix"))
 		return "needs fix";
+	if (STREQ(status, "not-applicable"))
+		return "not applicable";
+	if (STREQ(status, "nothing-to-undo"))
+		return "nothing to undo";
+	if (STREQ(status, "nothing-to-commit"))
+		return "nothing to commit";
 	return status;
 }
 
@@ -185,7 +185,7 @@ void report_outcome(const struct report_opts *ro, const struct place *pl, const 
 	if (o->err.msg)
 		error_text(pl, &o->err, &o->notes);
 	if (ro->json) {
-		put_json(outcome_json(pl, o));
+		put_json(outcome_json(ro, pl, o));
 		return;
 	}
 	if (ro->quiet || o->err.msg)
@@ -237,11 +237,7 @@ void report_target(const struct report_opts *ro, const struct place *pl, const c
 	if (err && err->msg)
 		error_text(pl, err, NULL);
 	if (ro->json) {
-		json_t *o = json_pack("{s:s,s:o,s:o,s:s,s:n,s:[],s:o,s:f}", "target", pl->target,
-				      "partition", part_json(pl->part), "volume", volume_json(pl),
-				      "status", status, "windows", "changes", "error",
-				      err && err->msg ? error_json(err) : json_null(), "elapsed",
-				      elapsed());
+		json_t *o = line_json(ro, pl, status, NULL, NULL, 0, NULL, NULL, err);
 		put_json(o);
 		return;
 	}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* report: what a target ended as, for people (text) or programs (JSON lines). */
 #ifndef NOBOUNCE_REPORT_H
 #define NOBOUNCE_REPORT_H
@@ -15,6 +16,7 @@ extern double report_t0;
 struct report_opts {
 	int json;
 	int quiet;
+	const char *command; /* check fix undo commit, for each JSON line */
 };
 
 /* Where an outcome belongs: a target as named and, on it, a partition or a

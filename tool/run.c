@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* run: one installation, one command (see run.h). */
 #include "run.h"
 
@@ -40,8 +41,8 @@ static int do_undo(struct vol *v, struct journals *js, const struct run_opts *ro
 		return -1;
 	struct journal *j = last(js);
 	if (!j) {
-		o->status = "clean";
-		outcome_note(o, "nothing to undo: no nobounce run on record");
+		o->status = "nothing-to-undo";
+		outcome_note(o, "no nobounce run on record here (no journal): nothing was changed");
 		return 0;
 	}
 	o->run = j->run;
@@ -72,7 +73,7 @@ static int do_commit(struct vol *v, struct journals *js, const struct run_opts *
 		free(runs);
 		runs = next;
 	}
-	o->status = *runs ? "committed" : "clean";
+	o->status = *runs ? "committed" : "nothing-to-commit";
 	if (*runs)
 		outcome_note(o,
 			     "dropped the journal of run(s) %s: the fix stays, and can no "
@@ -158,7 +159,20 @@ int run_install(struct vol *v, struct install *in, enum command cmd, const struc
 		struct plan_opts po = {cmd == CMD_FIX, ro->no_recover};
 		r = plan_install(v, in, &po, &base, &cx, o, &o->err);
 	}
-	if (r == 0 && o->nedits == 0)
+	if (r == 0 && o->nedits == 0 && !cx.smtpsvc_sets && cx.no_smtpsvc.n) {
+		/* nothing of Exchange's here: not a server this is for */
+		CLEANUP_FREE char *why = xstrdup("");
+		for (size_t i = 0; i < cx.no_smtpsvc.n; i++) {
+			char *next = xasprintf("%s%s%s", why, i ? ", " : "", cx.no_smtpsvc.v[i]);
+			free(why);
+			why = next;
+		}
+		o->status = "not-applicable";
+		outcome_note(o,
+			     "not an Exchange server: %s (no SMTP service), and nothing of "
+			     "PEEXCH50's is registered; nothing to do",
+			     why);
+	} else if (r == 0 && o->nedits == 0)
 		o->status = "clean";
 	else if (r == 0 && cmd == CMD_CHECK)
 		o->status = "needs-fix";

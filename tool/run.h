@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* run: check, fix, undo and commit one Windows installation: planning
  * (plan.c) and the transaction (txn.c) joined, under the volume's rules. */
 #ifndef NOBOUNCE_RUN_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sandbox: Landlock for the qemu-nbd child (see sandbox.h). */
 #include "sandbox.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sandbox: confines the qemu-nbd child to the files nobounce chose.
  *
  * image.c decides which files an image may reach and opens them; qemu-nbd

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* target: what a TARGET is -- a directory; a disk image or device with its
  * partitions; or the dynamic disks of one server, given together -- and
  * running one command on every Windows installation in it. */
@@ -67,10 +68,8 @@ static int run_volume(const struct options *op, const struct place *pl, struct v
 	install_find(v, &ins, &n, &e);
 	if (e.msg)
 		return failed(op, pl, &e);
-	if (n == 0) {
-		report_target(&op->ro, pl, "not-applicable", NULL);
-		return EXIT_OK;
-	}
+	if (n == 0)
+		return EXIT_NONE;
 	int code = EXIT_OK;
 	CLEANUP_FREE char *tag = backup_tag(pl);
 	struct run_opts ro = {{op->backup, op->backup_dir, tag, op->force}, op->no_recover};
@@ -102,6 +101,19 @@ static int run_dir(const struct options *op, const char *target)
 	if (!v)
 		return failed(op, &pl, &e);
 	int code = run_volume(op, &pl, v, NULL);
+	if (code == EXIT_NONE) {
+		/* a folder inside the volume, given by mistake, is named as such */
+		int k1 = vol_kind(v, "system32", &e), k2 = vol_kind(v, "SYSTEM", &e);
+		err_clear(&e);
+		fail(&e, "no-windows",
+		     "no Windows installation here (a WINDOWS or WINNT folder holding "
+		     "system32/config/SYSTEM)%s. Give the root directory of the mounted system "
+		     "volume, or the disk image or device itself",
+		     k1 == VOL_DIR    ? ": this looks like the WINDOWS folder itself"
+		     : k2 == VOL_FILE ? ": this looks like the system32/config folder"
+				      : "");
+		code = failed(op, &pl, &e);
+	}
 	vol_close(v);
 	return code;
 }
@@ -112,6 +124,29 @@ static struct blockdev *open_disk(const struct options *op, const char *name, st
 	int writable = op->cmd != CMD_CHECK;
 	int fd = bdev_open_file(name, writable, e);
 	return fd == -1 ? NULL : bdev_open(name, fd, op->format, writable, e);
+}
+
+/* Why an image holds nothing to work on, with what to give instead: a hive
+ * file, or bytes that are no disk. */
+static void no_ntfs(struct blockdev *bd, struct err *e)
+{
+	char head[4] = {0};
+	struct err ignore = {0};
+	if (bd && bd->size >= 4 && bdev_pread(bd, head, 4, 0, &ignore) == 0 &&
+	    !memcmp(head, "regf", 4)) {
+		fail(e, "no-windows",
+		     "this is a registry hive, not a disk or volume. Give the disk image or "
+		     "device, or the root directory of the mounted system volume ('nobounce "
+		     "recover' works on a hive file)");
+		return;
+	}
+	err_clear(&ignore);
+	fail(e, "no-windows",
+	     "no NTFS file system on it (read as %s): it is not a disk, partition or disk "
+	     "image that holds Windows. Give the whole disk image or device, or the root "
+	     "directory of the mounted system volume; for an image in a format nobounce did "
+	     "not recognise, give --format",
+	     bd ? bd->format : "raw");
 }
 
 static int run_image(const struct options *op, const char *target)
@@ -139,13 +174,12 @@ static int run_image(const struct options *op, const char *target)
 		parts_find(bd, &parts, &n, &e);
 	if (e.msg || n == 0) {
 		free(parts);
+		if (!e.msg)
+			no_ntfs(bd, &e);
 		bdev_close(bd);
-		if (e.msg)
-			return failed(op, &whole, &e);
-		report_target(&op->ro, &whole, "not-applicable", NULL);
-		return EXIT_OK;
+		return failed(op, &whole, &e);
 	}
-	int code = EXIT_OK;
+	int code = EXIT_OK, found = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct place pl = {.target = target, .part = &parts[i]};
 		CLEANUP_FREE char *name =
@@ -159,8 +193,20 @@ static int run_image(const struct options *op, const char *target)
 			code = failed(op, &pl, &e);
 			continue;
 		}
-		code = exit_worse(code, run_volume(op, &pl, v, NULL));
+		int c = run_volume(op, &pl, v, NULL);
+		if (c == EXIT_NONE)
+			note("%s: no Windows installation on it", name);
+		else
+			found = 1, code = exit_worse(code, c);
 		vol_close(v);
+	}
+	if (!found && code == EXIT_OK) {
+		fail(&e, "no-windows",
+		     "no Windows installation (a WINDOWS or WINNT folder holding "
+		     "system32/config/SYSTEM) on its %zu NTFS partition(s). Give the disk that "
+		     "holds the system volume",
+		     n);
+		code = failed(op, &whole, &e);
 	}
 	if (bdev_flush(bd, &e) == -1)
 		code = failed(op, &whole, &e);
@@ -323,8 +369,7 @@ static int run_dynamic_volume(const struct options *op, char *const *disks, stru
 	if (memcmp(boot + 3, "NTFS    ", 8) != 0) {
 		note("%s: %s holds no NTFS file system", label, lv->name);
 		bdev_close(mbd);
-		report_target(&op->ro, &pl, "not-applicable", NULL);
-		return EXIT_OK;
+		return EXIT_NONE;
 	}
 	CLEANUP_FREE char *name = xasprintf("%s (%s)", label, lv->name);
 	struct vol *v = vol_open_ntfs(mbd, 0, lv->size, name, writable, &e);
@@ -430,11 +475,17 @@ int target_run_dynamic(const struct options *op, char *const *disks, size_t n)
 				note("%s: %s lies on disks not given", all, lv->name);
 				continue;
 			}
-			any = 1;
-			code = exit_worse(code, run_dynamic_volume(op, disks, bds, lv));
+			int c = run_dynamic_volume(op, disks, bds, lv);
+			if (c != EXIT_NONE)
+				any = 1, code = exit_worse(code, c);
 		}
-		if (!any)
-			report_target(&op->ro, &whole, "not-applicable", NULL);
+		if (!any && code == EXIT_OK) {
+			fail(&e, "no-windows",
+			     "no Windows installation on the dynamic volumes of these disks that "
+			     "nobounce can write (simple and mirrored ones; see -v). Give the "
+			     "disks that hold the system volume");
+			code = failed(op, &whole, &e);
+		}
 	}
 	ldm_layout_free(&lay);
 	for (size_t i = 0; i < n; i++)
@@ -451,7 +502,16 @@ int target_run(const struct options *op, const char *target)
 	if (stat(target, &st) == -1) {
 		struct err e = {0};
 		struct place pl = {.target = target};
-		fail(&e, "not-found", "cannot open: %s. Check the path", strerror(errno));
+		if (errno == EACCES) {
+			CLEANUP_FREE char *who = who_am_i();
+			fail(&e, "permission-denied",
+			     "permission denied: %s may not reach it (a directory on its path is "
+			     "closed to it). Run nobounce as a user who may, or change the "
+			     "permissions",
+			     who);
+		} else {
+			fail(&e, "not-found", "cannot open: %s. Check the path", strerror(errno));
+		}
 		return failed(op, &pl, &e);
 	}
 	return S_ISDIR(st.st_mode) ? run_dir(op, target) : run_image(op, target);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* target: what a TARGET is -- a directory, or a disk image or device with its
  * partitions -- and running one command on every Windows installation in it. */
 #ifndef NOBOUNCE_TARGET_H
@@ -13,6 +14,9 @@ enum { EXIT_OK = 0, EXIT_WORK = 1, EXIT_USAGE = 2, EXIT_FAILED = 3, EXIT_OUTPUT 
 /* A fleet worker's status when it left a dynamic disk for the second pass
  * (report_deferred); never the program's. */
 enum { EXIT_DEFERRED = 64 };
+/* A volume that holds no Windows installation: its caller says what the
+ * target is instead (never the program's). */
+enum { EXIT_NONE = 65 };
 
 /* Whether standard output has failed (a full disk, a closed pipe). */
 int output_failed(void);

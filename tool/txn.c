@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* txn: the transaction that writes a fix, and undoes it (see txn.h; the
  * journal's format is in docs/journal.md). */
 #include "txn.h"
@@ -656,7 +657,6 @@ int txn_drop(struct vol *v, struct journal *j, const struct txn_opts *to, struct
 struct plan_file {
 	struct edit *ed;
 	struct spans pages; /* where before and after differ */
-	char after_sha[65];
 	char *copy;
 };
 
@@ -706,14 +706,15 @@ static void journal_build(struct plan_file *pf, size_t n, int run, const struct 
 			data += s.len;
 		}
 		json_array_append_new(
-		    files, json_pack("{s:s,s:I,s:s,s:I,s:s,s:o,s:o,s:s?}", "path", ed->path,
-				     "size_before", (json_int_t)ed->before.len, "sha256_before",
-				     ed->before_sha, "size_after", (json_int_t)ed->after.len,
-				     "sha256_after", pf[i].after_sha, "ranges", ranges, "copy",
-				     pf[i].copy ? json_string(pf[i].copy) : json_null(), "copy_on",
-				     !pf[i].copy    ? NULL
-				     : to->copy_dir ? "host"
-						    : "volume"));
+		    files,
+		    json_pack("{s:s,s:I,s:s,s:I,s:s,s:o,s:o,s:s?}", "path", ed->path, "size_before",
+			      (json_int_t)ed->before.len, "sha256_before",
+			      hash_wait(ed->hash_before), "size_after", (json_int_t)ed->after.len,
+			      "sha256_after", hash_wait(ed->hash_after), "ranges", ranges, "copy",
+			      pf[i].copy ? json_string(pf[i].copy) : json_null(), "copy_on",
+			      !pf[i].copy    ? NULL
+			      : to->copy_dir ? "host"
+					     : "volume"));
 	}
 	json_t *classes = json_array();
 	for (size_t i = 0; i < cx->sink_classes.n; i++)
@@ -895,7 +896,6 @@ int txn_apply(struct vol *v, const struct install *in, int run, const struct txn
 	for (size_t i = 0; i < n; i++) {
 		pf[i].ed = &o->edits[i];
 		diff_pages(&o->edits[i].before, &o->edits[i].after, &pf[i].pages);
-		sha256_hex(o->edits[i].after.p, o->edits[i].after.len, pf[i].after_sha);
 	}
 	struct journal j = {.path = xasprintf("%s/nobounce-%d.journal", in->sysroot, run),
 			    .run = run};

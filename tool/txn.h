@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* txn: the one transaction that writes a fix to a volume, and undoes it.
  *
  * A fix writes only the 4 KiB pages of each file that change (and what a

@@ -1,8 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "util.h"
 
 #include <errno.h>
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
+#include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -214,12 +217,64 @@ int pwrite_all(int fd, const void *p, size_t len, uint64_t off)
 
 void sha256_hex(const void *p, size_t len, char out[65])
 {
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	if (!EVP_Digest(p, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
-		abort();
-	for (int i = 0; i < 32; i++)
+	uint8_t md[SHA256_DIGEST_SIZE];
+	struct sha256_ctx ctx;
+	sha256_init(&ctx);
+	sha256_update(&ctx, len, p);
+	sha256_digest(&ctx, sizeof md, md);
+	for (int i = 0; i < SHA256_DIGEST_SIZE; i++)
 		sprintf(out + 2 * i, "%02x", md[i]);
+}
+
+struct hashjob {
+	const void *p;
+	size_t len;
+	char hex[65];
+	int running;
+	pthread_t thread;
+};
+
+static void *hash_thread(void *arg)
+{
+	struct hashjob *j = arg;
+	sha256_hex(j->p, j->len, j->hex);
+	return NULL;
+}
+
+struct hashjob *hash_start(const void *p, size_t len)
+{
+	struct hashjob *j = xcalloc(1, sizeof *j);
+	j->p = p;
+	j->len = len;
+	j->running = pthread_create(&j->thread, NULL, hash_thread, j) == 0;
+	if (!j->running)
+		hash_thread(j); /* no thread to be had: here and now */
+	return j;
+}
+
+const char *hash_wait(struct hashjob *j)
+{
+	if (!j)
+		return "";
+	if (j->running) {
+		pthread_join(j->thread, NULL);
+		j->running = 0;
+	}
+	return j->hex;
+}
+
+void hash_free(struct hashjob *j)
+{
+	hash_wait(j);
+	free(j);
+}
+
+char *who_am_i(void)
+{
+	uid_t uid = geteuid();
+	struct passwd *pw = getpwuid(uid);
+	return pw ? xasprintf("user %s (uid %u)", pw->pw_name, (unsigned)uid)
+		  : xasprintf("uid %u", (unsigned)uid);
 }
 
 void strlist_add(struct strlist *l, char *owned)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Small helpers every module uses: memory, buffers, errors, hashing. */
 #ifndef NOBOUNCE_UTIL_H
 #define NOBOUNCE_UTIL_H
@@ -54,6 +55,10 @@ char *esc(const char *s);
 /* One line for people: the formatted text escaped, then a newline. */
 void eline(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* "user NAME (uid N)": who this process acts as, for a message about a
+ * permission it lacks. */
+char *who_am_i(void);
+
 /* -v and -q: step messages go to stderr only when verbose. */
 extern int verbose;
 void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -65,6 +70,15 @@ int pwrite_all(int fd, const void *p, size_t len, uint64_t off);
 
 /* SHA-256 as 64 lowercase hex digits plus NUL. */
 void sha256_hex(const void *p, size_t len, char out[65]);
+
+/* A SHA-256 worked out on a thread of its own while the caller goes on
+ * (a fix hashes tens of MB it then keeps using).  The bytes must stay as
+ * they are until hash_wait or hash_free.  hash_wait gives the result (""
+ * for no job); hash_free waits, then frees the job. */
+struct hashjob;
+struct hashjob *hash_start(const void *p, size_t len);
+const char *hash_wait(struct hashjob *j);
+void hash_free(struct hashjob *j);
 
 /* A growing list of strings (owned). */
 struct strlist {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Backend-independent part of the volume door: case-insensitive resolution
  * and the read-only guard. */
 #include "vol.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vol: the one door to files on a target.
  *
  * Every byte nobounce reads from or writes to a Windows volume passes through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The volume door for a directory: the root of a mounted Windows volume.
  *
  * Every path is walked from the root's descriptor one component at a time
@@ -43,6 +44,14 @@ static int refuse(struct vol *v, int dirfd, const char *path, const char *name, 
 				    path);
 	}
 	(void)v;
+	if (err == EACCES) {
+		CLEANUP_FREE char *who = who_am_i();
+		return fail(e, "permission-denied",
+			    "%s: permission denied: %s may not open it. Run nobounce as a user "
+			    "who may (root, for a mounted Windows volume), or change its "
+			    "permissions",
+			    path, who);
+	}
 	return fail(e, "io", "%s: cannot open: %s", path, strerror(err));
 }
 
@@ -393,7 +402,15 @@ struct vol *vol_open_dir(const char *path, int writable, struct err *e)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1) {
-		fail(e, "not-found", "cannot open the directory: %s", strerror(errno));
+		if (errno == EACCES) {
+			CLEANUP_FREE char *who = who_am_i();
+			fail(e, "permission-denied",
+			     "permission denied: %s may not open this directory. Run nobounce as "
+			     "a user who may, or change its permissions",
+			     who);
+		} else {
+			fail(e, "not-found", "cannot open the directory: %s", strerror(errno));
+		}
 		return NULL;
 	}
 	struct dirvol *d = xcalloc(1, sizeof *d);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The volume door for NTFS, in-process through libntfs-3g: no root, no FUSE,
  * no loop device.  libntfs-3g has no offset option, so it gets a device of
  * our own whose reads and writes go to the partition's byte range of a

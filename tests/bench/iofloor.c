@@ -1,7 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* iofloor: the I/O floor nobounce is measured against.  Reads the three
- * files nobounce edits from an image and rewrites each in place with the same
- * bytes, through the same blockdev/libntfs-3g path nobounce uses, with no
- * parsing, planning, backups or verification.
+ * files nobounce edits from an image and (without --read-only) writes each
+ * back whole, in place, with the same bytes, through the same
+ * blockdev/libntfs-3g path nobounce uses, with no parsing, planning, journal
+ * or verification: what rewriting whole files costs.
  *
  *   iofloor [--read-only] IMAGE
  */
@@ -42,7 +44,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
 		struct buf b = {0};
 		if (vol_read(v, files[i], (size_t)1 << 30, &b, &e) == -1 ||
-		    (writable && vol_rewrite(v, files[i], b.p, b.len, &e) == -1))
+		    (writable && (vol_write_at(v, files[i], 0, b.p, b.len, &e) == -1 ||
+				  vol_sync(v, 0, &e) == -1)))
 			die(&e);
 		buf_free(&b);
 	}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer: arbitrary hive bytes through the base-block checks, hivex, both
  * hive planners (editing the in-memory copy), our full walk, and
  * serialisation. */

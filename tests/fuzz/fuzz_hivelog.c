@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer: the transaction-log parser.  The input's first two bytes split
  * it into a primary hive and a log; the log is tried as old format and as new
  * format (its own header decides), and a recovered hive must open. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer: the metabase locator and splicer on arbitrary bytes.  With the
  * fixture's PEEXCH50 classes in the context, every input is planned and, when
  * something would be removed, spliced and re-parsed (fix_metabase_plan checks

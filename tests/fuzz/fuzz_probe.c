@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer: the image probe (format detection) and the partition-table
  * parser (MBR, EBR chains, GPT) on arbitrary bytes as a raw disk. */
 #include <sys/mman.h>

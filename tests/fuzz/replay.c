@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Runs a libFuzzer harness over files, without libFuzzer: the regression
  * tests replay every input that once crashed a harness (tests/fuzz/regress). */
 #include <stdio.h>
