@@ -57,6 +57,9 @@ check "a hanging target: stopped within a few seconds ($took s)" test $took -le 
 jqok "a hanging target: reported as timeout, the other not applicable" -s 'map({(.target): [.status, (.error.kind // null)]}) | add == {"hangs": ["error", "timeout"], "c3": ["not-applicable", null]}' out
 nb 0 "a hanging target: fix completes it afterwards" fix hangs
 check "a hanging target: its SYSTEM is as a clean run leaves it" cmp -s hangs/$SYS ref/$SYS
+fresh sbs2003 hangs2
+NOBOUNCE_FAULT=before-create:0 NOBOUNCE_FAULT_ACTION=stop "$F" fix --timeout 0.01 --json hangs2 c3 >out 2>err
+has "a --timeout under a second is said as given, not as 0 s" err "hangs2: did not finish within 0.01 s"
 
 # SIGINT mid-run: no new target starts; targets being written finish; every
 # target ends untouched or fully fixed.
