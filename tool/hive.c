@@ -350,10 +350,9 @@ static void find_word(const uint8_t *p, size_t len, const char *word, uint64_t *
 			break;
 		q = hit + 1;
 		size_t off = (size_t)(hit - p);
-		for (size_t unit = 1; unit <= 2; unit++) {
-			size_t tail = off + (unit == 2 && off + 1 < len && p[off + 1] == 0 ? 2 : 1);
-			if (unit == 2 && tail != off + 2)
-				continue;
+		/* UTF-16LE: the digit's high byte follows it, and is 0 */
+		int wide = off + 1 < len && p[off + 1] == 0;
+		for (size_t unit = 1; unit <= (wide ? 2u : 1u); unit++) {
 			if (word_before(p, off, word, wl - 1, unit)) {
 				*at = xrealloc(*at, (*n + 1) * sizeof **at);
 				(*at)[(*n)++] = off - (wl - 1) * unit;

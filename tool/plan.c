@@ -142,7 +142,6 @@ static int recover_hive(struct vol *v, const char *path, const struct buf *raw, 
 		struct edit *le = &(*logs)[(*nlogs)++];
 		memset(le, 0, sizeof *le);
 		le->path = xstrdup(paths.v[i]);
-		le->before_len = hl[i].data.len;
 		changes_add(&le->ch, "clear-log", xstrdup(paths.v[i]), NULL, NULL, NULL);
 		if (build) { /* emptied: after stays empty */
 			le->before = hl[i].data;
@@ -181,7 +180,6 @@ static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef
 	if (vol_read(v, path, HIVE_MAX_BYTES, &raw, e) == -1)
 		return -1;
 	note("%s: read %s (%zu bytes)", v->name, path, raw.len);
-	ed->before_len = raw.len;
 	if (build) /* hashed while hivex works */
 		ed->hash_before = hash_start(raw.p, raw.len);
 	size_t nlogs0 = *nlogs;
@@ -231,7 +229,6 @@ static int plan_bytes_file(struct vol *v, const struct fixdef *fx, const char *p
 	if (vol_read(v, path, fx->max_bytes, &before, e) == -1)
 		return -1;
 	note("%s: read %s (%zu bytes)", v->name, path, before.len);
-	ed->before_len = before.len;
 	if (build)
 		ed->hash_before = hash_start(before.p, before.len);
 	int r = fx->plan_bytes(path, &before, cx, &ed->ch, build ? &ed->after : NULL, e);

@@ -18,8 +18,7 @@ enum command { CMD_CHECK, CMD_FIX, CMD_UNDO, CMD_COMMIT };
 /* One file the run changes. */
 struct edit {
 	char *path;	   /* on the volume, as stored */
-	size_t before_len; /* the file as planned on */
-	struct buf before; /* its bytes (fix only) */
+	struct buf before; /* the file as planned on (fix only) */
 	struct buf after;  /* as it is to be written (fix only) */
 	/* their SHA-256, worked out alongside planning (fix only) */
 	struct hashjob *hash_before, *hash_after;

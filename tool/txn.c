@@ -417,8 +417,8 @@ static int drop(struct vol *v, struct journal *j, const struct txn_opts *to, int
 
 struct restore {
 	json_t *f;
-	struct buf bytes;  /* the file as it is to be */
-	struct spans todo; /* what to write */
+	struct buf bytes;    /* the file as it is to be */
+	struct spans writes; /* the ranges to write */
 	uint64_t len_now;
 	int from_copy;
 };
@@ -483,7 +483,7 @@ static int restore_plan(struct vol *v, struct journal *j, int strict, const stru
 					: "");
 			}
 			r->from_copy = 1;
-			spans_add(&r->todo, 0, copy.len);
+			spans_add(&r->writes, 0, copy.len);
 			buf_free(&r->bytes);
 			r->bytes = copy;
 			continue;
@@ -509,7 +509,7 @@ static int restore_plan(struct vol *v, struct journal *j, int strict, const stru
 				size_t n = len - o < TXN_PAGE ? (size_t)(len - o) : TXN_PAGE;
 				if (off + o + n > r->len_now ||
 				    memcmp(r->bytes.p + off + o, saved + o, n) != 0)
-					spans_add(&r->todo, off + o, n);
+					spans_add(&r->writes, off + o, n);
 			}
 			memcpy(r->bytes.p + off, saved, len);
 		}
@@ -534,12 +534,12 @@ static int restore_write(struct vol *v, struct restore *rs, size_t n, struct err
 	for (size_t i = 0; i < n; i++) {
 		struct restore *r = &rs[i];
 		const char *path = jstr(r->f, "path");
-		if (!r->bytes.p && !r->todo.n && !r->from_copy)
+		if (!r->bytes.p && !r->writes.n && !r->from_copy)
 			continue;
 		if (r->bytes.len > r->len_now && vol_resize(v, path, r->bytes.len, e) == -1)
 			return -1;
-		for (size_t k = 0; k < r->todo.n; k++) {
-			struct span s = clip(r->todo.v[k], r->bytes.len);
+		for (size_t k = 0; k < r->writes.n; k++) {
+			struct span s = clip(r->writes.v[k], r->bytes.len);
 			if (s.len &&
 			    vol_write_at(v, path, s.off, r->bytes.p + s.off, s.len, e) == -1)
 				return -1;
@@ -569,7 +569,7 @@ static void restore_free(struct restore *rs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		buf_free(&rs[i].bytes);
-		free(rs[i].todo.v);
+		free(rs[i].writes.v);
 	}
 	free(rs);
 }
