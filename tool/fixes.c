@@ -64,6 +64,13 @@ json_t *change_json(const char *file, const struct change *c)
 			 str_or_null(c->event));
 }
 
+void fixctx_copy(struct fixctx *dst, const struct fixctx *src)
+{
+	memset(dst, 0, sizeof *dst);
+	for (size_t i = 0; i < src->sink_classes.n; i++)
+		fixctx_add_class(dst, src->sink_classes.v[i]);
+}
+
 void fixctx_free(struct fixctx *cx)
 {
 	strlist_free(&cx->sink_classes);

@@ -46,6 +46,8 @@ struct fixctx {
 	struct strlist no_smtpsvc;
 };
 void fixctx_free(struct fixctx *cx);
+/* A fresh context that knows src's classes (nothing else). */
+void fixctx_copy(struct fixctx *dst, const struct fixctx *src);
 int fixctx_has_class(const struct fixctx *cx, const char *name);
 void fixctx_add_class(struct fixctx *cx, const char *name);
 

@@ -12,13 +12,6 @@ static uint32_t le32(const uint8_t *p)
 
 /* ---- verification ---- */
 
-static void ctx_copy(struct fixctx *dst, const struct fixctx *src)
-{
-	memset(dst, 0, sizeof *dst);
-	for (size_t i = 0; i < src->sink_classes.n; i++)
-		fixctx_add_class(dst, src->sink_classes.v[i]);
-}
-
 /* Checks the bytes meant for an edited hive, before they are written: it opens, walks
  * whole, its fix finds nothing left to do, and keys we created sit where
  * Windows will look for them.  base is what planning started from. */
@@ -31,7 +24,7 @@ static int verify_hive(const struct fixdef *fx, const char *path, const struct b
 		return -1;
 	struct changes left = {0};
 	struct fixctx cx;
-	ctx_copy(&cx, base);
+	fixctx_copy(&cx, base);
 	int r = hive_walk(hv, e);
 	/* when the word is gone from the used cells, there is nothing left
 	 * for the fix to find (fixes.h) */
@@ -151,12 +144,7 @@ static int recover_hive(struct vol *v, const char *path, const struct buf *raw, 
 		}
 	}
 	if (r == 0) {
-		CLEANUP_FREE char *list = xstrdup("");
-		for (size_t i = 0; i < applied.n; i++) {
-			char *next = xasprintf("%s%s%s", list, i ? "; " : "", applied.v[i]);
-			free(list);
-			list = next;
-		}
+		CLEANUP_FREE char *list = strlist_join(&applied, "; ");
 		outcome_note(o, "%s is dirty: replayed its logs in memory (%s)", path, list);
 	}
 	for (size_t i = 0; i < n; i++)
@@ -191,6 +179,10 @@ static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef
 	int idle = r == 0 && fx->word && !cx->sink_classes.n &&
 		   !hive_mentions(bytes->p, bytes->len, fx->word);
 	struct hive *hv = r == 0 ? hive_open_bytes(path, bytes, build && !idle, e) : NULL;
+	if (hv)
+		note("%s: opened %s with hivex%s%s", v->name, path,
+		     build && !idle ? " (writable)" : "",
+		     idle ? "; no used cell mentions the DLL: not walked" : "");
 	/* a fix keeps the bytes it planned on: the journal saves the pages
 	 * that change, and the volume is checked against them first */
 	if (build)
@@ -202,16 +194,22 @@ static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef
 		r = -1;
 	if (r == 0 && path == in->software)
 		install_describe(in, hv);
-	if (r == 0 && !idle)
+	if (r == 0 && !idle) {
 		r = fx->plan_hive(hv, cx, &ed->ch, e);
+		note("%s: planned %s: %zu change(s)", v->name, path, ed->ch.n);
+	}
 	if (r == 0 && ed->ch.n && build)
 		r = hive_serialize(hv, &ed->after, e);
-	if (r == 0 && ed->ch.n && build)
+	if (r == 0 && ed->ch.n && build) {
 		ed->hash_after = hash_start(ed->after.p, ed->after.len);
+		note("%s: built the new %s (%zu bytes)", v->name, path, ed->after.len);
+	}
 	/* hivex's copy goes before the new bytes are opened again to verify */
 	hive_free(hv);
-	if (r == 0 && ed->ch.n && build)
-		r = verify_hive(fx, path, &ed->after, &ed->ch, base, e);
+	if (r == 0 && ed->ch.n && build &&
+	    (r = verify_hive(fx, path, &ed->after, &ed->ch, base, e)) == 0)
+		note("%s: verified the new %s: it walks whole, and nothing is left to do", v->name,
+		     path);
 	if (r == 0 && !ed->ch.n && *nlogs > nlogs0) {
 		/* nothing to change: the dirty hive and its logs stay as they are,
 		 * for Windows to replay at boot */

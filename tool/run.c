@@ -2,27 +2,30 @@
 /* run: one installation, one command (see run.h). */
 #include "run.h"
 
-static void ctx_union(struct fixctx *dst, const struct fixctx *src)
-{
-	for (size_t i = 0; i < src->sink_classes.n; i++)
-		fixctx_add_class(dst, src->sink_classes.v[i]);
-}
-
-/* Journals of runs that never wrote anything (their creation did not
- * finish) are removed first: they say nothing. */
-static int drop_stillborn(struct vol *v, struct journals *js, struct outcome *o, struct err *e)
+/* Rolls back every run that did not finish (with stillborn_only, only
+ * those whose journal was never whole: they wrote nothing, and say
+ * nothing, so undo and commit skip them).  A run rolled back is gone from
+ * js (its run number 0). */
+static int roll_back(struct vol *v, struct journals *js, int stillborn_only, struct outcome *o)
 {
 	for (size_t i = 0; i < js->n; i++) {
 		struct journal *j = &js->v[i];
-		if (j->state[0] && !STREQ(j->state, "creating"))
+		int stillborn = !j->state[0] || STREQ(j->state, "creating");
+		if (!j->run || (STREQ(j->state, "complete") && !j->bad) ||
+		    (stillborn_only && !stillborn))
 			continue;
-		if (txn_rollback(v, j, e) == -1)
+		note("%s: rolling back interrupted run %d", v->name, j->run);
+		critical_begin();
+		int r = txn_rollback(v, j, &o->err);
+		critical_end();
+		if (r == -1)
 			return -1;
 		outcome_note(o,
-			     "run %d was interrupted before it wrote anything; its journal was "
-			     "removed",
+			     stillborn ? "run %d was interrupted before it wrote anything; its "
+					 "journal was removed"
+				       : "interrupted run %d was rolled back first",
 			     j->run);
-		j->run = 0; /* gone */
+		j->run = 0;
 	}
 	return 0;
 }
@@ -37,7 +40,7 @@ static struct journal *last(struct journals *js)
 
 static int do_undo(struct vol *v, struct journals *js, const struct run_opts *ro, struct outcome *o)
 {
-	if (drop_stillborn(v, js, o, &o->err) == -1)
+	if (roll_back(v, js, 1, o) == -1)
 		return -1;
 	struct journal *j = last(js);
 	if (!j) {
@@ -58,7 +61,7 @@ static int do_undo(struct vol *v, struct journals *js, const struct run_opts *ro
 static int do_commit(struct vol *v, struct journals *js, const struct run_opts *ro,
 		     struct outcome *o)
 {
-	if (drop_stillborn(v, js, o, &o->err) == -1)
+	if (roll_back(v, js, 1, o) == -1)
 		return -1;
 	for (size_t i = 0; i < js->n; i++)
 		if (js->v[i].run && (js->v[i].bad || !STREQ(js->v[i].state, "complete")))
@@ -84,44 +87,27 @@ static int do_commit(struct vol *v, struct journals *js, const struct run_opts *
 	return 0;
 }
 
-/* An interrupted run: check says so; fix rolls it back first. */
-static int finish_interrupted(struct vol *v, struct journals *js, enum command cmd,
-			      struct outcome *o, int *said)
+/* What check says of runs that did not finish; 1 when there were any. */
+static int say_interrupted(const struct journals *js, struct outcome *o)
 {
+	int said = 0;
 	for (size_t i = 0; i < js->n; i++) {
-		struct journal *j = &js->v[i];
-		if (!j->run || (STREQ(j->state, "complete") && !j->bad))
+		const struct journal *j = &js->v[i];
+		if (STREQ(j->state, "complete") && !j->bad)
 			continue;
-		if (cmd == CMD_CHECK) {
-			if (j->bad && j->state[0])
-				outcome_note(o,
-					     "%s cannot be trusted (%s): fix and undo will refuse "
-					     "this installation",
-					     j->path, j->bad);
-			else
-				outcome_note(
-				    o,
-				    "run %d was interrupted; 'fix' will roll it back and redo "
-				    "it, 'undo' will roll it back",
-				    j->run);
-			*said = 1;
-			continue;
-		}
-		int stillborn = !j->state[0] || STREQ(j->state, "creating");
-		note("%s: rolling back interrupted run %d", v->name, j->run);
-		critical_begin();
-		int r = txn_rollback(v, j, &o->err);
-		critical_end();
-		if (r == -1)
-			return -1;
-		outcome_note(o,
-			     stillborn ? "run %d was interrupted before it wrote anything; its "
-					 "journal was removed"
-				       : "interrupted run %d was rolled back first",
-			     j->run);
-		j->run = 0;
+		if (j->bad && j->state[0])
+			outcome_note(o,
+				     "%s cannot be trusted (%s): fix and undo will refuse this "
+				     "installation",
+				     j->path, j->bad);
+		else
+			outcome_note(o,
+				     "run %d was interrupted; 'fix' will roll it back and redo it, "
+				     "'undo' will roll it back",
+				     j->run);
+		said = 1;
 	}
-	return 0;
+	return said;
 }
 
 int run_install(struct vol *v, struct install *in, enum command cmd, const struct run_opts *ro,
@@ -146,8 +132,10 @@ int run_install(struct vol *v, struct install *in, enum command cmd, const struc
 		critical_end();
 		goto out;
 	}
-	if (r == 0)
-		r = finish_interrupted(v, &js, cmd, o, &interrupted);
+	if (r == 0 && cmd == CMD_CHECK)
+		interrupted = say_interrupted(&js, o);
+	else if (r == 0)
+		r = roll_back(v, &js, 0, o);
 	if (r == 0 && interrupted) {
 		plan_describe(v, in);
 		o->status = "needs-fix";
@@ -155,18 +143,13 @@ int run_install(struct vol *v, struct install *in, enum command cmd, const struc
 	}
 	if (r == 0) {
 		txn_classes(&js, &base);
-		ctx_union(&cx, &base);
+		fixctx_copy(&cx, &base);
 		struct plan_opts po = {cmd == CMD_FIX, ro->no_recover};
 		r = plan_install(v, in, &po, &base, &cx, o, &o->err);
 	}
 	if (r == 0 && o->nedits == 0 && !cx.smtpsvc_sets && cx.no_smtpsvc.n) {
 		/* nothing of Exchange's here: not a server this is for */
-		CLEANUP_FREE char *why = xstrdup("");
-		for (size_t i = 0; i < cx.no_smtpsvc.n; i++) {
-			char *next = xasprintf("%s%s%s", why, i ? ", " : "", cx.no_smtpsvc.v[i]);
-			free(why);
-			why = next;
-		}
+		CLEANUP_FREE char *why = strlist_join(&cx.no_smtpsvc, ", ");
 		o->status = "not-applicable";
 		outcome_note(o,
 			     "not an Exchange server: %s (no SMTP service), and nothing of "

@@ -177,9 +177,17 @@ void note(const char *fmt, ...)
 {
 	if (!verbose)
 		return;
+	/* each step says when it ended, in ms from the first: -v is also
+	 * how to see where a run's time goes (docs/performance.md) */
+	static double t0;
+	double now = now_seconds();
+	if (!t0)
+		t0 = now;
+	char prefix[48];
+	snprintf(prefix, sizeof prefix, "nobounce: [%7.1f ms] ", (now - t0) * 1000);
 	va_list ap;
 	va_start(ap, fmt);
-	veline(stderr, "nobounce: ", fmt, ap);
+	veline(stderr, prefix, fmt, ap);
 	va_end(ap);
 }
 
@@ -275,6 +283,18 @@ char *who_am_i(void)
 	struct passwd *pw = getpwuid(uid);
 	return pw ? xasprintf("user %s (uid %u)", pw->pw_name, (unsigned)uid)
 		  : xasprintf("uid %u", (unsigned)uid);
+}
+
+char *strlist_join(const struct strlist *l, const char *sep)
+{
+	size_t len = 1;
+	for (size_t i = 0; i < l->n; i++)
+		len += strlen(l->v[i]) + (i ? strlen(sep) : 0);
+	char *s = xmalloc(len), *p = s;
+	for (size_t i = 0; i < l->n; i++)
+		p = stpcpy(stpcpy(p, i ? sep : ""), l->v[i]);
+	*p = 0;
+	return s;
 }
 
 void strlist_add(struct strlist *l, char *owned)

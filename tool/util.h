@@ -59,7 +59,8 @@ void eline(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
  * permission it lacks. */
 char *who_am_i(void);
 
-/* -v and -q: step messages go to stderr only when verbose. */
+/* -v and -q: step messages go to stderr only when verbose, each with the
+ * milliseconds since the first. */
 extern int verbose;
 void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -87,6 +88,8 @@ struct strlist {
 };
 void strlist_add(struct strlist *l, char *owned);
 void strlist_free(struct strlist *l);
+/* The strings with sep between them (a new string; "" for none). */
+char *strlist_join(const struct strlist *l, const char *sep);
 
 /* SIGINT and SIGTERM.  Outside a critical section a signal ends the process
  * at once, after the cleanup given to signals_install (stopping qemu-nbd).
