@@ -29,7 +29,7 @@ LINK_FLAGS = $(LDFLAGS)
 BUILD_DEBS := gcc make pkg-config libhivex-dev libjansson-dev nettle-dev libxml2-dev ntfs-3g-dev libnbd-dev zlib1g-dev libldm-dev libglib2.0-dev
 # what the program runs: qemu-nbd serves qcow2, VMDK, VHD(X) and VDI images
 RUN_DEBS := qemu-utils
-TEST_DEBS := libhivex-bin libwin-hivex-perl chntpw libxml2-utils xz-utils jq strace util-linux groff-base ntfs-3g fdisk procps parallel valgrind python3-jsonschema debhelper lintian ansible-core
+TEST_DEBS := ldmtool libhivex-bin libwin-hivex-perl chntpw libxml2-utils xz-utils jq strace util-linux groff-base ntfs-3g fdisk procps parallel valgrind python3-jsonschema debhelper lintian ansible-core
 DEBS := $(BUILD_DEBS) $(RUN_DEBS) $(TEST_DEBS)
 
 TOOL_SRCS := $(wildcard tool/*.c)
@@ -74,6 +74,10 @@ $(BUILD)/mklog: hives/mklog.c | deps
 	@mkdir -p $(BUILD)
 	$(COMPILE) -o $@ $< $(LINK_FLAGS)
 
+$(BUILD)/race: tests/race.c | deps
+	@mkdir -p $(BUILD)
+	$(COMPILE) -o $@ $< $(LINK_FLAGS)
+
 $(BUILD)/ntfsput: hives/ntfsput.c | deps
 	@mkdir -p $(BUILD)
 	$(COMPILE) -o $@ $< $(LINK_FLAGS) $(shell pkg-config --libs libntfs-3g)
@@ -113,7 +117,7 @@ fuzz: $(addprefix build-fuzz/fuzz-,$(FUZZERS)) $(BUILD)/mkhive $(BUILD)/mklog $(
 check: deps
 	$(MAKE) --no-print-directory check-built
 
-check-built: tool/nobounce $(BUILD)/mkhive $(BUILD)/mklog $(BUILD)/nobounce-faults $(BUILD)/ntfsput $(addprefix $(BUILD)/replay-,$(FUZZERS))
+check-built: tool/nobounce $(BUILD)/mkhive $(BUILD)/mklog $(BUILD)/nobounce-faults $(BUILD)/ntfsput $(BUILD)/race $(addprefix $(BUILD)/replay-,$(FUZZERS))
 	tests/run $(BUILD)
 
 test: check
@@ -134,6 +138,7 @@ asan: | deps
 	for f in $(FUZZERS); do $(CC) $(WARN) $(ASAN_FLAGS) $(DEFS) $(PKG_CFLAGS) -o build-asan/replay-$$f tests/fuzz/fuzz_$$f.c tests/fuzz/replay.c $(FUZZ_LIB_SRCS) $(PKG_LIBS) || exit 1; done
 	$(CC) $(WARN) $(ASAN_FLAGS) -o build-asan/ntfsput hives/ntfsput.c $(shell pkg-config --libs libntfs-3g)
 	$(CC) $(WARN) $(ASAN_FLAGS) -o build-asan/mklog hives/mklog.c
+	$(CC) $(WARN) $(ASAN_FLAGS) -o build-asan/race tests/race.c
 	$(CC) $(WARN) $(ASAN_FLAGS) $(shell pkg-config --cflags hivex) -o build-asan/mkhive $(MKHIVE_SRCS) $(shell pkg-config --libs hivex)
 	NOBOUNCE=$(CURDIR)/build-asan/nobounce NOBOUNCE_SANITIZED=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp tests/run build-asan
