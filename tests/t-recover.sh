@@ -22,6 +22,14 @@ check "synthetic old format: the recovered hive exports as the logged state" cmp
 nb 0 "recover of the recovered hive: clean" recover rec.hiv
 has "the recovered hive is clean" out 'clean: a whole hive, nothing to recover'
 nb 3 "recover -o never overwrites" recover h/SYSTEM -o rec.hiv
+if [ -x "$NOBOUNCE_FAULTS_BIN" ]; then
+	mkdir -p kdir
+	NOBOUNCE_FAULT=recover-written:0 "$NOBOUNCE_FAULTS_BIN" recover h/SYSTEM -o kdir/out.hiv >/dev/null 2>&1
+	check "recover -o killed once the bytes are written: exit 137 ($?)" test $? = 137
+	check "recover -o killed: no OUT, and no temporary left" test -z "$(ls -A kdir)"
+	nb 0 "recover -o after the kill: OUT made whole" recover h/SYSTEM -o kdir/out.hiv
+	check "recover -o after the kill: OUT is the recovered hive" cmp -s kdir/out.hiv rec.hiv
+fi
 
 # damaged old-format logs: refused, with the log named
 cp h/system.log good.log

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "hive.h"
@@ -12,25 +13,51 @@
 #include "version.h"
 #include "vol.h"
 
+/* Writes b as a new file at path, whole or not at all: the bytes go into a
+ * file with no name (O_TMPFILE) or a temporary one beside path, are made
+ * durable, and only then is the file linked in as path -- which fails,
+ * rather than overwrite, when path exists.  A kill at any moment leaves no
+ * truncated path (at most a temporary ".nobounce-" file, where the file
+ * system has no O_TMPFILE); every path out removes the temporary. */
 static int write_new(const char *path, const struct buf *b, struct err *e)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd == -1)
-		return fail(e, "io", "%s: cannot create it (%s); nobounce never overwrites a file",
-			    path, strerror(errno));
-	size_t done = 0;
-	while (done < b->len) {
-		ssize_t w = write(fd, b->p + done, b->len - done);
-		if (w <= 0) {
-			close(fd);
-			unlink(path);
-			return fail(e, "io", "%s: write failed: %s", path, strerror(errno));
-		}
-		done += (size_t)w;
+	const char *slash = strrchr(path, '/');
+	CLEANUP_FREE char *dir =
+	    slash ? strndup(path, (size_t)(slash - path + (slash == path))) : xstrdup(".");
+	CLEANUP_FREE char *tmp = NULL;
+	int fd = open(dir, O_WRONLY | O_TMPFILE | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		tmp = xasprintf("%s.nobounce-XXXXXX", path);
+		fd = mkostemp(tmp, O_CLOEXEC);
 	}
-	if (fsync(fd) == -1 || close(fd) == -1)
-		return fail(e, "io", "%s: %s", path, strerror(errno));
-	return 0;
+	if (fd == -1)
+		return fail(e, "io", "%s: cannot create it: %s", path, strerror(errno));
+	int r = 0;
+	if (pwrite_all(fd, b->p, b->len, 0) == -1 || fsync(fd) == -1)
+		r = fail(e, "io", "%s: write failed: %s", path, strerror(errno));
+	FAULT("recover-written"); /* durable, not yet named */
+	if (r == 0) {
+		char proc[64];
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+		int l = tmp ? link(tmp, path)
+			    : linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+		if (l == -1)
+			r = fail(e, "io",
+				 "%s: cannot create it (%s); nobounce never overwrites a file",
+				 path, strerror(errno));
+	}
+	if (tmp)
+		unlink(tmp);
+	if (close(fd) == -1 && r == 0)
+		r = fail(e, "io", "%s: %s", path, strerror(errno));
+	int dfd = r == 0 ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (dfd != -1) {
+		if (fsync(dfd) == -1)
+			r = fail(e, "io", "%s: fsync of its directory failed: %s", path,
+				 strerror(errno));
+		close(dfd);
+	}
+	return r;
 }
 
 int hivelog_command(const char *hive, const char *out, int json)
