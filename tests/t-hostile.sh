@@ -83,7 +83,7 @@ truncate -s 2G vol/$SYS
 treesum vol >snap
 nb 3 "a 2 GiB sparse SYSTEM: refused" fix --json vol
 jqok "a 2 GiB sparse SYSTEM: too-large" '.error.kind == "too-large"' out
-has "a 2 GiB sparse SYSTEM: the limit is named" err 'more than the 1073741824 a real one can be'
+has "a 2 GiB sparse SYSTEM: the limit is named" err 'more than the 536870912 a real one can be'
 
 # Key names that are not valid UTF-16 (lone surrogates) beside the keys
 # nobounce reads: a correct result or a clean refusal.

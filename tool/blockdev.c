@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <grp.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -101,36 +104,265 @@ static void stop_server(struct blockdev *bd)
 		remember(bd->server, 0);
 		bd->server = 0;
 	}
-	if (bd->sockdir) {
-		CLEANUP_FREE char *sock = xasprintf("%s/nbd.sock", bd->sockdir);
-		unlink(sock);
-		rmdir(bd->sockdir);
-		free(bd->sockdir);
-		bd->sockdir = NULL;
-	}
+	free(bd->judged);
+	bd->judged = NULL;
+	bd->njudged = 0;
 }
 
-/* In the child: the chain's descriptors survive exec, the sandbox closes
- * every other door, then qemu-nbd. */
-static void exec_server(const struct imgchain *c, const char *sockdir, const char *sockarg,
-			int writable, int errfd)
+/* The program's path, found before fork: the child only calls execve. */
+static char *find_program(const char *name)
+{
+	const char *path = getenv("PATH");
+	CLEANUP_FREE char *dirs = xstrdup(path && *path ? path : "/usr/bin:/bin");
+	char *save = NULL;
+	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		char *p = xasprintf("%s/%s", *d ? d : ".", name);
+		if (access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+/* What the child needs, made before fork (it allocates nothing after). */
+struct server_args {
+	const struct imgchain *c;
+	const char *prog;
+	char **argv;
+	char **envp;	  /* environ, then LISTEN_PID= (filled in by the child), LISTEN_FDS=1 */
+	char *listen_pid; /* that entry: room for the number */
+	struct sandbox_file *files;
+	int lsock, errfd, as_owner;
+};
+
+static void put_pid(char *at, pid_t pid)
+{
+	char digits[24];
+	int n = 0;
+	do
+		digits[n++] = (char)('0' + pid % 10);
+	while ((pid /= 10) > 0);
+	while (n)
+		*at++ = digits[--n];
+	*at = 0;
+}
+
+/* In the child: the chain's descriptors and the listening socket (as 3,
+ * systemd's socket activation, which qemu-nbd takes) survive exec; the
+ * image's owner's identity, then the sandbox closes every other door. */
+static void exec_server(const struct server_args *a, pid_t parent)
 {
 	int devnull = open("/dev/null", O_RDWR);
 	dup2(devnull, 0);
 	dup2(devnull, 1);
-	dup2(errfd, 2);
-	for (size_t i = 0; i < c->n; i++)
-		fcntl(c->v[i].fd, F_SETFD, 0);
-	if (sandbox_enter(c, sockdir) == -1) {
+	dup2(a->errfd, 2);
+	dup2(a->lsock, 3);
+	for (size_t i = 0; i < a->c->n; i++)
+		fcntl(a->c->v[i].fd, F_SETFD, 0);
+	const struct imgchain *c = a->c;
+	if (a->as_owner &&
+	    (setgroups((size_t)c->ngroups, c->groups) == -1 ||
+	     setresgid(c->gid, c->gid, c->gid) == -1 || setresuid(c->uid, c->uid, c->uid) == -1)) {
+		dprintf(2, "cannot take the identity of the image's owner (uid %u): %s",
+			(unsigned)c->uid, strerror(errno));
+		_exit(126);
+	}
+	/* after the identity: a change of credentials clears it */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+	if (sandbox_enter(a->files, c->n) == -1) {
 		dprintf(2, "sandbox: cannot confine %s: %s", QEMU_NBD, strerror(errno));
 		_exit(126);
 	}
-	const char *argv[] = {
-	    QEMU_NBD, sockarg, "--cache=writeback", writable ? "--discard=ignore" : "--read-only",
-	    c->qemu,  NULL};
-	execvp(QEMU_NBD, (char **)argv);
+	put_pid(a->listen_pid, getpid());
+	execve(a->prog, a->argv, a->envp);
 	dprintf(2, "cannot run %s: %s", QEMU_NBD, strerror(errno));
 	_exit(127);
+}
+
+/* A listening socket in a private directory, and this process's connection
+ * to it, queued before qemu-nbd even starts; the name is gone before fork,
+ * so nobody else can connect and nothing is left behind. */
+static int listen_pair(int *lsock, int *csock, struct err *e)
+{
+	const char *tmp = getenv("TMPDIR");
+	tmp = tmp && *tmp ? tmp : "/tmp";
+	CLEANUP_FREE char *dir = xasprintf("%s/nobounce-nbd.XXXXXX", tmp);
+	if (!mkdtemp(dir))
+		return fail(e, "io", "cannot make a private socket directory in %s: %s", tmp,
+			    strerror(errno));
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/nbd.sock", dir);
+	int r = -1;
+	*lsock = *csock = -1;
+	if (n <= 0 || (size_t)n >= sizeof sa.sun_path) {
+		r = fail(e, "io", "the socket directory's name is too long: %s (set TMPDIR)", dir);
+	} else {
+		int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (l != -1 && c != -1 && bind(l, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+		    listen(l, 1) == 0 && connect(c, (struct sockaddr *)&sa, sizeof sa) == 0) {
+			*lsock = fcntl(l, F_DUPFD_CLOEXEC, IMAGE_FD_MIN);
+			*csock = c;
+			r = *lsock == -1 ? fail(e, "io", "fcntl: %s", strerror(errno)) : 0;
+		} else {
+			r = fail(e, "io", "cannot make the socket for qemu-nbd: %s",
+				 strerror(errno));
+		}
+		if (l != -1)
+			close(l);
+		if (r == -1 && c != -1)
+			close(c);
+		unlink(sa.sun_path);
+	}
+	rmdir(dir);
+	return r;
+}
+
+/* After it starts serving, qemu-nbd holds open every file it opened for
+ * the graph: a regular file or device among them that nobounce did not
+ * judge means qemu read a name from the image after all (a header changed
+ * once it was judged).  Such a server is stopped before the first byte is
+ * read from it. */
+static int audit_server(struct blockdev *bd, struct err *e)
+{
+	CLEANUP_FREE char *dir = xasprintf("/proc/%d/fd", (int)bd->server);
+	DIR *d = opendir(dir);
+	if (!d)
+		return fail(e, "io", "cannot see what qemu-nbd holds open (%s): %s", dir,
+			    strerror(errno));
+	struct dirent *de;
+	int r = 0;
+	while (r == 0 && (de = readdir(d)) != NULL) {
+		struct stat st;
+		if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, 0) == -1)
+			continue;
+		if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode) && !S_ISDIR(st.st_mode))
+			continue; /* sockets, pipes, /dev/null, event descriptors */
+		int known = 0;
+		for (size_t i = 0; !known && i < bd->njudged; i++)
+			known =
+			    bd->judged[i].st_dev == st.st_dev && bd->judged[i].st_ino == st.st_ino;
+		if (!known) {
+			char target[512] = "?";
+			ssize_t n = readlinkat(dirfd(d), de->d_name, target, sizeof target - 1);
+			if (n > 0)
+				target[n] = 0;
+			r = fail(e, "unsafe-image",
+				 "qemu-nbd opened %s, which nobounce did not judge: the image was "
+				 "changed while nobounce was opening it. Stop whatever changes it, "
+				 "and run again",
+				 target);
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+/* One qemu-nbd for the judged chain: 0 serving, -1 failed (e set), 1 it
+ * could not take qemu's lock on an image (a qemu-nbd of a run just killed
+ * may still hold it for a moment: worth another try). */
+static int try_server(struct blockdev *bd, const struct imgchain *chain, int as_owner,
+		      struct err *e)
+{
+	int lsock = -1, csock = -1;
+	if (listen_pair(&lsock, &csock, e) == -1)
+		return -1;
+	CLEANUP_FREE char *prog = find_program(QEMU_NBD);
+	if (!prog) {
+		close(lsock);
+		close(csock);
+		return fail(e, "missing-program",
+			    "%s images are opened with qemu-nbd, which cannot be run (not "
+			    "found). Install the qemu-utils package",
+			    bd->format);
+	}
+	extern char **environ;
+	size_t nenv = 0;
+	while (environ[nenv])
+		nenv++;
+	CLEANUP_FREE char **envp = xcalloc(nenv + 3, sizeof *envp);
+	size_t k = 0;
+	for (size_t i = 0; i < nenv; i++)
+		if (strncmp(environ[i], "LISTEN_", 7) != 0)
+			envp[k++] = environ[i];
+	char listen_pid[40] = "LISTEN_PID=";
+	envp[k++] = listen_pid;
+	envp[k++] = (char *)"LISTEN_FDS=1";
+	const char *argv[] = {QEMU_NBD, "--cache=writeback",
+			      bd->writable ? "--discard=ignore" : "--read-only", chain->qemu, NULL};
+	CLEANUP_FREE struct sandbox_file *files = xcalloc(chain->n + 1, sizeof *files);
+	for (size_t i = 0; i < chain->n; i++)
+		files[i] = (struct sandbox_file){chain->v[i].fd, chain->v[i].writable};
+	int errpipe[2];
+	if (pipe2(errpipe, O_CLOEXEC) == -1) {
+		close(lsock);
+		close(csock);
+		return fail(e, "io", "pipe: %s", strerror(errno));
+	}
+	struct server_args a = {chain, prog,  (char **)argv, envp,    listen_pid + 11,
+				files, lsock, errpipe[1],    as_owner};
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid == 0)
+		exec_server(&a, parent);
+	close(lsock);
+	close(errpipe[1]);
+	if (pid == -1) {
+		close(errpipe[0]);
+		close(csock);
+		return fail(e, "io", "fork: %s", strerror(errno));
+	}
+	bd->server = pid;
+	remember(pid, 1);
+	bd->nbd = nbd_create();
+	int r = bd->nbd && nbd_aio_connect_socket(bd->nbd, csock) == 0 ? 0 : -1;
+	if (r == -1)
+		close(csock);
+	double t0 = now_seconds();
+	while (r == 0 && nbd_aio_is_connecting(bd->nbd)) {
+		if (now_seconds() - t0 > SERVER_START_SECONDS) {
+			close(errpipe[0]);
+			return fail(e, "io", "qemu-nbd did not start within %d s",
+				    SERVER_START_SECONDS);
+		}
+		if (nbd_poll(bd->nbd, 100) == -1)
+			r = -1;
+	}
+	if (r == 0 && nbd_aio_is_ready(bd->nbd)) {
+		close(errpipe[0]);
+		return audit_server(bd, e);
+	}
+	/* it gave up: its last words say why */
+	int st = 0;
+	waitpid(pid, &st, 0);
+	remember(pid, 0);
+	bd->server = 0;
+	char msg[512] = {0};
+	ssize_t n = read(errpipe[0], msg, sizeof msg - 1);
+	close(errpipe[0]);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = 0;
+	if (bd->nbd) {
+		nbd_close(bd->nbd);
+		bd->nbd = NULL;
+	}
+	if (n > 0 && strstr(msg, "Failed to get") && strstr(msg, "lock")) {
+		fail(e, "in-use",
+		     "in use: a virtual machine or a qemu tool has it open (qemu-nbd: %s). Shut "
+		     "the virtual machine down first",
+		     msg);
+		return 1;
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+		return fail(e, "missing-program",
+			    "%s images are opened with qemu-nbd, which cannot be run (%s). "
+			    "Install the qemu-utils package",
+			    bd->format, n > 0 ? msg : "not found");
+	return fail(e, "unreadable-image",
+		    "qemu-nbd cannot serve it as %s: %s. Check the file, or give --format",
+		    bd->format, n > 0 ? msg : "it exited");
 }
 
 static int start_server(struct blockdev *bd, int probed, struct err *e)
@@ -138,7 +370,8 @@ static int start_server(struct blockdev *bd, int probed, struct err *e)
 	/* every file the image refers to is judged and opened here, before
 	 * qemu sees the image */
 	struct imgchain chain;
-	if (image_chain(bd->name, bd->fd, bd->format, probed, bd->writable, &chain, e) == -1)
+	if (image_chain(bd->name, bd->fd, bd->dirfd, bd->format, probed, bd->writable, &chain, e) ==
+	    -1)
 		return -1;
 	/* the crash tests stop here to swap a file the image names */
 	FAULT("image-judged");
@@ -146,97 +379,25 @@ static int start_server(struct blockdev *bd, int probed, struct err *e)
 		note("%s: the kernel offers no Landlock: qemu-nbd runs unconfined (the image's "
 		     "references were still checked)",
 		     bd->name);
-	const char *tmp = getenv("TMPDIR");
-	CLEANUP_FREE char *tmpl = xasprintf("%s/nobounce-nbd.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(tmpl)) {
-		image_chain_free(&chain);
-		return fail(e, "io", "cannot make a private socket directory in %s: %s",
-			    tmp && *tmp ? tmp : "/tmp", strerror(errno));
-	}
-	bd->sockdir = xstrdup(tmpl);
-	CLEANUP_FREE char *sock = xasprintf("%s/nbd.sock", bd->sockdir);
-	CLEANUP_FREE char *sockarg = xasprintf("--socket=%s", sock);
-	int errpipe[2];
-	if (pipe2(errpipe, O_CLOEXEC) == -1) {
-		image_chain_free(&chain);
-		return fail(e, "io", "pipe: %s", strerror(errno));
-	}
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid == -1) {
-		close(errpipe[0]);
-		close(errpipe[1]);
-		image_chain_free(&chain);
-		return fail(e, "io", "fork: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		/* qemu-nbd must not outlive nobounce, even one killed by SIGKILL.
-		 * SIGKILL, not SIGTERM: a SIGTERM that comes while qemu-nbd is
-		 * still starting can be lost, and it then serves on for ever.
-		 * What it has not flushed is lost as in a power cut, which the
-		 * journal is built for: every step it depends on was flushed. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		exec_server(&chain, bd->sockdir, sockarg, bd->writable, errpipe[1]);
-	}
-	image_chain_free(&chain); /* the child has its own copies */
-	close(errpipe[1]);
-	bd->server = pid;
-	remember(pid, 1);
-	/* wait until a connection succeeds, or qemu-nbd gives up */
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	bd->nbd = nbd_create();
-	if (!bd->nbd) {
-		close(errpipe[0]);
-		return fail(e, "io", "libnbd: %s", nbd_get_error());
-	}
-	for (;;) {
-		if (access(sock, F_OK) == 0 && nbd_connect_unix(bd->nbd, sock) == 0)
-			break;
-		int st;
-		if (waitpid(pid, &st, WNOHANG) == pid) {
-			char msg[512] = {0};
-			ssize_t n = read(errpipe[0], msg, sizeof msg - 1);
-			while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-				msg[--n] = 0;
-			remember(pid, 0);
-			bd->server = 0;
-			close(errpipe[0]);
-			if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
-				return fail(e, "missing-program",
-					    "%s images are opened with qemu-nbd, which cannot be "
-					    "run (%s). Install the qemu-utils package",
-					    bd->format, n > 0 ? msg : "not found");
-			return fail(e, "unreadable-image",
-				    "qemu-nbd cannot serve it as %s: %s. Check the file, or "
-				    "give --format",
-				    bd->format, n > 0 ? msg : "it exited");
+	bd->judged = xcalloc(chain.n, sizeof *bd->judged);
+	for (size_t i = 0; i < chain.n; i++)
+		bd->judged[bd->njudged++] = chain.v[i].st;
+	/* root runs qemu-nbd as the image's owner: the kernel's own checks then
+	 * stop whatever the sandbox would miss */
+	int as_owner = geteuid() == 0 && chain.uid != 0;
+	int r = 1;
+	for (int tries = 0; r == 1; tries++) {
+		r = try_server(bd, &chain, as_owner, e);
+		if (r == 1 && tries < 30) {
+			err_clear(e);
+			poll(NULL, 0, 100);
+		} else if (r == 1) {
+			r = -1;
 		}
-		if (nbd_aio_is_dead(bd->nbd) || nbd_aio_is_closed(bd->nbd)) {
-			/* a refused connection leaves the handle dead: start anew */
-			nbd_close(bd->nbd);
-			bd->nbd = nbd_create();
-			if (!bd->nbd) {
-				close(errpipe[0]);
-				return fail(e, "io", "libnbd: %s", nbd_get_error());
-			}
-		}
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - t0.tv_sec > SERVER_START_SECONDS) {
-			close(errpipe[0]);
-			return fail(e, "io", "qemu-nbd did not start within %d s",
-				    SERVER_START_SECONDS);
-		}
-		poll(NULL, 0, 5);
 	}
-	close(errpipe[0]);
-	/* connected: the socket is not needed any more, and removing it now
-	 * leaves nothing behind even if this process is killed */
-	unlink(sock);
-	rmdir(bd->sockdir);
+	image_chain_free(&chain);
+	if (r == -1)
+		return -1;
 	int64_t size = nbd_get_size(bd->nbd);
 	if (size < 0)
 		return fail(e, "io", "%s", nbd_get_error());
@@ -346,104 +507,13 @@ static int qemu_lock(struct blockdev *bd, struct err *e)
 	return fcntl(bd->fd, F_OFD_SETLK, &fl) == 0 ? 0 : lock_error(bd, e);
 }
 
-/* The loop device an image file is attached to, if any. */
-static char *loop_of(const struct stat *img)
-{
-	DIR *d = opendir("/sys/block");
-	if (!d)
-		return NULL;
-	char *hit = NULL;
-	struct dirent *de;
-	while (!hit && (de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, "loop", 4) != 0)
-			continue;
-		CLEANUP_FREE char *bf = xasprintf("/sys/block/%s/loop/backing_file", de->d_name);
-		FILE *f = fopen(bf, "re");
-		char path[4096];
-		struct stat st;
-		if (!f)
-			continue;
-		if (fgets(path, sizeof path, f)) {
-			path[strcspn(path, "\n")] = 0;
-			if (stat(path, &st) == 0 && st.st_dev == img->st_dev &&
-			    st.st_ino == img->st_ino)
-				hit = xasprintf("/dev/%s", de->d_name);
-		}
-		fclose(f);
-	}
-	closedir(d);
-	return hit;
-}
-
-int bdev_open_file(const char *name, int writable, struct err *e)
-{
-	struct stat st;
-	if (stat(name, &st) == -1)
-		return fail(e, "not-found", "cannot open: %s. Check the path", strerror(errno));
-	int blk = S_ISBLK(st.st_mode);
-	if (!blk && !S_ISREG(st.st_mode))
-		return fail(e, "unsupported-target",
-			    "is neither a disk image, a block device nor a directory");
-	if (writable && !blk && !(st.st_mode & 0222))
-		return fail(e, "read-only-image",
-			    "its mode (%04o) forbids writing, and nobounce honours that even "
-			    "as root. Make it writable (chmod u+w), or run 'check' instead",
-			    (unsigned)(st.st_mode & 07777));
-	CLEANUP_FREE char *loop = blk ? NULL : loop_of(&st);
-	if (loop)
-		return fail(e, "in-use",
-			    "in use: it is attached to %s (mounted, or used by a virtual "
-			    "machine?). Unmount it and detach it (losetup -d %s) first",
-			    loop, loop);
-	/* O_EXCL on a block device: refused while it is mounted, or held by
-	 * md, device-mapper or any other exclusive opener */
-	int fd =
-	    open(name, (writable ? O_RDWR : O_RDONLY) | (blk ? O_EXCL : 0) | O_CLOEXEC | O_NOCTTY);
-	if (fd == -1) {
-		if (errno == EBUSY)
-			return fail(e, "in-use",
-				    "in use: the device is mounted, or held by md, device-mapper "
-				    "or another program. Unmount it (or stop what holds it) first");
-		if (errno == EACCES) {
-			CLEANUP_FREE char *who = who_am_i();
-			return fail(
-			    e, "permission-denied",
-			    "permission denied: %s may not %s it (owner uid %u, mode %04o). "
-			    "Run nobounce as a user who may, or change its permissions",
-			    who, writable ? "read and write" : "read", (unsigned)st.st_uid,
-			    (unsigned)(st.st_mode & 07777));
-		}
-		if (writable && (errno == EROFS || errno == EPERM))
-			return fail(e, "read-only-image",
-				    "cannot open it for writing (%s): the image or its device is "
-				    "read-only. Make it writable, or run 'check' instead",
-				    strerror(errno));
-		return fail(e, "not-found", "cannot open: %s. Check the path", strerror(errno));
-	}
-	int ro = 0;
-	if (writable && blk && ioctl(fd, BLKROGET, &ro) == 0 && ro) {
-		close(fd);
-		return fail(e, "read-only-image",
-			    "the device is set read-only (blockdev --setrw to change that), or "
-			    "run 'check' instead");
-	}
-	if (flock(fd, (writable ? LOCK_EX : LOCK_SH) | LOCK_NB) == -1) {
-		int err = errno;
-		close(fd);
-		return err == EWOULDBLOCK
-			   ? fail(e, "locked",
-				  "another nobounce run holds this image; wait for it to finish")
-			   : fail(e, "io", "cannot lock it: %s", strerror(err));
-	}
-	return fd;
-}
-
-struct blockdev *bdev_open(const char *name, int fd, const char *format, int writable,
+struct blockdev *bdev_open(const char *name, int fd, int dirfd, const char *format, int writable,
 			   struct err *e)
 {
 	struct blockdev *bd = xcalloc(1, sizeof *bd);
 	bd->name = xstrdup(name);
 	bd->fd = fd;
+	bd->dirfd = dirfd;
 	bd->writable = writable;
 	bd->align = 1;
 	char fmt[16];
@@ -478,7 +548,7 @@ struct blockdev *bdev_open_legs(const char *name, const struct bdev_leg *legs, s
 	bd->format = xstrdup("ldm");
 	bd->size = size;
 	bd->writable = writable;
-	bd->fd = -1;
+	bd->fd = bd->dirfd = -1;
 	bd->align = 1;
 	bd->legs = xmalloc(n * sizeof *bd->legs);
 	memcpy(bd->legs, legs, n * sizeof *legs);
@@ -662,6 +732,8 @@ void bdev_close(struct blockdev *bd)
 	stop_server(bd);
 	if (bd->fd >= 0)
 		close(bd->fd);
+	if (bd->dirfd >= 0)
+		close(bd->dirfd);
 	free(bd->name);
 	free(bd->format);
 	free(bd);

@@ -9,6 +9,7 @@
 #ifndef NOBOUNCE_BLOCKDEV_H
 #define NOBOUNCE_BLOCKDEV_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "util.h"
@@ -21,10 +22,13 @@ struct blockdev {
 	uint64_t size; /* bytes the guest sees */
 	int writable;
 	int fd;			/* the image file or device */
+	int dirfd;		/* its directory (O_PATH), where the names it holds are
+				 * looked up; -1 for none */
 	struct nbd_handle *nbd; /* for non-raw formats */
 	uint64_t align;		/* the export's minimum block size (1: any) */
 	pid_t server;		/* qemu-nbd, or 0 */
-	char *sockdir;		/* its private directory */
+	struct stat *judged;	/* the files qemu-nbd may hold open */
+	size_t njudged;
 	/* A dynamic disk's volume: the legs that each hold all of it (one for
 	 * a simple volume, two or more for a mirror), or NULL. */
 	struct bdev_leg *legs;
@@ -42,19 +46,13 @@ struct bdev_leg {
  * of the others matches).  Never from its name. */
 int bdev_detect(int fd, char *fmt, size_t fmtlen, struct err *e);
 
-/* Opens an image file or device named on the command line, for the whole
- * run, refusing one that is in use: a block device is opened exclusively
- * (O_EXCL: not while mounted or held), an image file must not back a loop
- * device, and a mode without write permission is honoured even for root.
- * Locked with flock against other nobounce runs.  Returns the descriptor. */
-int bdev_open_file(const char *name, int writable, struct err *e);
-
 /* Opens an image (format NULL: detect).  A raw image also takes qemu's
  * lock bytes, so that no virtual machine runs on it meanwhile; any other
  * format is judged with everything it refers to (image.c) and served by a
- * confined qemu-nbd.  fd is the image, from bdev_open_file (or any
- * descriptor, for the tests); the blockdev takes it over. */
-struct blockdev *bdev_open(const char *name, int fd, const char *format, int writable,
+ * confined qemu-nbd.  fd is the image, from host_open_target (or any
+ * descriptor, for the tests), and dirfd its directory (or -1); the
+ * blockdev takes both over. */
+struct blockdev *bdev_open(const char *name, int fd, int dirfd, const char *format, int writable,
 			   struct err *e);
 /* A volume of size bytes held whole by each of the legs: reads come from
  * the first leg, every write goes to every leg, in order, so that the

@@ -15,8 +15,10 @@
 #include "vol.h"
 
 /* No real SYSTEM or SOFTWARE hive comes near this; a larger file is refused
- * before it is read (a sparse multi-gigabyte "hive" is an attack, not data). */
-#define HIVE_MAX_BYTES ((size_t)1 << 30)
+ * before it is read (a sparse multi-gigabyte "hive" is an attack, not data).
+ * It is the memory budget of one hive, too: a fix holds about four times a
+ * hive's size at its peak. */
+#define HIVE_MAX_BYTES ((size_t)512 << 20)
 /* Windows limits key nesting to 512 levels. */
 #define HIVE_MAX_DEPTH 512
 

@@ -2,7 +2,7 @@
 /* image: the files a disk image refers to (see image.h for the rules). */
 #include "image.h"
 #include "blockdev.h"
-#include "sandbox.h"
+#include "hostfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +12,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,6 +51,8 @@ struct refs {
 	char *data_file;	  /* qcow2 */
 	struct strlist extents;	  /* the extent files qemu opens, in its order */
 	struct strlist ext_types; /* their types ("SPARSE", "FLAT", ...) */
+	char *desc;		  /* a VMDK's descriptor text, as read */
+	size_t *ext_line;	  /* where each extent's line starts in desc */
 	int differencing;	  /* VHD/VHDX with a parent: refused */
 };
 
@@ -60,6 +63,8 @@ static void refs_free(struct refs *r)
 	free(r->data_file);
 	strlist_free(&r->extents);
 	strlist_free(&r->ext_types);
+	free(r->desc);
+	free(r->ext_line);
 }
 
 /* Reads up to max bytes from off (fewer at the end of the file). */
@@ -139,6 +144,7 @@ static int vmdk_extents(const char *desc, const char *who, struct refs *r, struc
 	for (const char *p = desc; *p;) {
 		char access[11], type[11], fname[512];
 		int64_t sectors = 0, flat = -1;
+		const char *line = p;
 		int m = sscanf(p, "%10s %" SCNd64 " %10s \"%511[^\n\r\"]\" %" SCNd64, access,
 			       &sectors, type, fname, &flat);
 		const char *nl = strchr(p, '\n');
@@ -157,6 +163,8 @@ static int vmdk_extents(const char *desc, const char *who, struct refs *r, struc
 		if (r->extents.n >= IMAGE_MAX_EXTENTS)
 			return fail(e, "unsafe-image", "%smore than %d extents", who,
 				    IMAGE_MAX_EXTENTS);
+		r->ext_line = xrealloc(r->ext_line, (r->extents.n + 1) * sizeof *r->ext_line);
+		r->ext_line[r->extents.n] = (size_t)(line - desc);
 		strlist_add(&r->extents, xstrdup(fname));
 		strlist_add(&r->ext_types, xstrdup(type));
 	}
@@ -199,16 +207,20 @@ static int refs_vmdk(int fd, uint64_t size, const char *who, struct refs *r, str
 	if (size < 4 || pread_all(fd, h, size < sizeof h ? (size_t)size : sizeof h, 0) == -1)
 		return fail(e, "unreadable-image", "%scannot read its VMDK header", who);
 	int sparse = !memcmp(h, "KDMV", 4) || !memcmp(h, "COWD", 4);
-	uint64_t desc = 0;
 	if (!memcmp(h, "KDMV", 4) && le64(h + 12) == 0 && le64(h + 28))
-		desc = le64(h + 28) * 512; /* no data of its own: a descriptor inside */
-	if (!sparse || desc) {
+		return fail(e, "unsafe-image",
+			    "%sa sparse VMDK that holds only a descriptor naming other files: "
+			    "nobounce does not open those. Convert it into one file first "
+			    "(qemu-img convert -O qcow2)",
+			    who);
+	if (!sparse) {
 		size_t got = 0;
-		CLEANUP_FREE uint8_t *d = read_at(fd, size, desc, VMDK_DESC_MAX, &got);
+		uint8_t *d = read_at(fd, size, 0, VMDK_DESC_MAX, &got);
 		if (!d)
 			return fail(e, "unreadable-image", "%scannot read: %s", who,
 				    strerror(errno));
-		if (vmdk_extents((char *)d, who, r, e) == -1)
+		r->desc = (char *)d;
+		if (vmdk_extents(r->desc, who, r, e) == -1)
 			return -1;
 	}
 	vmdk_parent(fd, size, sparse ? 0x200 : 0, r);
@@ -217,13 +229,21 @@ static int refs_vmdk(int fd, uint64_t size, const char *who, struct refs *r, str
 	return 0;
 }
 
-static int refs_vpc(int fd, uint64_t size, struct refs *r)
+/* A VHD's footer, and the copy of it a dynamic disk keeps at its start: qemu
+ * reads one, Windows the other, so they must say the same kind of disk. */
+static int refs_vpc(int fd, uint64_t size, const char *who, struct refs *r, struct err *e)
 {
-	uint8_t f[512];
-	if (size >= 512 && pread_all(fd, f, 512, size - 512) == 0 && !memcmp(f, "conectix", 8))
-		r->differencing = be32(f + 60) == 4;
-	else if (size >= 512 && pread_all(fd, f, 512, 0) == 0 && !memcmp(f, "conectix", 8))
-		r->differencing = be32(f + 60) == 4;
+	uint8_t head[512], tail[512];
+	int h = size >= 512 && pread_all(fd, head, 512, 0) == 0 && !memcmp(head, "conectix", 8);
+	int t = size >= 1024 && pread_all(fd, tail, 512, size - 512) == 0 &&
+		!memcmp(tail, "conectix", 8);
+	if (h && t && be32(head + 60) != be32(tail + 60))
+		return fail(e, "unsafe-image",
+			    "%sits two footer copies disagree (disk type %u at its start, %u at "
+			    "its end): the image is damaged, or made to be read two ways",
+			    who, be32(head + 60), be32(tail + 60));
+	if (t || h)
+		r->differencing = be32((t ? tail : head) + 60) == 4;
 	return 0;
 }
 
@@ -277,7 +297,7 @@ static int refs_read(int fd, const char *fmt, const char *who, struct refs *r, s
 	if (STREQ(fmt, "vmdk"))
 		return refs_vmdk(fd, size, who, r, e);
 	if (STREQ(fmt, "vpc"))
-		return refs_vpc(fd, size, r);
+		return refs_vpc(fd, size, who, r, e);
 	if (STREQ(fmt, "vhdx"))
 		return refs_vhdx(fd, size, r);
 	return 0; /* raw and vdi name no other file */
@@ -375,8 +395,8 @@ static int name_says(const char *path, const char *fmt)
 	return 0;
 }
 
-/* A name the image stores, as qemu resolves it: relative to the directory
- * of the file that names it. */
+/* The name a file is known by in messages: as the image stores it,
+ * joined to the name of the file that stores it. */
 static char *resolve(const char *referrer, const char *ref)
 {
 	if (ref[0] == '/')
@@ -387,47 +407,43 @@ static char *resolve(const char *referrer, const char *ref)
 	return xasprintf("%.*s/%s", (int)(slash - referrer), referrer, ref);
 }
 
-static int dir_fd(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	CLEANUP_FREE char *dir =
-	    slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
-	return open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-}
-
 static int same_file(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
 /* A file the top image writes through (its data file, an extent): in the
- * image's own directory, a regular file with one link, owned by the
- * image's owner and writable by its mode. */
-static int open_part(const char *image, const struct stat *img, const char *path, const char *role,
-		     int writable, struct err *e)
+ * image's own directory -- the directory the image was found in, held
+ * since -- a regular file with one link, owned by the image's owner and
+ * writable by its mode.  ref is the name the image stores, looked up from
+ * refdir (the directory of the file that stores it) only to learn whether
+ * it means a file of the image's directory; the file itself is then
+ * opened from the held directory, without following a link. */
+static int open_part(const struct stat *img, int topdir, int refdir, const char *ref,
+		     const char *path, const char *role, int writable, struct err *e)
 {
-	int idir = dir_fd(image), pdir = dir_fd(path);
-	struct stat ids, pds, st;
-	int ok = idir >= 0 && pdir >= 0 && fstat(idir, &ids) == 0 && fstat(pdir, &pds) == 0 &&
-		 same_file(&ids, &pds);
-	if (idir >= 0)
-		close(idir);
-	if (!ok) {
-		if (pdir >= 0)
-			close(pdir);
+	const char *slash = strrchr(ref, '/'), *base = slash ? slash + 1 : ref;
+	int ok = *base != 0;
+	if (ok && slash) {
+		CLEANUP_FREE char *dir = strndup(ref, slash == ref ? 1 : (size_t)(slash - ref));
+		int dfd = openat(refdir, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		struct stat ds, ts;
+		ok = dfd != -1 && fstat(dfd, &ds) == 0 && fstat(topdir, &ts) == 0 &&
+		     same_file(&ds, &ts);
+		if (dfd != -1)
+			close(dfd);
+	}
+	if (!ok)
 		return fail(e, "unsafe-image",
 			    "the image names %s as its %s, which is not in the image's own "
 			    "directory; nobounce only writes files there. Convert the image "
 			    "into one file (qemu-img convert) if that file is really its own",
 			    path, role);
-	}
-	const char *slash = strrchr(path, '/');
-	int fd = openat(pdir, slash ? slash + 1 : path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	int err = errno;
-	close(pdir);
+	int fd = openat(topdir, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
 		return fail(e, "unsafe-image", "its %s %s cannot be opened: %s", role, path,
-			    strerror(err));
+			    strerror(errno));
+	struct stat st;
 	const char *why = NULL;
 	if (fstat(fd, &st) == -1)
 		why = strerror(errno);
@@ -448,7 +464,7 @@ static int open_part(const char *image, const struct stat *img, const char *path
 	char proc[64];
 	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
 	int rw = open(proc, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
-	err = errno;
+	int err = errno;
 	close(fd);
 	if (rw == -1)
 		return fail(e, "unsafe-image", "its %s %s cannot be opened: %s", role, path,
@@ -457,11 +473,12 @@ static int open_part(const char *image, const struct stat *img, const char *path
 }
 
 /* A file the image only reads through (a backing file, or a file of one):
- * opened with the identity of the top image's owner, so that the image
- * reaches nothing its owner could not read.  With dirfd set, its directory
- * is kept open too (for a VMDK's extents, see vmdk_file). */
-static int open_read(const struct ident *id, const char *path, const char *role, int *dirfd,
-		     struct err *e)
+ * looked up from refdir with the identity of the top image's owner, so that
+ * the image reaches nothing its owner could not read, by the rules of
+ * host_open (a link made by another than the file's owner is refused).
+ * *dirfd gets the directory it was found in, for the names it holds. */
+static int open_read(const struct ident *id, int refdir, const char *ref, const char *path,
+		     const char *role, int *dirfd, struct err *e)
 {
 	struct saved s;
 	if (!id->self && geteuid() != 0)
@@ -472,42 +489,25 @@ static int open_read(const struct ident *id, const char *path, const char *role,
 	if (!id->self && ident_enter(id, &s) == -1)
 		return fail(e, "io", "cannot take the identity of its owner (uid %u): %s",
 			    (unsigned)id->uid, strerror(errno));
-	const char *slash = strrchr(path, '/');
-	int dfd = dir_fd(path), rd = -1, fd = -1;
-	if (dfd != -1)
-		fd = openat(dfd, slash ? slash + 1 : path, O_PATH | O_CLOEXEC);
-	struct stat st;
-	const char *why = NULL;
-	if (fd == -1)
-		why = strerror(errno);
-	else if (fstat(fd, &st) == -1)
-		why = strerror(errno);
-	else if (!S_ISREG(st.st_mode))
-		why = "it is not a regular file";
-	if (!why) {
-		char proc[64];
-		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-		rd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		if (rd == -1)
-			why = strerror(errno);
-	}
-	if (fd != -1)
-		close(fd);
+	struct hostfile hf;
+	struct err why = {0};
+	int r = host_open(refdir, ref, O_RDONLY, &hf, &why);
 	if (!id->self)
 		ident_leave(&s);
-	if (why) {
-		if (dfd != -1)
-			close(dfd);
-		return fail(e, "unsafe-image",
-			    "its %s %s is refused: the image's owner (uid %u) cannot read it "
-			    "(%s)",
-			    role, path, (unsigned)id->uid, why);
+	if (r == 0 && !S_ISREG(hf.st.st_mode)) {
+		host_close(&hf);
+		r = fail(&why, "unsafe-image", "it is not a regular file");
 	}
-	if (dirfd)
-		*dirfd = dfd;
-	else
-		close(dfd);
-	return rd;
+	if (r == -1) {
+		fail(e, "unsafe-image",
+		     "its %s %s is refused: the image's owner (uid %u) cannot "
+		     "read it (%s)",
+		     role, path, (unsigned)id->uid, why.msg);
+		err_clear(&why);
+		return -1;
+	}
+	*dirfd = hf.dirfd;
+	return hf.fd;
 }
 
 /* ---- the graph ---- */
@@ -516,71 +516,92 @@ struct builder {
 	struct imgchain *c;
 	const char *top; /* the image as named */
 	struct stat top_st;
+	int topdir; /* the directory the image was found in */
 	struct ident owner;
 	int writable;
 	struct stat seen[IMAGE_MAX_CHAIN + 1];
 	size_t nseen;
 };
 
-static void keep(struct builder *b, int fd, const char *path, const char *role, int writable)
+/* Keeps fd for qemu-nbd, at a number above the few it sets up itself (its
+ * listening socket is descriptor 3). */
+static int keep(struct builder *b, int fd, const char *path, const char *role, int writable)
 {
 	struct imgchain *c = b->c;
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, IMAGE_FD_MIN);
+	close(fd);
+	if (high == -1)
+		return -1;
 	c->v = xrealloc(c->v, (c->n + 1) * sizeof *c->v);
-	c->v[c->n++] = (struct imgfile){xstrdup(path), role, fd, writable};
+	struct imgfile *f = &c->v[c->n++];
+	*f = (struct imgfile){xstrdup(path), role, high, writable, {0}};
+	fstat(high, &f->st);
+	return high;
 }
 
-static json_t *file_node(struct builder *b, int fd, const char *path, const char *role,
-			 int writable)
+static json_t *file_node(int fd)
 {
-	keep(b, fd, path, role, writable);
 	char proc[64];
 	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
 	return json_pack("{s:s,s:s}", "driver", "file", "filename", proc);
 }
 
-/* qemu opens a VMDK's extents by the names in its descriptor, relative to
- * the descriptor's directory, and has no option to give them otherwise.
- * So the descriptor is given as /proc/self/fd/D/NAME, D being its
- * directory held open: the extents are looked up in that very directory,
- * and Landlock admits only the files checked here (its rules hold the
- * inodes, so a file put in their place meanwhile is refused).  Without
- * Landlock that would be a race, so such images are refused. */
-static json_t *vmdk_file(struct builder *b, int fd, int dirfd, const char *path, const char *role,
-			 int writable, struct err *e)
+/* qemu opens a VMDK's extents by the names its descriptor holds, and
+ * re-reads the descriptor itself.  So it gets a private copy of the
+ * descriptor, made from the bytes judged here, in which every extent is
+ * named by the descriptor nobounce opened for it (/proc/self/fd/N): no name
+ * is looked up in any directory, and nothing the image's owner changes
+ * meanwhile reaches qemu.  qemu may write the copy (a new CID on the first
+ * write), which the image's own descriptor never sees. */
+static json_t *vmdk_file(struct builder *b, const struct refs *r, const int *xfd, const char *path,
+			 struct err *e)
 {
-	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
-	struct stat a, d;
-	if (sandbox_abi() < 1) {
-		fail(e, "unsafe-image",
-		     "%s is a VMDK made of several files; nobounce opens those only where the "
-		     "kernel offers Landlock (Linux 5.13 or later) to confine qemu-nbd to them. "
-		     "Convert the image into one file first (qemu-img convert -O qcow2)",
-		     path);
+	size_t len = strlen(r->desc), at = 0;
+	struct buf out = {xmalloc(len + r->extents.n * 32 + 1), 0, 0};
+	for (size_t i = 0; i < r->extents.n; i++) {
+		const char *q1 = strchr(r->desc + r->ext_line[i], '"');
+		const char *q2 = q1 ? strchr(q1 + 1, '"') : NULL;
+		if (!q2) {
+			buf_free(&out);
+			fail(e, "internal", "%s: an extent line lost its name", path);
+			return NULL;
+		}
+		size_t head = (size_t)(q1 + 1 - r->desc);
+		memcpy(out.p + out.len, r->desc + at, head - at);
+		out.len += head - at;
+		out.len += (size_t)sprintf((char *)out.p + out.len, "/proc/self/fd/%d", xfd[i]);
+		at = (size_t)(q2 - r->desc);
+	}
+	memcpy(out.p + out.len, r->desc + at, len - at);
+	out.len += len - at;
+	int fd = memfd_create("nobounce-vmdk", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int ok = fd != -1 && pwrite_all(fd, out.p, out.len, 0) == 0 &&
+		 fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL) == 0;
+	buf_free(&out);
+	if (!ok) {
+		fail(e, "io", "%s: cannot copy its descriptor: %s", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
 		return NULL;
 	}
-	if (fstat(fd, &a) == -1 || fstatat(dirfd, base, &d, 0) == -1 || !same_file(&a, &d)) {
-		fail(e, "unsafe-image", "%s changed while nobounce was looking at it", path);
-		return NULL;
-	}
-	keep(b, fd, path, role, writable);
-	keep(b, dirfd, path, "directory", 0);
-	CLEANUP_FREE char *name = xasprintf("/proc/self/fd/%d/%s", dirfd, base);
-	return json_pack("{s:s,s:s}", "driver", "file", "filename", name);
+	fd = keep(b, fd, path, "descriptor", 1);
+	return fd == -1 ? NULL : file_node(fd);
 }
 
 static json_t *image_node(struct builder *b, const char *path, int fd, int dirfd, const char *fmt,
 			  int probed, int depth, struct err *e);
 
-/* The backing image of the image at path, read-only. */
-static json_t *backing_node(struct builder *b, const char *path, const struct refs *r, int depth,
-			    struct err *e)
+/* The backing image of the image at path (found in dirfd), read-only. */
+static json_t *backing_node(struct builder *b, const char *path, int dirfd, const struct refs *r,
+			    int depth, struct err *e)
 {
 	if (depth >= IMAGE_MAX_CHAIN) {
 		fail(e, "unsafe-image", "a chain of more than %d backing files", IMAGE_MAX_CHAIN);
 		return NULL;
 	}
 	CLEANUP_FREE char *bpath = resolve(path, r->backing);
-	int dfd = -1, fd = open_read(&b->owner, bpath, "backing file", &dfd, e);
+	int bdir = -1,
+	    fd = open_read(&b->owner, dirfd, r->backing, bpath, "backing file", &bdir, e);
 	if (fd == -1)
 		return NULL;
 	struct stat st;
@@ -598,37 +619,41 @@ static json_t *backing_node(struct builder *b, const char *path, const struct re
 		why = "its format cannot be detected";
 	if (why) {
 		close(fd);
-		close(dfd);
+		close(bdir);
 		fail(e, "unsafe-image", "its backing file %s is refused: %s", bpath, why);
 		return NULL;
 	}
 	b->seen[b->nseen++] = st;
-	return image_node(b, bpath, fd, dfd, probed ? fmt : r->backing_fmt, probed, depth + 1, e);
+	return image_node(b, bpath, fd, bdir, probed ? fmt : r->backing_fmt, probed, depth + 1, e);
 }
 
 /* The extents of a VMDK: beside its descriptor, each checked like a data
  * file (the top image's) or opened as the owner (a backing file's). */
-static int add_extents(struct builder *b, const char *path, const struct refs *r, int top,
-		       int writable, const char *who, struct err *e)
+static int add_extents(struct builder *b, const char *path, int dirfd, const struct refs *r,
+		       int top, int writable, const char *who, int *xfd, struct err *e)
 {
 	for (size_t i = 0; i < r->extents.n; i++) {
-		if (strchr(r->extents.v[i], '/'))
+		const char *x = r->extents.v[i];
+		if (strchr(x, '/'))
 			return fail(e, "unsafe-image",
 				    "%sits extent %s does not lie beside its descriptor; "
 				    "nobounce only opens extents there",
-				    who, r->extents.v[i]);
-		CLEANUP_FREE char *p = resolve(path, r->extents.v[i]);
-		int xfd = top ? open_part(b->top, &b->top_st, p, "extent", writable, e)
-			      : open_read(&b->owner, p, "extent", NULL, e);
-		if (xfd == -1)
+				    who, x);
+		CLEANUP_FREE char *p = resolve(path, x);
+		int xdir = -1;
+		int fd = top ? open_part(&b->top_st, b->topdir, dirfd, x, p, "extent", writable, e)
+			     : open_read(&b->owner, dirfd, x, p, "extent", &xdir, e);
+		if (xdir != -1)
+			close(xdir);
+		if (fd == -1)
 			return -1;
-		if (vmdk_nested(xfd, r->ext_types.v[i], who, e) == -1) {
-			close(xfd);
+		if (vmdk_nested(fd, r->ext_types.v[i], who, e) == -1) {
+			close(fd);
 			return -1;
 		}
-		/* qemu opens it by name (vmdk_file); this only tells the
-		 * sandbox which file that name may reach */
-		keep(b, xfd, p, "extent", writable);
+		xfd[i] = keep(b, fd, p, "extent", writable);
+		if (xfd[i] == -1)
+			return fail(e, "io", "%s: %s", p, strerror(errno));
 	}
 	return 0;
 }
@@ -662,37 +687,42 @@ static json_t *image_node(struct builder *b, const char *path, int fd, int dirfd
 			  fmt, fmt, fmt) == 0;
 	json_t *file = NULL;
 	if (ok && r.extents.n) {
-		if (dirfd == -1)
-			dirfd = dir_fd(path);
-		file = dirfd == -1 ? NULL : vmdk_file(b, fd, dirfd, path, role, writable, e);
-		if (dirfd == -1)
-			fail(e, "io", "%s: cannot open its directory: %s", path, strerror(errno));
-		dirfd = -1; /* kept (or given up) with the file */
-		fd = -1;
-		ok = file && add_extents(b, path, &r, top, writable, who, e) == 0;
+		CLEANUP_FREE int *xfd = xcalloc(r.extents.n, sizeof *xfd);
+		/* the descriptor's own file is kept for the sandbox and the
+		 * audit, though qemu reads the copy */
+		fd = keep(b, fd, path, role, 0);
+		ok = fd != -1 && add_extents(b, path, dirfd, &r, top, writable, who, xfd, e) == 0;
+		file = ok ? vmdk_file(b, &r, xfd, path, e) : NULL;
+		ok = file != NULL;
 	} else if (ok) {
-		file = file_node(b, fd, path, role, writable);
-		fd = -1;
-	}
-	if (fd != -1)
+		fd = keep(b, fd, path, role, writable);
+		file = fd == -1 ? NULL : file_node(fd);
+		ok = file != NULL;
+		if (!ok && !e->msg)
+			fail(e, "io", "%s: %s", path, strerror(errno));
+	} else {
 		close(fd);
-	if (dirfd != -1)
-		close(dirfd);
+	}
 	json_t *node =
 	    file ? json_pack("{s:s,s:o,s:b}", "driver", fmt, "file", file, "read-only", !writable)
 		 : NULL;
 	if (ok && r.data_file) {
 		CLEANUP_FREE char *p = resolve(path, r.data_file);
-		int dfd = top ? open_part(b->top, &b->top_st, p, "data file", writable, e)
-			      : open_read(&b->owner, p, "data file", NULL, e);
+		int ddir = -1;
+		int dfd = top ? open_part(&b->top_st, b->topdir, dirfd, r.data_file, p, "data file",
+					  writable, e)
+			      : open_read(&b->owner, dirfd, r.data_file, p, "data file", &ddir, e);
+		if (ddir != -1)
+			close(ddir);
+		if (dfd != -1)
+			dfd = keep(b, dfd, p, "data file", writable);
 		if (dfd == -1)
 			ok = 0;
 		else
-			json_object_set_new(node, "data-file",
-					    file_node(b, dfd, p, "data file", writable));
+			json_object_set_new(node, "data-file", file_node(dfd));
 	}
 	if (ok && r.backing) {
-		json_t *bn = backing_node(b, path, &r, depth, e);
+		json_t *bn = backing_node(b, path, dirfd, &r, depth, e);
 		if (!bn)
 			ok = 0;
 		else
@@ -702,6 +732,8 @@ static json_t *image_node(struct builder *b, const char *path, int fd, int dirfd
 		json_object_set_new(node, "backing", json_null());
 	}
 	refs_free(&r);
+	if (dirfd != b->topdir)
+		close(dirfd);
 	if (!ok) {
 		json_decref(node);
 		return NULL;
@@ -709,19 +741,77 @@ static json_t *image_node(struct builder *b, const char *path, int fd, int dirfd
 	return node;
 }
 
-int image_chain(const char *name, int fd, const char *format, int probed, int writable,
+/* Whether everyone who may read what the run writes may also read every
+ * file it only reads: a write copies data from a backing file into the
+ * image (or its data file), where the image's readers see it.  The rule
+ * holds for root's images too, whose owner could read anything. */
+static int readers_ok(const struct imgchain *c, struct err *e)
+{
+	for (size_t w = 0; w < c->n; w++) {
+		const struct stat *ws = &c->v[w].st;
+		if (!c->v[w].writable)
+			continue;
+		for (size_t i = 0; i < c->n; i++) {
+			const struct stat *rs = &c->v[i].st;
+			if (c->v[i].writable || STREQ(c->v[i].role, "descriptor") ||
+			    STREQ(c->v[i].role, "image"))
+				continue; /* the image's own files */
+			const char *why = NULL;
+			if ((ws->st_mode & 0004) && !(rs->st_mode & 0004))
+				why = "everyone may read";
+			else if ((ws->st_mode & 0040) && !(rs->st_mode & 0004) &&
+				 !(rs->st_gid == ws->st_gid && (rs->st_mode & 0040)))
+				why = "its group may read";
+			if (why)
+				return fail(e, "unsafe-image",
+					    "its %s %s is refused: %s %s (mode %04o), but not "
+					    "that file (owner uid %u, group %u, mode %04o), and a "
+					    "fix copies data from it into the image. Make the "
+					    "image as private as the file (chmod o-r, g-r), or "
+					    "the file as readable as the image",
+					    c->v[i].role, c->v[i].path, why, c->v[w].path,
+					    (unsigned)(ws->st_mode & 07777), (unsigned)rs->st_uid,
+					    (unsigned)rs->st_gid, (unsigned)(rs->st_mode & 07777));
+		}
+	}
+	return 0;
+}
+
+int image_chain(const char *name, int fd, int dirfd, const char *format, int probed, int writable,
 		struct imgchain *c, struct err *e)
 {
 	memset(c, 0, sizeof *c);
 	struct builder b = {.c = c, .top = name, .writable = writable};
 	if (fstat(fd, &b.top_st) == -1)
 		return fail(e, "io", "%s: %s", name, strerror(errno));
+	b.topdir = dirfd;
+	if (b.topdir == -1) { /* a descriptor without a name (the fuzzers) */
+		b.topdir = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (b.topdir == -1)
+			return fail(e, "io", "%s: %s", name, strerror(errno));
+	}
 	ident_of(&b.top_st, &b.owner);
+	c->uid = b.owner.uid;
+	c->gid = b.owner.gid;
+	c->ngroups = b.owner.ngroups;
+	memcpy(c->groups, b.owner.groups, sizeof c->groups);
 	b.seen[b.nseen++] = b.top_st;
-	int top = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	/* qemu gets an open of its own: not the description that holds this
+	 * run's lock, which a qemu-nbd outliving a killed run would keep */
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	int top = open(proc, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
+	json_t *graph = NULL;
 	if (top == -1)
-		return fail(e, "io", "%s: %s", name, strerror(errno));
-	json_t *graph = image_node(&b, name, top, -1, format, probed, 0, e);
+		fail(e, "io", "%s: cannot open it again: %s", name, strerror(errno));
+	else
+		graph = image_node(&b, name, top, b.topdir, format, probed, 0, e);
+	if (dirfd == -1)
+		close(b.topdir);
+	if (graph && writable && readers_ok(c, e) == -1) {
+		json_decref(graph);
+		graph = NULL;
+	}
 	if (!graph) {
 		image_chain_free(c);
 		return -1;
@@ -731,9 +821,8 @@ int image_chain(const char *name, int fd, const char *format, int probed, int wr
 	c->qemu = xasprintf("json:%s", s);
 	free(s);
 	for (size_t i = 1; i < c->n; i++)
-		if (!STREQ(c->v[i].role, "directory"))
-			note("%s: %s %s (%s)", name, c->v[i].role, c->v[i].path,
-			     c->v[i].writable ? "read-write" : "read-only");
+		note("%s: %s %s (%s)", name, c->v[i].role, c->v[i].path,
+		     c->v[i].writable ? "read-write" : "read-only");
 	return 0;
 }
 

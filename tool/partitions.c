@@ -39,7 +39,12 @@ struct found {
 	const char *note; /* given to every partition found */
 };
 
-/* Adds a partition after checking it lies inside the image. */
+/* More partitions than this in one table is damage (or an attack on time:
+ * each is read to see whether it holds NTFS). */
+#define PARTS_MAX 256
+
+/* Adds a partition after checking it lies inside the image and shares no
+ * sector with another. */
 static int add(struct blockdev *bd, struct found *f, const char *scheme, unsigned number,
 	       uint64_t lba, uint64_t sectors, struct err *e)
 {
@@ -52,8 +57,22 @@ static int add(struct blockdev *bd, struct found *f, const char *scheme, unsigne
 			    "the partition table is damaged or the image is truncated",
 			    number, (unsigned long long)lba, (unsigned long long)sectors,
 			    (unsigned long long)total);
+	if (f->n >= PARTS_MAX)
+		return fail(e, "damaged-image",
+			    "more than %d partitions: no disk Windows made has that many; the "
+			    "partition table is damaged",
+			    PARTS_MAX);
+	uint64_t start = lba * f->ss, len = sectors * f->ss;
+	for (size_t i = 0; i < f->n; i++)
+		if (start < f->v[i].start + f->v[i].size && f->v[i].start < start + len)
+			return fail(e, "damaged-image",
+				    "partitions %u and %u overlap (sectors %llu+%llu): the "
+				    "partition table is damaged, and nobounce writes no volume "
+				    "that shares its sectors with another",
+				    f->v[i].number, number, (unsigned long long)lba,
+				    (unsigned long long)sectors);
 	f->v = xrealloc(f->v, (f->n + 1) * sizeof *f->v);
-	f->v[f->n++] = (struct part){number, scheme, lba * f->ss, sectors * f->ss, f->note};
+	f->v[f->n++] = (struct part){number, scheme, start, len, f->note};
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "blockdev.h"
+#include "hostfile.h"
 #include "install.h"
 #include "ldm.h"
 #include "partitions.h"
@@ -122,8 +123,10 @@ static int run_dir(const struct options *op, const char *target)
 static struct blockdev *open_disk(const struct options *op, const char *name, struct err *e)
 {
 	int writable = op->cmd != CMD_CHECK;
-	int fd = bdev_open_file(name, writable, e);
-	return fd == -1 ? NULL : bdev_open(name, fd, op->format, writable, e);
+	struct hostfile hf;
+	if (host_open_target(name, writable, &hf, e) == -1)
+		return NULL;
+	return bdev_open(name, hf.fd, hf.dirfd, op->format, writable, e);
 }
 
 /* Why an image holds nothing to work on, with what to give instead: a hive

@@ -98,18 +98,26 @@ int vol_read_at(struct vol *v, const char *path, uint64_t off, void *p, size_t l
 	return len ? v->ops->read_at(v, path, off, p, len, e) : 0;
 }
 
-int vol_check_inplace(struct vol *v, const char *path, struct err *e)
+/* A file written, resized or removed must have one name: any other would
+ * see the change too (a journal hard-linked into a snapshot copy, a hive
+ * linked from outside the volume). */
+static int one_name(struct vol *v, const char *path, struct err *e)
 {
 	int n = v->ops->links(v, path, e);
 	if (n == -1)
 		return -1;
 	if (n > 1)
 		return fail(e, "unsafe-path",
-			    "%s: has %d names (hard links); rewriting it in place would change "
-			    "it under every name, perhaps outside this volume. Replace the "
-			    "extra names with copies, then run nobounce again",
+			    "%s: has %d names (hard links); changing it would change it under "
+			    "every name, perhaps outside this volume. Replace the extra names "
+			    "with copies, then run nobounce again",
 			    path, n);
-	return v->ops->inplace(v, path, e);
+	return 0;
+}
+
+int vol_check_inplace(struct vol *v, const char *path, struct err *e)
+{
+	return one_name(v, path, e) == -1 ? -1 : v->ops->inplace(v, path, e);
 }
 
 /* Every write to a target passes here, so the crash tests' fault points sit
@@ -119,6 +127,8 @@ int vol_write_at(struct vol *v, const char *path, uint64_t off, const void *p, s
 {
 	if (!v->writable)
 		return read_only(v, path, e);
+	if (one_name(v, path, e) == -1)
+		return -1;
 	note("%s: writing %s at %llu (%zu bytes)", v->name, path, (unsigned long long)off, len);
 	FAULT("before-write");
 	if (FAULT_ACTIVE("mid-write~") && len > 1) {
@@ -135,6 +145,8 @@ int vol_resize(struct vol *v, const char *path, uint64_t len, struct err *e)
 {
 	if (!v->writable)
 		return read_only(v, path, e);
+	if (one_name(v, path, e) == -1)
+		return -1;
 	note("%s: setting the length of %s to %llu", v->name, path, (unsigned long long)len);
 	FAULT("before-resize");
 	int r = v->ops->resize(v, path, len, e);
@@ -165,6 +177,9 @@ int vol_remove(struct vol *v, const char *path, struct err *e)
 {
 	if (!v->writable)
 		return read_only(v, path, e);
+	int k = v->ops->kind(v, path, e);
+	if (k == -1 || (k == VOL_FILE && one_name(v, path, e) == -1))
+		return -1;
 	note("%s: removing %s", v->name, path);
 	FAULT("before-remove");
 	int r = v->ops->remove(v, path, e);

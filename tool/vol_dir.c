@@ -19,7 +19,36 @@ struct dirvol {
 	int rootfd;   /* the root directory; every walk starts here */
 	int *written; /* files written since the last sync */
 	size_t nwritten;
+	/* Directories resolved so far, held for the whole run: a directory
+	 * renamed or swapped meanwhile changes nothing, since no path is
+	 * walked twice. */
+	struct strlist dirs;
+	int *dirfds;
+	/* The root's mount: a path that reaches another (a bind mount inside
+	 * the volume) is refused. */
+	uint64_t mnt_id;
+	dev_t dev;
+	int have_mnt_id;
 };
+
+/* Whether fd lies on the root's mount. */
+static int on_root_mount(const struct dirvol *d, int fd)
+{
+	struct statx sx;
+	if (d->have_mnt_id && statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0 &&
+	    (sx.stx_mask & STATX_MNT_ID))
+		return sx.stx_mnt_id == d->mnt_id;
+	struct stat st;
+	return fstat(fd, &st) == 0 && st.st_dev == d->dev;
+}
+
+static int crossed(const char *path, struct err *e)
+{
+	return fail(e, "unsafe-path",
+		    "%s: is another file system mounted inside the volume (a bind mount?); "
+		    "nobounce writes only the volume's own files. Unmount it first",
+		    path);
+}
 
 static int rootfd(struct vol *v)
 {
@@ -55,31 +84,52 @@ static int refuse(struct vol *v, int dirfd, const char *path, const char *name, 
 	return fail(e, "io", "%s: cannot open: %s", path, strerror(err));
 }
 
-/* Opens the directory holding path's last component; *leaf points into path. */
+/* Opens the directory holding path's last component; *leaf points into path.
+ * Each directory is walked to once per run, then held. */
 static int walk_parent(struct vol *v, const char *path, const char **leaf, struct err *e)
 {
+	struct dirvol *d = v->priv;
 	const char *slash = strrchr(path, '/');
 	*leaf = slash ? slash + 1 : path;
+	if (!slash) {
+		int fd = dup(rootfd(v));
+		return fd == -1 ? fail(e, "io", "%s: dup: %s", v->name, strerror(errno)) : fd;
+	}
+	CLEANUP_FREE char *dir = strndup(path, (size_t)(slash - path));
+	for (size_t i = 0; i < d->dirs.n; i++)
+		if (STREQ(d->dirs.v[i], dir)) {
+			int fd = dup(d->dirfds[i]);
+			return fd == -1 ? fail(e, "io", "%s: dup: %s", v->name, strerror(errno))
+					: fd;
+		}
 	int fd = dup(rootfd(v));
 	if (fd == -1)
 		return fail(e, "io", "%s: dup: %s", v->name, strerror(errno));
-	if (!slash)
-		return fd;
-	CLEANUP_FREE char *dir = strndup(path, (size_t)(slash - path));
+	CLEANUP_FREE char *walk = xstrdup(dir);
 	char *save = NULL;
 	size_t done = 0;
-	for (char *c = strtok_r(dir, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+	for (char *c = strtok_r(walk, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
 		int next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		CLEANUP_FREE char *sofar = strndup(path, done + strlen(c));
 		if (next == -1) {
 			int err = errno;
-			CLEANUP_FREE char *sofar = strndup(path, done + strlen(c));
 			refuse(v, fd, sofar, c, err, e);
 			close(fd);
 			return -1;
 		}
 		close(fd);
 		fd = next;
+		if (!on_root_mount(d, fd)) {
+			close(fd);
+			return crossed(sofar, e);
+		}
 		done += strlen(c) + 1;
+	}
+	int held = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (held != -1) {
+		d->dirfds = xrealloc(d->dirfds, (d->dirs.n + 1) * sizeof *d->dirfds);
+		d->dirfds[d->dirs.n] = held;
+		strlist_add(&d->dirs, xstrdup(dir));
 	}
 	return fd;
 }
@@ -102,6 +152,10 @@ static int open_file(struct vol *v, const char *path, int flags, struct stat *st
 		close(fd);
 		return fail(e, "unsafe-path", "%s: is not a regular file; refusing to touch it",
 			    path);
+	}
+	if (!on_root_mount(v->priv, fd)) {
+		close(fd);
+		return crossed(path, e);
 	}
 	return fd;
 }
@@ -377,6 +431,10 @@ static void d_close(struct vol *v)
 	d_sync(v, 0, &e);
 	err_clear(&e);
 	free(d->written);
+	for (size_t i = 0; i < d->dirs.n; i++)
+		close(d->dirfds[i]);
+	free(d->dirfds);
+	strlist_free(&d->dirs);
 	close(d->rootfd);
 	free(d);
 }
@@ -415,6 +473,14 @@ struct vol *vol_open_dir(const char *path, int writable, struct err *e)
 	}
 	struct dirvol *d = xcalloc(1, sizeof *d);
 	d->rootfd = fd;
+	struct statx sx;
+	struct stat st;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0 && (sx.stx_mask & STATX_MNT_ID)) {
+		d->mnt_id = sx.stx_mnt_id;
+		d->have_mnt_id = 1;
+	}
+	if (fstat(fd, &st) == 0)
+		d->dev = st.st_dev;
 	struct vol *v = xcalloc(1, sizeof *v);
 	v->ops = &dir_ops;
 	v->name = xstrdup(path);

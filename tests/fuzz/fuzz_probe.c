@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char fmt[16];
 	bdev_detect(fd, fmt, sizeof fmt, &e);
 	err_clear(&e);
-	struct blockdev *bd = bdev_open("fuzz", fd, "raw", 0, &e); /* takes fd */
+	struct blockdev *bd = bdev_open("fuzz", fd, -1, "raw", 0, &e); /* takes fd */
 	if (bd) {
 		struct part *parts = NULL;
 		size_t n = 0;

@@ -1,0 +1,240 @@
+# Confinement against a racing attacker: the user who owns an image's
+# directory runs a loop beside a root-run nobounce -- swapping a file for a
+# link (renameat2 RENAME_EXCHANGE) or rewriting a name in place -- to make
+# it read a root-only host file into the user's image, or write a mounted
+# device.  Each race runs $RACE_RUNS times; every host file outside the
+# target is hashed before and after, the image is searched for the secret's
+# bytes, and strace shows what qemu-nbd opened.  Then what a race needs no
+# luck for: links made by another user, FUSE mounts and loop devices of an
+# image file, a newline in its name, a journal with a second name, a bind
+# mount inside a directory target, and who may read what a fix copies.
+. "$TESTS/lib.sh"
+[ "$(id -u)" = 0 ] || { skip "races against a root-run nobounce: needs root"; exit 0; }
+command -v setpriv >/dev/null || { skip "needs setpriv"; exit 0; }
+NTFSPUT=$(dirname "$MKHIVE")/ntfsput
+RUNS=${RACE_RUNS:-20}
+export TMPDIR="$PWD/tmp"
+mkdir -p "$TMPDIR" host img
+chmod 755 "$PWD" img
+asnobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+
+"$HIVES/mkimage" "$NTFSPUT" pristine.img mbr "$FIXTURES/sbs2003"
+SECRET=$PWD/host/secret
+# a root-only file, as large as an extent, full of a marker
+yes 'SECRET-MARKER-0123456789' | head -c "$(stat -c %s pristine.img)" >"$SECRET"
+chmod 600 "$SECRET"
+
+hostsum() {
+	find host -type f -print0 | sort -z | xargs -0 -r sha256sum
+}
+hostsum >host.snap
+host_same() {
+	hostsum >host.now
+	if cmp -s host.snap host.now; then pass "$1: every host file is unchanged"; else
+		flunk "$1: a host file changed: $(diff host.snap host.now | head -3 | tr '\n' ' ')"
+	fi
+}
+# rcs_ok DESC FILE: every exit status recorded in FILE is 0, 1 or 3 (done,
+# work found, refused), never a crash
+rcs_ok() {
+	if grep -qvE '^[013]$' "$2"; then flunk "$1: exit statuses $(sort "$2" | uniq -c | tr '\n' ' ')"; else
+		pass "$1: every run finished or refused ($(sort "$2" | uniq -c | tr -s ' \n' ' '))"
+	fi
+}
+
+# ---- a backing VMDK's extent swapped for a link to a root-only file ----
+mkdir -p img/u && chown nobody:nogroup img/u
+asnobody qemu-img convert -O vmdk -o subformat=monolithicFlat pristine.img img/u/base.vmdk
+asnobody ln -s "$SECRET" img/u/lnk
+: >rcs
+won=0
+for i in $(seq "$RUNS"); do
+	rm -f img/u/over.qcow2
+	asnobody qemu-img create -q -f qcow2 -o cluster_size=2M -b base.vmdk -F vmdk img/u/over.qcow2
+	asnobody "$RACE" swap 3 img/u/base-flat.vmdk img/u/lnk &
+	rp=$!
+	"$NOBOUNCE" fix -q img/u/over.qcow2 >out 2>err
+	echo $? >>rcs
+	kill $rp 2>/dev/null
+	wait $rp 2>/dev/null
+	[ -L img/u/base-flat.vmdk ] && "$RACE" swap 0 img/u/base-flat.vmdk img/u/lnk
+	grep -q SECRET-MARKER img/u/over.qcow2 && won=$((won + 1))
+done
+check "VMDK extent swapped for a link to a root-only file, $RUNS runs: the secret never reached the image (won $won)" test $won = 0
+rcs_ok "VMDK extent swapped for a link" rcs
+host_same "VMDK extent swapped for a link"
+
+# ---- the same VMDK's descriptor rewritten in place: extent name <-> secret ----
+mkdir -p img/u2 && chown nobody:nogroup img/u2
+# an extent name as long as the secret's path, so that the one can be
+# written over the other
+long=$(printf '%*s' $((${#SECRET} - 10)) '' | tr ' ' x)-flat.vmdk
+asnobody cp img/u/base-flat.vmdk "img/u2/$long"
+sed "s|\"base-flat.vmdk\"|\"$long\"|" img/u/base.vmdk >desc.tmp
+asnobody cp desc.tmp img/u2/base.vmdk
+off=$(grep -obUa "\"$long\"" img/u2/base.vmdk | head -1 | cut -d: -f1)
+: >rcs
+won=0
+for i in $(seq "$RUNS"); do
+	rm -f img/u2/over.qcow2
+	asnobody qemu-img create -q -f qcow2 -o cluster_size=2M -b base.vmdk -F vmdk img/u2/over.qcow2
+	asnobody "$RACE" flip 3 img/u2/base.vmdk $((off + 1)) "$long" "$SECRET" &
+	rp=$!
+	"$NOBOUNCE" fix -q img/u2/over.qcow2 >out 2>err
+	echo $? >>rcs
+	kill $rp 2>/dev/null
+	wait $rp 2>/dev/null
+	asnobody cp desc.tmp img/u2/base.vmdk
+	grep -q SECRET-MARKER img/u2/over.qcow2 && won=$((won + 1))
+done
+check "VMDK descriptor rewritten in place (extent <-> secret), $RUNS runs: the secret never reached the image (won $won)" test $won = 0
+rcs_ok "VMDK descriptor rewritten in place" rcs
+host_same "VMDK descriptor rewritten in place"
+
+# ---- a qcow2 header's external-data-file bit flipped after judging ----
+mkdir -p img/u3 && chown nobody:nogroup img/u3
+SECRET2=$PWD/host/secret2
+qemu-img create -q -f qcow2 -o data_file="$SECRET2",data_file_raw=on img/u3/d.qcow2 64M
+rm -f "$SECRET2"
+cp "$SECRET" "$SECRET2" && chmod 600 "$SECRET2"
+chown nobody:nogroup img/u3/d.qcow2
+hostsum >host.snap
+b79=$(od -An -tu1 -j 79 -N 1 img/u3/d.qcow2 | tr -d ' ')
+on=$(printf '\\x%02x' "$b79")
+off_=$(printf '\\x%02x' $((b79 & ~4)))
+"$RACE" flip 0 img/u3/d.qcow2 79 "$off_" "$off_"
+: >rcs
+opened=0
+for i in $(seq "$RUNS"); do
+	asnobody "$RACE" flip 3 img/u3/d.qcow2 79 "$off_" "$on" &
+	rp=$!
+	strace -f -qq -e trace=openat,open -o trace "$NOBOUNCE" check -q img/u3/d.qcow2 >out 2>err
+	echo $? >>rcs
+	kill $rp 2>/dev/null
+	wait $rp 2>/dev/null
+	grep -F "$SECRET2" trace | grep -qv '= -1' && opened=$((opened + 1))
+done
+check "qcow2 data-file bit flipped in a loop, $RUNS check runs: no process opened the secret (opened $opened)" test $opened = 0
+rcs_ok "qcow2 data-file bit flipped" rcs
+host_same "qcow2 data-file bit flipped"
+
+# ---- a raw image swapped for a link to a mounted block device ----
+if L=$(losetup -f --show "$(truncate -s 64M host/ext.img && echo host/ext.img)" 2>/dev/null); then
+	# read-only: the kernel itself writes nothing to it meanwhile
+	mkfs.ext4 -q "$L" && mkdir -p mnt && mount -o ro "$L" mnt && sync
+	hostsum >host.snap
+	devsum=$(sha256sum <"$L")
+	mkdir -p img/u4 && chown nobody:nogroup img/u4
+	asnobody ln -s "$L" img/u4/lnk
+	: >rcs
+	for i in $(seq "$RUNS"); do
+		[ -L img/u4/mine.raw ] && "$RACE" swap 0 img/u4/mine.raw img/u4/lnk
+		asnobody cp pristine.img img/u4/mine.raw
+		asnobody "$RACE" swap 3 img/u4/mine.raw img/u4/lnk &
+		rp=$!
+		"$NOBOUNCE" fix -q img/u4/mine.raw >out 2>err
+		echo $? >>rcs
+		kill $rp 2>/dev/null
+		wait $rp 2>/dev/null
+	done
+	sync
+	[ -L img/u4/mine.raw ] && "$RACE" swap 0 img/u4/mine.raw img/u4/lnk
+	check "raw image swapped for a link to a mounted device, $RUNS runs: the device is unchanged" \
+		test "$(sha256sum <"$L")" = "$devsum"
+	rcs_ok "raw image swapped for a link to a mounted device" rcs
+	nb 3 "a link another user made to a mounted device: refused" fix --json img/u4/lnk
+	jqok "a link another user made: unsafe-path, names the link's maker" \
+		'.error.kind == "unsafe-path" and (.error.message | test("symbolic link that uid 65534 made"))' out
+	umount mnt
+	losetup -d "$L"
+	rm -f host/ext.img
+	hostsum >host.snap
+else
+	skip "a mounted loop device: cannot attach one here"
+fi
+
+# ---- links, mounts and names that need no race ----
+cp pristine.img host/roots.raw
+hostsum >host.snap
+asnobody ln -s "$PWD/host/roots.raw" img/u/theirs.raw
+nb 3 "another user's link to root's image: refused" fix --json img/u/theirs.raw
+jqok "another user's link to root's image: unsafe-path" '.error.kind == "unsafe-path"' out
+ln -s "$PWD/host/roots.raw" img/mine-link.raw
+nb 1 "root's own link to root's image: followed" check -q img/mine-link.raw
+host_same "links to root's image"
+
+nl=$(printf 'img/new\nline.raw')
+cp pristine.img "$nl"
+if L=$(losetup -f --show "$nl" 2>/dev/null); then
+	cp "$nl" before.bin
+	nb 3 "an image whose name holds a newline, attached to a loop device: refused" fix --json "$nl"
+	jqok "a newline in the name: in-use, names the loop device" ".error.kind == \"in-use\" and (.error.message | test(\"$L\"))" out
+	check "a newline in the name: the image is byte-identical" cmp -s "$nl" before.bin
+	losetup -d "$L"
+else
+	skip "loop devices: cannot attach one here"
+fi
+
+START=$(sfdisk --json pristine.img | jq '.partitiontable.partitions[0].start')
+SIZE=$(sfdisk --json pristine.img | jq '.partitiontable.partitions[0].size')
+dd if=pristine.img of=img/p.ntfs bs=512 skip="$START" count="$SIZE" status=none
+if [ -e /dev/fuse ] && command -v ntfs-3g >/dev/null && mkdir -p fmnt && ntfs-3g img/p.ntfs fmnt 2>/dev/null; then
+	cp img/p.ntfs before.bin
+	nb 3 "an NTFS image mounted by ntfs-3g (FUSE, no loop device): fix refused" fix --json img/p.ntfs
+	jqok "an image mounted by ntfs-3g: in-use" '.error.kind == "in-use"' out
+	nb 3 "an image mounted by ntfs-3g: check refused too (it may be written under us)" check --json img/p.ntfs
+	umount fmnt
+	check "an image mounted by ntfs-3g: byte-identical" cmp -s img/p.ntfs before.bin
+else
+	skip "ntfs-3g FUSE mounts: no /dev/fuse or ntfs-3g here"
+fi
+exec 7<img/p.ntfs
+nb 3 "an image another program holds open: fix refused (no lease)" fix --json img/p.ntfs
+jqok "an image another program holds open: in-use, says why" '.error.kind == "in-use" and (.error.message | test("lease"))' out
+nb 1 "an image another program only reads: check works beside it" check -q img/p.ntfs
+exec 7<&-
+cp pristine.img img/two.raw
+ln img/two.raw img/two-names.raw
+nb 3 "an image with two names: fix refused" fix --json img/two.raw
+jqok "an image with two names: unsafe-path" '.error.kind == "unsafe-path" and (.error.message | test("2 names"))' out
+rm img/two-names.raw
+
+fresh sbs2003 vol
+nb 0 "directory target: fix" fix -q vol
+j=$(ls vol/WINDOWS/nobounce-*.journal)
+ln "$j" host/snapshot.journal
+hostsum >host.snap
+nb 3 "a journal with a second name: commit refused" commit --json vol
+jqok "a journal with a second name: unsafe-path" '.error.kind == "unsafe-path" and (.error.message | test("2 names"))' out
+nb 3 "a journal with a second name: undo refused" undo --json vol
+host_same "a journal with a second name"
+rm host/snapshot.journal
+nb 0 "the second name gone: undo" undo -q vol
+
+fresh sbs2003 vol
+mkdir -p host/other
+cp -a vol/WINDOWS/system32/inetsrv/. host/other/
+hostsum >host.snap
+if mount --bind host/other vol/WINDOWS/system32/inetsrv 2>/dev/null; then
+	nb 3 "a bind mount inside a directory target: refused" fix --json vol
+	jqok "a bind mount inside: unsafe-path, says unmount" '.error.kind == "unsafe-path" and (.error.message | test("mounted inside the volume"))' out
+	umount vol/WINDOWS/system32/inetsrv
+	host_same "a bind mount inside a directory target"
+else
+	skip "bind mounts: not allowed here"
+fi
+
+# ---- who may read what a fix copies ----
+qemu-img convert -O qcow2 pristine.img host/private.qcow2
+chmod 600 host/private.qcow2
+hostsum >host.snap
+qemu-img create -q -f qcow2 -b "$PWD/host/private.qcow2" -F qcow2 img/pub.qcow2
+chmod 644 img/pub.qcow2
+cp img/pub.qcow2 before.bin
+nb 3 "root's world-readable overlay of a private file: fix refused" fix --json img/pub.qcow2
+jqok "a world-readable overlay of a private file: says who may read what" '.error.kind == "unsafe-image" and (.error.message | test("everyone may read"))' out
+check "a world-readable overlay of a private file: byte-identical" cmp -s img/pub.qcow2 before.bin
+nb 1 "a world-readable overlay of a private file: check still works" check -q img/pub.qcow2
+chmod 600 img/pub.qcow2
+nb 0 "the overlay made as private as its backing file: fixed" fix -q img/pub.qcow2
+host_same "who may read what a fix copies"
