@@ -5,6 +5,16 @@ pass() { echo "ok - $T: $*"; echo p >>"$COUNTS"; }
 flunk() { echo "not ok - $T: $*"; echo f >>"$COUNTS"; }
 skip() { echo "skip - $T: $*"; echo s >>"$COUNTS"; }
 
+# nbd_servers: the qemu-nbd processes serving a file of this test's
+# directory (qemu-nbd gets its images as descriptors, so its command line
+# names none of them)
+nbd_servers() {
+	here=$(pwd -P)
+	for p in $(pgrep -x qemu-nbd); do
+		ls -l "/proc/$p/fd" 2>/dev/null | grep -qF -- "$here/" && echo "$p"
+	done
+}
+
 # check DESC COMMAND...: passes when the command succeeds
 check() {
 	d=$1

@@ -30,8 +30,8 @@ same_as() {
 }
 
 no_servers() {
-	if pgrep -f "$TMPDIR/nobounce-nbd" >/dev/null || ls "$TMPDIR" | grep -q nobounce-nbd; then
-		flunk "$1: a qemu-nbd or its socket directory is left: $(pgrep -af "$TMPDIR/nobounce-nbd") $(ls "$TMPDIR")"
+	if [ -n "$(nbd_servers)" ] || ls "$TMPDIR" | grep -q nobounce-nbd; then
+		flunk "$1: a qemu-nbd or its socket directory is left: $(nbd_servers) $(ls "$TMPDIR")"
 	else
 		pass "$1: no qemu-nbd left, no socket directory left"
 	fi
@@ -207,7 +207,7 @@ for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
 	[ "$(ps -o stat= -p $pid | cut -c1)" = T ] && break
 	sleep 0.2
 done
-check "a run stopped mid-fix has qemu-nbd running" pgrep -f "$TMPDIR/nobounce-nbd" >/dev/null
+check "a run stopped mid-fix has qemu-nbd running" test -n "$(nbd_servers)"
 kill -TERM $pid
 kill -CONT $pid
 wait $pid 2>/dev/null

@@ -17,6 +17,11 @@ export TMPDIR="$PWD/tmp"
 mkdir -p "$TMPDIR" host img
 chmod 755 "$PWD" img
 asnobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+# racer MODE ARGS...: the attacker's loop, as nobody, in the background.  Not
+# "asnobody race ... &": that backgrounds a subshell, and killing it would
+# leave the loop running into the next step.  $rp is the loop's own pid.
+racer() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$RACE" "$@" & rp=$!; }
+unrace() { kill "$rp" 2>/dev/null; wait "$rp" 2>/dev/null; }
 
 "$HIVES/mkimage" "$NTFSPUT" pristine.img mbr "$FIXTURES/sbs2003"
 SECRET=$PWD/host/secret
@@ -51,12 +56,10 @@ won=0
 for i in $(seq "$RUNS"); do
 	rm -f img/u/over.qcow2
 	asnobody qemu-img create -q -f qcow2 -o cluster_size=2M -b base.vmdk -F vmdk img/u/over.qcow2
-	asnobody "$RACE" swap 3 img/u/base-flat.vmdk img/u/lnk &
-	rp=$!
+	racer swap 3 img/u/base-flat.vmdk img/u/lnk
 	"$NOBOUNCE" fix -q img/u/over.qcow2 >out 2>err
 	echo $? >>rcs
-	kill $rp 2>/dev/null
-	wait $rp 2>/dev/null
+	unrace
 	[ -L img/u/base-flat.vmdk ] && "$RACE" swap 0 img/u/base-flat.vmdk img/u/lnk
 	grep -q SECRET-MARKER img/u/over.qcow2 && won=$((won + 1))
 done
@@ -78,12 +81,10 @@ won=0
 for i in $(seq "$RUNS"); do
 	rm -f img/u2/over.qcow2
 	asnobody qemu-img create -q -f qcow2 -o cluster_size=2M -b base.vmdk -F vmdk img/u2/over.qcow2
-	asnobody "$RACE" flip 3 img/u2/base.vmdk $((off + 1)) "$long" "$SECRET" &
-	rp=$!
+	racer flip 3 img/u2/base.vmdk $((off + 1)) "$long" "$SECRET"
 	"$NOBOUNCE" fix -q img/u2/over.qcow2 >out 2>err
 	echo $? >>rcs
-	kill $rp 2>/dev/null
-	wait $rp 2>/dev/null
+	unrace
 	asnobody cp desc.tmp img/u2/base.vmdk
 	grep -q SECRET-MARKER img/u2/over.qcow2 && won=$((won + 1))
 done
@@ -106,12 +107,10 @@ off_=$(printf '\\x%02x' $((b79 & ~4)))
 : >rcs
 opened=0
 for i in $(seq "$RUNS"); do
-	asnobody "$RACE" flip 3 img/u3/d.qcow2 79 "$off_" "$on" &
-	rp=$!
+	racer flip 3 img/u3/d.qcow2 79 "$off_" "$on"
 	strace -f -qq -e trace=openat,open -o trace "$NOBOUNCE" check -q img/u3/d.qcow2 >out 2>err
 	echo $? >>rcs
-	kill $rp 2>/dev/null
-	wait $rp 2>/dev/null
+	unrace
 	grep -F "$SECRET2" trace | grep -qv '= -1' && opened=$((opened + 1))
 done
 check "qcow2 data-file bit flipped in a loop, $RUNS check runs: no process opened the secret (opened $opened)" test $opened = 0
@@ -130,12 +129,10 @@ if L=$(losetup -f --show "$(truncate -s 64M host/ext.img && echo host/ext.img)" 
 	for i in $(seq "$RUNS"); do
 		[ -L img/u4/mine.raw ] && "$RACE" swap 0 img/u4/mine.raw img/u4/lnk
 		asnobody cp pristine.img img/u4/mine.raw
-		asnobody "$RACE" swap 3 img/u4/mine.raw img/u4/lnk &
-		rp=$!
+		racer swap 3 img/u4/mine.raw img/u4/lnk
 		"$NOBOUNCE" fix -q img/u4/mine.raw >out 2>err
 		echo $? >>rcs
-		kill $rp 2>/dev/null
-		wait $rp 2>/dev/null
+		unrace
 	done
 	sync
 	[ -L img/u4/mine.raw ] && "$RACE" swap 0 img/u4/mine.raw img/u4/lnk

@@ -31,7 +31,7 @@ files_are() {
 # nbd_gone: qemu-nbd follows its nobounce (PR_SET_PDEATHSIG); wait for it
 nbd_gone() {
 	for _ in $(seq 1 50); do
-		pgrep -f "$TMPDIR/nobounce-nbd" >/dev/null || return 0
+		[ -n "$(nbd_servers)" ] || return 0
 		sleep 0.1
 	done
 	return 1
