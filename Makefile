@@ -94,7 +94,7 @@ fixtures: $(BUILD)/mkhive
 # Fuzzing (libFuzzer, clang): `make fuzz` runs each harness FUZZ_SECONDS.
 # The harnesses are also built with a plain main (tests/fuzz/replay.c) so
 # that `make check` replays every input that ever crashed one.
-FUZZERS := metabase hive probe hivelog
+FUZZERS := metabase hive probe hivelog ntindex
 FUZZ_SECONDS ?= 60
 FUZZ_LIB_SRCS := $(filter-out tool/main.c,$(TOOL_SRCS))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -149,7 +149,7 @@ BENCH_DEBS := hyperfine libguestfs-tools linux-image-amd64 time
 bench-deps: | deps
 	$(call apt_install,bench-deps,$(BENCH_DEBS))
 
-BENCH_TOOL_SRCS := tool/blockdev.c tool/image.c tool/sandbox.c tool/partitions.c tool/vol.c tool/vol_ntfs.c tool/util.c
+BENCH_TOOL_SRCS := tool/blockdev.c tool/hostfile.c tool/image.c tool/sandbox.c tool/partitions.c tool/vol.c tool/vol_ntfs.c tool/ntfs_index.c tool/util.c
 $(BUILD)/iofloor: tests/bench/iofloor.c $(BENCH_TOOL_SRCS) $(TOOL_HDRS) | deps
 	$(COMPILE) $(PKG_CFLAGS) -o $@ $< $(BENCH_TOOL_SRCS) $(LINK_FLAGS) $(PKG_LIBS)
 

@@ -3,7 +3,7 @@
  * tree, for test images.  ntfscp cannot create directories (FACTS.md §6).
  *
  *   ntfsput PARTITION.img SRCDIR [--hibernate] [--dirty] [--junction PATH]
- *           [--link SRC DST] [--fill KIB]
+ *           [--link SRC DST] [--fill KIB] [--crosslink SRC DST] [--free PATH]
  *
  * --hibernate  writes /hiberfil.sys starting with "hibr" (a hibernated volume)
  * --dirty      sets the volume's dirty flag
@@ -11,6 +11,9 @@
  * --link S D   makes D a second name (a hard link) of file S, replacing D
  * --fill K     takes all but K KiB of the free space with /filler.bin (a
  *              nearly full volume)
+ * --crosslink S D  points the first data run of file D at the clusters of
+ *              file S's first run (two files claiming one cluster)
+ * --free P     marks the clusters of file P's data free in $Bitmap
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,6 +27,7 @@
 
 #include <ntfs-3g/types.h>
 #include <ntfs-3g/attrib.h>
+#include <ntfs-3g/bitmap.h>
 #include <ntfs-3g/dir.h>
 #include <ntfs-3g/inode.h>
 #include <ntfs-3g/layout.h>
@@ -168,14 +172,49 @@ static void make_link(ntfs_volume *vol, const char *src, const char *dst)
 	free(u);
 }
 
+static ntfs_attr *open_runs(ntfs_inode *ni, const char *path)
+{
+	ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
+	if (!na || !NAttrNonResident(na) || ntfs_attr_map_whole_runlist(na) == -1 ||
+	    na->rl[0].lcn < 0)
+		die("%s: no data runs to change", path);
+	return na;
+}
+
+static void crosslink(ntfs_volume *vol, const char *src, const char *dst)
+{
+	ntfs_inode *si = open_path(vol, src), *di = open_path(vol, dst);
+	ntfs_attr *sa = open_runs(si, src), *da = open_runs(di, dst);
+	da->rl[0].lcn = sa->rl[0].lcn;
+	if (ntfs_attr_update_mapping_pairs(da, 0) == -1)
+		die("%s: writing its data runs: %s", dst, strerror(errno));
+	ntfs_attr_close(sa);
+	ntfs_attr_close(da);
+	ntfs_inode_close(si);
+	ntfs_inode_close(di);
+}
+
+static void free_clusters(ntfs_volume *vol, const char *path)
+{
+	ntfs_inode *ni = open_path(vol, path);
+	ntfs_attr *na = open_runs(ni, path);
+	for (runlist_element *rl = na->rl; rl->length; rl++)
+		if (rl->lcn >= 0 &&
+		    ntfs_bitmap_clear_run(vol->lcnbmp_na, rl->lcn, rl->length) == -1)
+			die("%s: clearing its clusters: %s", path, strerror(errno));
+	ntfs_attr_close(na);
+	ntfs_inode_close(ni);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
 		die("usage: ntfsput PARTITION.img SRCDIR [--hibernate] [--dirty] [--junction "
-		    "PATH] [--link SRC DST] [--fill KIB]");
+		    "PATH] [--link SRC DST] [--fill KIB] [--crosslink SRC DST] [--free PATH]");
 	int hibernate = 0, dirty = 0;
 	long fill = -1;
 	const char *junction = NULL, *link_src = NULL, *link_dst = NULL;
+	const char *cross_src = NULL, *cross_dst = NULL, *freed = NULL;
 	for (int i = 3; i < argc; i++) {
 		if (!strcmp(argv[i], "--hibernate"))
 			hibernate = 1;
@@ -186,7 +225,12 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--link") && i + 2 < argc) {
 			link_src = argv[++i];
 			link_dst = argv[++i];
-		} else if (!strcmp(argv[i], "--fill") && i + 1 < argc)
+		} else if (!strcmp(argv[i], "--crosslink") && i + 2 < argc) {
+			cross_src = argv[++i];
+			cross_dst = argv[++i];
+		} else if (!strcmp(argv[i], "--free") && i + 1 < argc)
+			freed = argv[++i];
+		else if (!strcmp(argv[i], "--fill") && i + 1 < argc)
 			fill = atol(argv[++i]);
 		else
 			die("unknown option %s", argv[i]);
@@ -229,6 +273,10 @@ int main(int argc, char **argv)
 		make_junction(vol, junction);
 	if (link_src)
 		make_link(vol, link_src, link_dst);
+	if (cross_src)
+		crosslink(vol, cross_src, cross_dst);
+	if (freed)
+		free_clusters(vol, freed);
 	if (dirty && ntfs_volume_write_flags(vol, vol->flags | VOLUME_IS_DIRTY) == -1)
 		die("setting the dirty flag: %s", strerror(errno));
 	if (ntfs_umount(vol, FALSE) == -1)

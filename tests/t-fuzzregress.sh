@@ -3,7 +3,7 @@
 # AddressSanitizer and UndefinedBehaviorSanitizer).
 . "$TESTS/lib.sh"
 B=$(dirname "$MKHIVE")
-for name in metabase hive probe hivelog; do
+for name in metabase hive probe hivelog ntindex; do
 	bin=$B/replay-$name
 	[ -x "$bin" ] || { flunk "$bin is missing"; continue; }
 	set -- $(find "$TESTS/fuzz/regress/$name" -type f 2>/dev/null)
@@ -27,3 +27,12 @@ printf '[\\ControlSet001\\Services\\SMTPSVC]\n"Later"=dword:00000005\n' >l.reg
 n=$(($(stat -c %s p.hiv) / 64))
 { printf "\\$(printf %03o $((n / 256)))\\$(printf %03o $((n % 256)))"; cat p.hiv p.log; } >seed.bin
 check "hivelog: a dirty hive with its log runs clean" "$B/replay-hivelog" seed.bin
+# directory indexes as the index fuzzer takes them: sound, and looping
+mkdir -p vol/d
+for i in $(seq 40); do : >"vol/d/file-$i.txt"; done
+"$HIVES/mkimage" "$B/ntfsput" ix.img none vol
+"$HIVES/ntfsindex" seed ix.img / root.ix
+"$HIVES/ntfsindex" seed ix.img /d dir.ix
+"$HIVES/ntfsindex" loop ix.img /d
+"$HIVES/ntfsindex" seed ix.img /d loop.ix
+check "ntindex: a root index, a grown one and a looping one run clean" "$B/replay-ntindex" root.ix dir.ix loop.ix

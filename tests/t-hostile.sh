@@ -77,6 +77,40 @@ for p in $PATHS; do
 	check "NTFS reparse point at $p: the image is byte-identical" cmp -s j.img before.img
 done
 
+# NTFS metadata that would make a write spin or land in another file: a
+# directory index that loops (libntfs-3g's lookup would descend it forever),
+# a hive cross-linked with a sibling file, a hive whose clusters $Bitmap
+# calls free.  Each refused as damaged, in bounded time, nothing written.
+rm -rf big && cp -a "$FIXTURES/sbs2003" big
+for i in $(seq 40); do echo x >"big/WINDOWS/file-$i.txt"; done # WINDOWS gets index blocks
+cp "big/$SYS" "big/$SYS.sav"
+damaged_ntfs() { # DESC TEXT CMD... : on ntfs.img
+	d=$1 want=$2
+	shift 2
+	cp --sparse=always ntfs.img before.img
+	for cmd in check fix; do
+		timeout 60 "$NOBOUNCE" "$cmd" --json "$@" ntfs.img >out 2>err
+		rc=$?
+		json_seen out
+		check "$d: $cmd refused, in bounded time (exit $rc)" test $rc = 3
+		jqok "$d: $cmd says damaged-volume, and why" \
+			".error.kind == \"damaged-volume\" and (.error.message | test(\"$want\")) and (.error.message | test(\"chkdsk /f\"))" out
+		check "$d: $cmd left the image byte-identical" cmp -s ntfs.img before.img
+	done
+}
+"$HIVES/mkimage" "$NTFSPUT" ntfs.img none big
+"$HIVES/ntfsindex" loop ntfs.img /
+damaged_ntfs "the root directory's index loops" '^/ .the root directory.: the directory.s index is damaged: an index block is pointed to twice'
+"$HIVES/mkimage" "$NTFSPUT" ntfs.img none big
+"$HIVES/ntfsindex" loop ntfs.img /WINDOWS
+damaged_ntfs "WINDOWS's index loops" '^WINDOWS: the directory.s index is damaged: .*loops'
+"$HIVES/mkimage" "$NTFSPUT" ntfs.img none big -- --crosslink "/$SYS" "/$SYS.sav"
+damaged_ntfs "SYSTEM cross-linked with SYSTEM.sav" "^$SYS: its clusters [0-9]+-[0-9]+ are also used by $SYS.sav .the NTFS volume is cross-linked."
+"$HIVES/mkimage" "$NTFSPUT" ntfs.img none big -- --free "/$SYS"
+damaged_ntfs "SYSTEM's clusters marked free" "^$SYS: its clusters [0-9]+-[0-9]+ are marked free in .Bitmap"
+"$HIVES/mkimage" "$NTFSPUT" ntfs.img none big
+nb 0 "the same volume, undamaged: fixed" fix --json ntfs.img
+
 # Larger than any real one (sparse): refused by a documented limit, unread.
 fresh sbs2003 vol
 truncate -s 2G vol/$SYS

@@ -26,6 +26,7 @@
 #include <ntfs-3g/volume.h>
 
 #include "blockdev.h"
+#include "ntfs_index.h"
 #include "vol.h"
 
 #define HIBERFIL "hiberfil.sys"
@@ -47,6 +48,13 @@ struct ntvol {
 	int holding;
 	struct held *held;
 	size_t nheld;
+	/* the directories whose index was found sound (dir_sound), by MFT
+	 * record number */
+	u64 *sound;
+	size_t nsound;
+	/* the regular files opened so far, by MFT record number */
+	u64 *files;
+	size_t nfiles;
 };
 
 /* ---- the device libntfs-3g sees ---- */
@@ -302,8 +310,77 @@ static int damaged(struct err *e, const char *path, size_t done, const char *wha
 		    (int)done, path, what, strerror(err));
 }
 
+/* The largest directory index read whole (Windows' system32 takes a few
+ * MiB). */
+#define INDEX_MAX (128u << 20)
+
+/* One attribute of a directory's $I30 index, read whole; *p stays NULL when
+ * the directory has none. */
+static int read_index_attr(ntfs_inode *dir, ATTR_TYPES type, uint8_t **p, size_t *len)
+{
+	*p = NULL;
+	*len = 0;
+	ntfs_attr *na = ntfs_attr_open(dir, type, NTFS_INDEX_I30, 4);
+	if (!na)
+		return errno == ENOENT ? 0 : -1;
+	int r = -1;
+	if (na->data_size < 0 || (uint64_t)na->data_size > INDEX_MAX) {
+		errno = EFBIG;
+	} else {
+		*len = (size_t)na->data_size;
+		*p = xmalloc(*len ? *len : 1);
+		s64 n = *len ? ntfs_attr_pread(na, 0, (s64)*len, *p) : 0;
+		if (n == (s64)*len)
+			r = 0;
+		else if (n >= 0)
+			errno = EIO;
+	}
+	ntfs_attr_close(na);
+	return r;
+}
+
+/* What is wrong with a directory's index, or NULL when it is a tree that
+ * libntfs-3g's lookup can walk and stop (ntfs_index.h). */
+static const char *index_fault(ntfs_inode *dir)
+{
+	CLEANUP_FREE uint8_t *root = NULL;
+	CLEANUP_FREE uint8_t *alloc = NULL;
+	CLEANUP_FREE uint8_t *bitmap = NULL;
+	size_t rootlen, alloclen, bitmaplen;
+	if (read_index_attr(dir, AT_INDEX_ROOT, &root, &rootlen) == -1 ||
+	    read_index_attr(dir, AT_INDEX_ALLOCATION, &alloc, &alloclen) == -1 ||
+	    read_index_attr(dir, AT_BITMAP, &bitmap, &bitmaplen) == -1)
+		return errno == EFBIG ? "it is larger than nobounce reads (128 MiB)"
+				      : strerror(errno);
+	if (!root)
+		return "it has no index root";
+	return ntfs_index_check(root, rootlen, alloc, alloclen, bitmap, bitmaplen,
+				dir->vol->cluster_size_bits);
+}
+
+/* Before a name is looked up in a directory, or its names listed: a loop in
+ * its index would make libntfs-3g's lookup descend it forever.  Each
+ * directory is checked once per run. */
+static int dir_sound(struct vol *v, ntfs_inode *dir, const char *path, size_t done, struct err *e)
+{
+	struct ntvol *nt = v->priv;
+	for (size_t i = 0; i < nt->nsound; i++)
+		if (nt->sound[i] == dir->mft_no)
+			return 0;
+	const char *why = index_fault(dir);
+	if (why)
+		return fail(e, "damaged-volume",
+			    "%.*s%s: the directory's index is damaged: %s. Run 'chkdsk /f' on "
+			    "the volume from Windows, then run nobounce again; nothing was "
+			    "written",
+			    (int)done, path, done ? "" : "/ (the root directory)", why);
+	nt->sound = xrealloc(nt->sound, (nt->nsound + 1) * sizeof *nt->sound);
+	nt->sound[nt->nsound++] = dir->mft_no;
+	return 0;
+}
+
 /* Opens the inode at path; *ni is NULL when it does not exist.  Refuses a
- * reparse point on the way. */
+ * reparse point on the way, and a directory whose index is not sound. */
 static int walk(struct vol *v, const char *path, ntfs_inode **ni, struct err *e)
 {
 	ntfs_volume *vol = vol_of(v);
@@ -315,10 +392,15 @@ static int walk(struct vol *v, const char *path, ntfs_inode **ni, struct err *e)
 	char *save = NULL;
 	size_t done = 0;
 	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		size_t in = done; /* the directory looked in: path up to here */
 		done += strlen(c) + (done ? 1 : 0);
 		if (!(cur->mrec->flags & MFT_RECORD_IS_DIRECTORY)) {
 			ntfs_inode_close(cur);
 			return 0;
+		}
+		if (dir_sound(v, cur, path, in, e) == -1) {
+			ntfs_inode_close(cur);
+			return -1;
 		}
 		ntfschar *uname = NULL;
 		int ulen = ntfs_mbstoucs(c, &uname);
@@ -366,6 +448,14 @@ static int open_regular(struct vol *v, const char *path, ntfs_inode **ni, ntfs_a
 		ntfs_inode_close(*ni);
 		return fail(e, "io", "%s: has no data stream: %s", path, strerror(err));
 	}
+	struct ntvol *nt = v->priv;
+	size_t i = 0;
+	while (i < nt->nfiles && nt->files[i] != (*ni)->mft_no)
+		i++;
+	if (i == nt->nfiles) {
+		nt->files = xrealloc(nt->files, (nt->nfiles + 1) * sizeof *nt->files);
+		nt->files[nt->nfiles++] = (*ni)->mft_no;
+	}
 	return 0;
 }
 
@@ -401,6 +491,10 @@ static int n_list(struct vol *v, const char *dir, struct strlist *out, struct er
 		if (ni)
 			ntfs_inode_close(ni);
 		return fail(e, "io", "%s: not a directory", *dir ? dir : "/");
+	}
+	if (dir_sound(v, ni, dir, strlen(dir), e) == -1) {
+		ntfs_inode_close(ni);
+		return -1;
 	}
 	s64 pos = 0;
 	struct lister l = {out};
@@ -478,14 +572,177 @@ static int n_read_at(struct vol *v, const char *path, uint64_t off, void *p, siz
 	return r;
 }
 
+static void add_runs(ntfs_inode *ni, ATTR_TYPES type, ntfschar *name, u32 len,
+		     struct vol_ranges *out);
+
+/* Whether clusters [lcn, lcn + n) are all marked in use in $Bitmap. */
+static int clusters_in_use(ntfs_volume *vol, s64 lcn, s64 n)
+{
+	uint8_t b[4096];
+	while (n > 0) {
+		s64 byte = lcn / 8, want = (n + lcn % 8 + 7) / 8;
+		if (want > (s64)sizeof b)
+			want = sizeof b;
+		if (ntfs_attr_pread(vol->lcnbmp_na, byte, want, b) != want)
+			return 0;
+		for (s64 i = 0; i < want * 8 && n > 0; i++) {
+			if (byte * 8 + i < lcn)
+				continue;
+			if (!(b[i / 8] >> (i % 8) & 1))
+				return 0;
+			lcn++, n--;
+		}
+	}
+	return 1;
+}
+
+/* The clusters of the files a write must never reach: NTFS's own, every
+ * other file this run opened, and the indexes of the directories it
+ * walked.  Names say what each range is. */
+struct mrefs {
+	u64 *v;
+	char **name; /* as its directory lists it, or NULL */
+	size_t n;
+};
+
+static int add_mref(void *ctx, const ntfschar *name, const int len, const int type, const s64 pos,
+		    const MFT_REF mref, const unsigned dt_type)
+{
+	struct mrefs *m = ctx;
+	(void)name, (void)len, (void)pos;
+	if (type != FILE_NAME_DOS && dt_type == NTFS_DT_REG && m->n < 65536) {
+		m->v = xrealloc(m->v, (m->n + 1) * sizeof *m->v);
+		m->name = xrealloc(m->name, (m->n + 1) * sizeof *m->name);
+		m->name[m->n] = NULL;
+		if (name && ntfs_ucstombs(name, len, &m->name[m->n], 0) < 0)
+			m->name[m->n] = NULL;
+		m->v[m->n++] = MREF(mref);
+	}
+	return 0;
+}
+
+static void claimed(struct vol *v, u64 self, const char *path, struct vol_ranges *out,
+		    struct strlist *names)
+{
+	struct ntvol *nt = v->priv;
+	static const u64 meta[] = {FILE_MFT,	FILE_MFTMirr, FILE_LogFile, FILE_Bitmap, FILE_Boot,
+				   FILE_UpCase, FILE_AttrDef, FILE_Secure,  FILE_Volume};
+	struct mrefs all = {0};
+	for (size_t k = 0; k < ARRAY_SIZE(meta); k++)
+		add_mref(&all, NULL, 0, 0, 0, meta[k], NTFS_DT_REG);
+	for (size_t k = 0; k < nt->nfiles; k++)
+		add_mref(&all, NULL, 0, 0, 0, nt->files[k], NTFS_DT_REG);
+	for (size_t k = 0; k < nt->nsound; k++)
+		add_mref(&all, NULL, 0, 0, 0, nt->sound[k], NTFS_DT_REG);
+	/* and the file's neighbours: its logs, backups and sibling hives are
+	 * what a cross-link most likely joins it to */
+	const char *slash = strrchr(path, '/');
+	CLEANUP_FREE char *dpath = slash ? strndup(path, (size_t)(slash - path)) : xstrdup("");
+	ntfs_inode *dir;
+	struct err ignored = {0};
+	if (walk(v, dpath, &dir, &ignored) == 0 && dir) {
+		s64 pos = 0;
+		ntfs_readdir(dir, &pos, &all, add_mref);
+		ntfs_inode_close(dir);
+	}
+	err_clear(&ignored);
+	for (size_t k = 0; k < all.n; k++) {
+		u64 mft = all.v[k];
+		int dup = mft == self;
+		for (size_t j = 0; j < k && !dup; j++)
+			dup = all.v[j] == mft;
+		if (dup)
+			continue;
+		ntfs_inode *ni = ntfs_inode_open(vol_of(v), mft);
+		if (!ni)
+			continue;
+		size_t before = out->n;
+		add_runs(ni, AT_DATA, AT_UNNAMED, 0, out);
+		add_runs(ni, AT_BITMAP, AT_UNNAMED, 0, out);
+		add_runs(ni, AT_INDEX_ALLOCATION, NTFS_INDEX_I30, 4, out);
+		add_runs(ni, AT_BITMAP, NTFS_INDEX_I30, 4, out);
+		static ntfschar sds[] = {const_cpu_to_le16('$'), const_cpu_to_le16('S'),
+					 const_cpu_to_le16('D'), const_cpu_to_le16('S')};
+		if (mft == FILE_Secure)
+			add_runs(ni, AT_DATA, sds, 4, out);
+		for (size_t i = before; i < out->n; i++)
+			strlist_add(names,
+				    mft < FILE_first_user
+					? xasprintf("NTFS's own file %llu", (unsigned long long)mft)
+				    : all.name[k]
+					? xasprintf("%s%s%s", dpath, *dpath ? "/" : "", all.name[k])
+					: xasprintf("the file in MFT record %llu",
+						    (unsigned long long)mft));
+		ntfs_inode_close(ni);
+	}
+	for (size_t k = 0; k < all.n; k++)
+		free(all.name[k]);
+	free(all.name);
+	free(all.v);
+}
+
+/* A file to be written must own its clusters: inside the volume, marked in
+ * use in $Bitmap, and shared with no file or index nobounce knows of.  A
+ * cross-linked file (two files' data runs naming one cluster, left by a
+ * failing disk or made on purpose) would have the write land in the other
+ * file too. */
+static int runs_owned(struct vol *v, ntfs_inode *ni, ntfs_attr *na, const char *path, struct err *e)
+{
+	if (!NAttrNonResident(na))
+		return 0;
+	ntfs_volume *vol = ni->vol;
+	if (ntfs_attr_map_whole_runlist(na) == -1)
+		return fail(e, "damaged-volume",
+			    "%s: its list of clusters cannot be read (%s): the NTFS volume's "
+			    "metadata is damaged. Run 'chkdsk /f' on it from Windows, then run "
+			    "nobounce again",
+			    path, strerror(errno));
+	struct vol_ranges others = {0};
+	struct strlist names = {0};
+	int gathered = 0, r = 0;
+	for (runlist_element *rl = na->rl; rl && rl->length && r == 0; rl++) {
+		if (rl->lcn < 0)
+			continue;
+		long long first = (long long)rl->lcn, last = (long long)(rl->lcn + rl->length - 1);
+		const char *why = NULL;
+		if (rl->lcn > vol->nr_clusters || rl->length > vol->nr_clusters - rl->lcn)
+			why = "lie past the end of the volume";
+		else if (!clusters_in_use(vol, rl->lcn, rl->length))
+			why = "are marked free in $Bitmap";
+		if (why) {
+			r = fail(e, "damaged-volume",
+				 "%s: its clusters %lld-%lld %s: the NTFS volume's metadata is "
+				 "damaged. Run 'chkdsk /f' on it from Windows, then run nobounce "
+				 "again",
+				 path, first, last, why);
+			break;
+		}
+		if (!gathered++)
+			claimed(v, ni->mft_no, path, &others, &names);
+		uint64_t a = (uint64_t)rl->lcn << vol->cluster_size_bits;
+		uint64_t b = a + ((uint64_t)rl->length << vol->cluster_size_bits);
+		for (size_t i = 0; i < others.n && r == 0; i++)
+			if (others.v[i].off < b && a < others.v[i].off + others.v[i].len)
+				r = fail(
+				    e, "damaged-volume",
+				    "%s: its clusters %lld-%lld are also used by %s (the NTFS "
+				    "volume is cross-linked), so a write would land in both. Run "
+				    "'chkdsk /f' on it from Windows, then run nobounce again",
+				    path, first, last, names.v[i]);
+	}
+	free(others.v);
+	strlist_free(&names);
+	return r;
+}
+
 static int n_inplace(struct vol *v, const char *path, struct err *e)
 {
 	ntfs_inode *ni;
 	ntfs_attr *na;
 	if (open_regular(v, path, &ni, &na, e) == -1)
 		return -1;
-	int r = 0;
-	if (NAttrCompressed(na) || NAttrEncrypted(na) || NAttrSparse(na))
+	int r = runs_owned(v, ni, na, path, e);
+	if (r == 0 && (NAttrCompressed(na) || NAttrEncrypted(na) || NAttrSparse(na)))
 		r = fail(e, "unsupported",
 			 "%s: its data is %s on NTFS; nobounce writes only plain data in place. "
 			 "In Windows, run 'compact /u' (or clear the attribute in its "
@@ -741,6 +998,8 @@ static void n_close(struct vol *v)
 	if (burst_end(nt, &e) == -1 || (v->writable && bdev_flush(nt->bd, &e) == -1))
 		note("%s: unmounting: %s", v->name, e.msg);
 	err_clear(&e);
+	free(nt->sound);
+	free(nt->files);
 	free(nt);
 }
 
@@ -832,7 +1091,30 @@ static void judge(struct vol *v)
 	struct err e = {0};
 	char *real = NULL;
 	int kind = 0;
-	if (vol_resolve(v, HIBERFIL, &real, &kind, &e) == 1 && kind == VOL_FILE) {
+	/* libntfs-3g looks names up in these two when it mounts for writing
+	 * (hiberfil.sys, $Extend's files): a loop in either would hang it */
+	static const struct {
+		u64 mft;
+		const char *name;
+	} dirs[] = {{FILE_root, "/ (the root directory)"}, {FILE_Extend, "$Extend"}};
+	for (size_t i = 0; i < ARRAY_SIZE(dirs) && !v->refusal; i++) {
+		ntfs_inode *ni = ntfs_inode_open(vol, dirs[i].mft);
+		const char *why = NULL;
+		if (ni && (ni->mrec->flags & MFT_RECORD_IS_DIRECTORY))
+			why = index_fault(ni);
+		else if (dirs[i].mft == FILE_root) /* NTFS 1.2 has no $Extend */
+			why = ni ? "it is not a directory" : strerror(errno);
+		if (why) {
+			v->refusal_kind = "damaged-volume";
+			v->refusal = xasprintf("%s: the directory's index is damaged: %s. Run "
+					       "'chkdsk /f' on the volume from Windows, then run "
+					       "nobounce again",
+					       dirs[i].name, why);
+		}
+		if (ni)
+			ntfs_inode_close(ni);
+	}
+	if (!v->refusal && vol_resolve(v, HIBERFIL, &real, &kind, &e) == 1 && kind == VOL_FILE) {
 		ntfs_inode *ni;
 		ntfs_attr *na;
 		if (open_regular(v, real, &ni, &na, &e) == 0) {
