@@ -29,14 +29,14 @@ LINK_FLAGS = $(LDFLAGS)
 BUILD_DEBS := gcc make pkg-config libhivex-dev libjansson-dev nettle-dev libxml2-dev ntfs-3g-dev libnbd-dev zlib1g-dev libldm-dev libglib2.0-dev
 # what the program runs: qemu-nbd serves qcow2, VMDK, VHD(X) and VDI images
 RUN_DEBS := qemu-utils
-TEST_DEBS := ldmtool libhivex-bin libwin-hivex-perl chntpw libxml2-utils xz-utils jq strace util-linux groff-base ntfs-3g fdisk procps parallel valgrind python3-jsonschema debhelper lintian ansible-core
+TEST_DEBS := nbdkit nbdkit-plugin-python libnbd-bin fuse3 ldmtool libhivex-bin libwin-hivex-perl chntpw libxml2-utils xz-utils jq strace util-linux groff-base ntfs-3g fdisk procps parallel valgrind python3-jsonschema debhelper lintian ansible-core
 DEBS := $(BUILD_DEBS) $(RUN_DEBS) $(TEST_DEBS)
 
 TOOL_SRCS := $(wildcard tool/*.c)
 TOOL_HDRS := $(wildcard tool/*.h)
 BUILD ?= build
 
-.PHONY: all deps check check-built test demo demo-built asan install uninstall clean fixtures format bench bench-deps fuzz fuzz-deps build-deps-present
+.PHONY: all deps check check-built test powercut demo demo-built asan install uninstall clean fixtures format bench bench-deps fuzz fuzz-deps build-deps-present
 
 all: tool/nobounce
 
@@ -121,6 +121,14 @@ check-built: tool/nobounce $(BUILD)/mkhive $(BUILD)/mklog $(BUILD)/nobounce-faul
 	tests/run $(BUILD)
 
 test: check
+
+# Every state a power cut can leave during a fix, an undo and a recovery
+# (t-powercut checks a sample of them), and t-randomkill with a fresh seed
+# and more kills.
+powercut: deps
+	$(MAKE) --no-print-directory tool/nobounce $(BUILD)/mkhive $(BUILD)/ntfsput
+	POWERCUT_SAMPLE=0 NOBOUNCE_SEED=fresh NOBOUNCE_KILLS=$${NOBOUNCE_KILLS:-128} \
+	  tests/run $(BUILD) t-powercut.sh t-randomkill.sh
 
 demo: deps
 	$(MAKE) --no-print-directory demo-built

@@ -1,6 +1,6 @@
 # Killed at a random moment: a qcow2 image (the form of a template fleet)
 # goes through fix and undo again and again, each run killed (SIGKILL) after
-# a delay drawn from a fixed seed, wherever it happens to be -- inside
+# a delay drawn from a seed, wherever it happens to be -- inside
 # libntfs-3g, qemu-nbd or a write -- and then finished by a run that is not
 # killed.  Every time, the three files must be byte for byte the clean fix's
 # or the originals, and the volume must stay readable by ntfs-3g's tools.
@@ -8,6 +8,11 @@
 NTFSPUT=$(dirname "$MKHIVE")/ntfsput
 FILES="WINDOWS/system32/config/SYSTEM WINDOWS/system32/config/SOFTWARE WINDOWS/system32/inetsrv/MetaBase.xml"
 KILLS=${NOBOUNCE_KILLS:-32}
+# make check draws from a fixed seed; make powercut from a fresh one, with
+# more kills.  The seed is printed: NOBOUNCE_SEED=N replays a run.
+SEED=${NOBOUNCE_SEED:-20261129}
+[ "$SEED" = fresh ] && SEED=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+echo "# t-randomkill: seed $SEED, $KILLS kills (NOBOUNCE_SEED=$SEED replays it)"
 export TMPDIR=${TMPDIR:-/tmp}
 
 fresh sbs2003 ref
@@ -48,8 +53,8 @@ span=$(((t1 - t0) / 1000000))
 [ $(((t2 - t1) / 1000000)) -lt $span ] && span=$(((t2 - t1) / 1000000))
 check "a fix takes $span ms here; the kills fall within it" test "$span" -gt 0
 
-# the delays and commands: a fixed seed, so a failure can be replayed
-awk -v n=$((KILLS * 4)) -v span="$span" 'BEGIN { srand(20261129);
+# the delays and commands, from the seed, so a failure can be replayed
+awk -v n=$((KILLS * 4)) -v span="$span" -v seed="$SEED" 'BEGIN { srand(seed);
 	for (i = 0; i < n; i++) printf "%s %.3f\n", (rand() < 0.5 ? "fix" : "undo"), rand() * span * 0.9 / 1000 }' >plan.txt
 
 killed=0 finished=0 i=0
@@ -79,7 +84,7 @@ while [ $killed -lt $KILLS ] && read -r cmd delay; do
 	if [ $rc = 0 ] && files_are "$want"; then
 		pass "kill $i: $cmd killed after ${delay}s, then $next: the files are exactly $([ $next = fix ] && echo "the clean fix's" || echo the originals)"
 	else
-		flunk "kill $i: $cmd killed after ${delay}s, then $next exits $rc: $(head -c 300 err)"
+		flunk "kill $i (seed $SEED): $cmd killed after ${delay}s, then $next exits $rc: $(head -c 300 err)"
 		break
 	fi
 	[ $next = fix ] && state=fixed || state=original
