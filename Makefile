@@ -94,7 +94,7 @@ fixtures: $(BUILD)/mkhive
 # Fuzzing (libFuzzer, clang): `make fuzz` runs each harness FUZZ_SECONDS.
 # The harnesses are also built with a plain main (tests/fuzz/replay.c) so
 # that `make check` replays every input that ever crashed one.
-FUZZERS := metabase hive probe hivelog ntindex
+FUZZERS := metabase hive probe hivelog ntindex undolog
 FUZZ_SECONDS ?= 60
 FUZZ_LIB_SRCS := $(filter-out tool/main.c,$(TOOL_SRCS))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -109,7 +109,7 @@ $(BUILD)/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_LIB_SRCS) $(TO
 fuzz-deps: | deps
 	$(call apt_install,fuzz-deps,clang libclang-rt-14-dev)
 
-fuzz: $(addprefix build-fuzz/fuzz-,$(FUZZERS)) $(BUILD)/mkhive $(BUILD)/mklog $(BUILD)/ntfsput
+fuzz: $(addprefix build-fuzz/fuzz-,$(FUZZERS)) $(BUILD)/mkhive $(BUILD)/mklog $(BUILD)/ntfsput $(BUILD)/nobounce-faults
 	tests/fuzz/run build-fuzz $(BUILD) $(FUZZ_SECONDS)
 
 # check and demo install what they need first, then build and run (a make

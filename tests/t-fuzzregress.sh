@@ -3,7 +3,7 @@
 # AddressSanitizer and UndefinedBehaviorSanitizer).
 . "$TESTS/lib.sh"
 B=$(dirname "$MKHIVE")
-for name in metabase hive probe hivelog ntindex; do
+for name in metabase hive probe hivelog ntindex undolog; do
 	bin=$B/replay-$name
 	[ -x "$bin" ] || { flunk "$bin is missing"; continue; }
 	set -- $(find "$TESTS/fuzz/regress/$name" -type f 2>/dev/null)
@@ -36,3 +36,9 @@ for i in $(seq 40); do : >"vol/d/file-$i.txt"; done
 "$HIVES/ntfsindex" loop ix.img /d
 "$HIVES/ntfsindex" seed ix.img /d loop.ix
 check "ntindex: a root index, a grown one and a looping one run clean" "$B/replay-ntindex" root.ix dir.ix loop.ix
+# an undo log as a fix killed before its first NTFS update leaves it
+"$HIVES/mkimage" "$B/ntfsput" u.img none "$FIXTURES/sbs2003"
+NOBOUNCE_STATE_DIR=$PWD/st NOBOUNCE_FAULT=undo-logged:0 "$NOBOUNCE_FAULTS_BIN" fix -q u.img 2>/dev/null
+set -- st/*.undo
+check "undolog: a fix killed with its undo log written left one ($#: $1)" test -f "$1"
+check "undolog: that log runs clean" "$B/replay-undolog" "$@"

@@ -111,6 +111,60 @@ damaged_ntfs "SYSTEM's clusters marked free" "^$SYS: its clusters [0-9]+-[0-9]+ 
 "$HIVES/mkimage" "$NTFSPUT" ntfs.img none big
 nb 0 "the same volume, undamaged: fixed" fix --json ntfs.img
 
+# The undo log of an NTFS update, as a fix killed after writing it leaves it
+# (no page of the update written yet), then turned against the next run.
+"$HIVES/mkimage" "$NTFSPUT" u0.img none "$FIXTURES/sbs2003"
+undo_state() { # a fresh image and state directory, the log in it as the kill left it
+	rm -rf st && mkdir -m 700 st && cp --sparse=always u0.img u.img
+	NOBOUNCE_STATE_DIR=$PWD/st NOBOUNCE_FAULT=undo-logged:0 "$NOBOUNCE_FAULTS_BIN" fix -q u.img 2>/dev/null
+	LOG=$(ls st/*.undo 2>/dev/null | head -1)
+	cp --sparse=always u.img ubefore.img
+}
+undo_nb() { # WANT DESC CMD: nobounce CMD on u.img with the state directory
+	want=$1 d=$2
+	shift 2
+	NOBOUNCE_STATE_DIR=$PWD/st "$NOBOUNCE" "$@" --json u.img >out 2>err
+	rc=$?
+	json_seen out
+	check "$d (exit $rc)" test $rc = "$want"
+}
+undo_state
+check "a fix killed after its undo log was written left one" test -f "$LOG"
+undo_nb 1 "that log, no page written: check reads the volume" check
+undo_nb 0 "that log, no page written: fix" fix
+check "that log, no page written: fix removed it" test ! -e "$LOG"
+undo_state
+# a page of the log's update rewritten by someone else: the log does not fit
+off=$(od -An -tu8 -j 32 -N 8 "$LOG" | tr -d ' ')
+printf '\377\377\377\377' | dd of=u.img bs=1 seek=$((off + 100)) conv=notrunc status=none
+cp --sparse=always u.img ubefore.img
+undo_nb 3 "an undo log whose page the volume no longer holds: refused" fix
+jqok "an undo log that does not fit: stray-file, naming the log and what to do" \
+	'.error.kind == "stray-file" and (.error.message | test("does not fit this volume.*Move it away"))' out
+check "an undo log that does not fit: the image is byte-identical" cmp -s u.img ubefore.img
+check "an undo log that does not fit: the log is kept" test -f "$LOG"
+undo_state
+ln -sf /etc/passwd "$LOG.tmp" && mv -f "$LOG.tmp" "$LOG"
+undo_nb 3 "an undo log that is a symbolic link: refused" fix
+jqok "an undo log that is a symbolic link: unsafe-path" '.error.kind == "unsafe-path" or .error.kind == "io"' out
+check "an undo log that is a symbolic link: the image is byte-identical" cmp -s u.img ubefore.img
+undo_state
+printf 'x' | dd of="$LOG" bs=1 seek=$(($(stat -c %s "$LOG") - 1)) conv=notrunc status=none
+undo_nb 0 "an undo log cut short (its checksum broken): taken as written before any page, fix goes on" fix
+check "an undo log cut short: removed" test ! -e "$LOG"
+undo_state
+python3 - "$LOG" <<'PY'
+import hashlib, struct, sys
+p = sys.argv[1]
+d = bytearray(open(p, "rb").read())
+struct.pack_into("<Q", d, 8, 12345 * 4096)  # another partition's offset
+d[-32:] = hashlib.sha256(bytes(d[:-32])).digest()
+open(p, "wb").write(bytes(d))
+PY
+undo_nb 3 "an undo log naming another volume: refused" fix
+jqok "an undo log naming another volume: stray-file" '.error.kind == "stray-file" and (.error.message | test("another volume"))' out
+check "an undo log naming another volume: the image is byte-identical" cmp -s u.img ubefore.img
+
 # Larger than any real one (sparse): refused by a documented limit, unread.
 fresh sbs2003 vol
 truncate -s 2G vol/$SYS

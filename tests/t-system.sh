@@ -103,3 +103,27 @@ fresh noexchange b
 nb 1 "check of two targets: 1 when one needs work" check a b
 nb 3 "a failing target makes the run fail, the others still run" check a /nonexistent b
 has "the good targets are still reported" out '^b: .*not applicable'
+
+# A directory target relies on the host file system's fsync: fix's writes
+# reach it in the journal's order (docs/safety.md), seen by strace: the
+# journal and its directory synced before the journal says "applying", that
+# synced before the first write to a file, and every file synced before the
+# journal says "complete".
+if command -v strace >/dev/null; then
+	fresh sbs2003 vol
+	strace -f -y -e trace=pwrite64,write,ftruncate,fsync,fdatasync -o wtrace "$NOBOUNCE" fix -q vol
+	order=$(awk '
+		/memfd:/ { next }
+		/(pwrite64|write|ftruncate)\(/ && /nobounce-[0-9]+\.journal>/ { jw++; if (jw == 2) ja = NR; jlast = NR; next }
+		/fsync\(/ && /nobounce-[0-9]+\.journal>/ { if (!jf) jf = NR; if (ja && !jaf) jaf = NR; next }
+		/fsync\(/ && /\/WINDOWS>\)/ { if (jf && !jd) jd = NR; next }
+		/(pwrite64|write|ftruncate)\(/ && /(SYSTEM|SOFTWARE|MetaBase\.xml)>/ {
+			if (!fw) fw = NR; match($0, /[A-Za-z.]+>/); f = substr($0, RSTART, RLENGTH); last[f] = NR; next }
+		/fsync\(/ && /(SYSTEM|SOFTWARE|MetaBase\.xml)>/ { match($0, /[A-Za-z.]+>/); synced[substr($0, RSTART, RLENGTH)] = NR }
+		END {
+			ok = jf && jd > jf && ja > jd && jaf > ja && fw > jaf
+			for (f in last) { n++; if (!(synced[f] > last[f] && synced[f] < jlast)) ok = 0 }
+			print (ok && n == 3) ? "in order" : "out of order: journal synced " jf ", its directory " jd ", applying " ja "/" jaf ", first file write " fw ", complete " jlast
+		}' wtrace)
+	check "directory target: journal, its directory, applying, the files, their syncs, complete ($order)" test "$order" = "in order"
+fi

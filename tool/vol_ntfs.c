@@ -9,10 +9,12 @@
  * refused, never followed.  Windows' files are rewritten through their data
  * attribute, so the file keeps its MFT record, security descriptor,
  * attributes and other streams. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <ntfs-3g/types.h>
 #include <ntfs-3g/attrib.h>
@@ -27,6 +29,7 @@
 
 #include "blockdev.h"
 #include "ntfs_index.h"
+#include "undolog.h"
 #include "vol.h"
 
 #define HIBERFIL "hiberfil.sys"
@@ -55,6 +58,17 @@ struct ntvol {
 	/* the regular files opened so far, by MFT record number */
 	u64 *files;
 	size_t nfiles;
+	/* The undo log of each metadata update (undolog.h): the state
+	 * directory (-1: none, the update goes unlogged) and the log's name
+	 * for this volume.  plain: the burst being ended writes only clusters
+	 * a file already owns (the page journal covers those). */
+	int udir;
+	char *udirpath, *uname;
+	uint64_t serial;
+	int plain;
+	/* a read-only run's view of pages an undo log puts back */
+	struct held *preset;
+	size_t npreset;
 };
 
 /* ---- the device libntfs-3g sees ---- */
@@ -156,12 +170,44 @@ static void burst_begin(struct ntvol *nt)
 	nt->holding++;
 }
 
-/* Writes what the operation left, contiguous pages in one write each. */
+/* Before a metadata update's pages are written: their old bytes and their
+ * new, made durable in the undo log. */
+static int log_update(struct ntvol *nt, struct err *e)
+{
+	struct undo_log u = {nt->off, nt->serial, xcalloc(nt->nheld, sizeof *u.pages), nt->nheld};
+	uint8_t *old = xmalloc(nt->nheld * HELD_PAGE);
+	int r = 0;
+	for (size_t i = 0; i < nt->nheld && r == 0; i++) {
+		struct undo_page *g = &u.pages[i];
+		g->off = nt->held[i].off;
+		g->len = (uint32_t)held_len(nt, g->off);
+		g->old = old + i * HELD_PAGE;
+		g->new = nt->held[i].p;
+		r = bdev_pread(nt->bd, old + i * HELD_PAGE, g->len, nt->off + g->off, e);
+	}
+	struct buf b = {0};
+	if (r == 0) {
+		undo_encode(&u, &b);
+		r = undo_store(nt->udir, nt->udirpath, nt->uname, &b, e);
+	}
+	buf_free(&b);
+	free(old);
+	free(u.pages);
+	return r;
+}
+
+/* Writes what the operation left, contiguous pages in one write each; an
+ * update of NTFS's metadata goes under an undo log, removed once its
+ * writes are flushed. */
 static int burst_end(struct ntvol *nt, struct err *e)
 {
 	if (--nt->holding)
 		return 0;
-	int r = 0;
+	int logged = nt->nheld && nt->udir >= 0 && !nt->plain;
+	nt->plain = 0;
+	int r = logged ? log_update(nt, e) : 0;
+	if (logged)
+		FAULT("undo-logged"); /* durable, no page written yet */
 	uint8_t *run = NULL;
 	for (size_t i = 0; i < nt->nheld;) {
 		size_t j = i + 1;
@@ -174,6 +220,8 @@ static int burst_end(struct ntvol *nt, struct err *e)
 			       held_len(nt, nt->held[k].off));
 		if (r == 0 && bdev_pwrite(nt->bd, run, len, nt->off + nt->held[i].off, e) == -1)
 			r = -1;
+		if (logged)
+			FAULT("undo-page-written"); /* some of the update's pages, not all */
 		i = j;
 	}
 	free(run);
@@ -182,6 +230,9 @@ static int burst_end(struct ntvol *nt, struct err *e)
 	free(nt->held);
 	nt->held = NULL;
 	nt->nheld = 0;
+	if (logged && r == 0 &&
+	    (bdev_flush(nt->bd, e) == -1 || undo_drop(nt->udir, nt->udirpath, nt->uname, e) == -1))
+		r = -1;
 	return r;
 }
 
@@ -198,6 +249,16 @@ static s64 dev_pread(struct ntfs_device *dev, void *buf, s64 count, s64 offset)
 		err_clear(&e);
 		errno = EIO;
 		return -1;
+	}
+	for (size_t i = 0; i < nt->npreset; i++) {
+		const struct held *h = &nt->preset[i];
+		uint64_t a = h->off > (uint64_t)offset ? h->off : (uint64_t)offset;
+		uint64_t b = h->off + held_len(nt, h->off);
+		if (b > (uint64_t)(offset + count))
+			b = (uint64_t)(offset + count);
+		if (a < b)
+			memcpy((uint8_t *)buf + (a - (uint64_t)offset), h->p + (a - h->off),
+			       (size_t)(b - a));
 	}
 	if (nt->nheld)
 		overlay(nt, buf, (size_t)count, (uint64_t)offset);
@@ -772,6 +833,8 @@ struct data_op {
 	const void *p;
 };
 
+static int resize_op(ntfs_attr *na, const struct data_op *d, const char *path, struct err *e);
+
 static int on_data(struct vol *v, const char *path, const struct data_op *d,
 		   int (*op)(ntfs_attr *na, const struct data_op *d, const char *path,
 			     struct err *e),
@@ -782,8 +845,28 @@ static int on_data(struct vol *v, const char *path, const struct data_op *d,
 	ntfs_attr *na;
 	if (open_regular(v, path, &ni, &na, e) == -1)
 		return -1;
+	/* a write in place lands in clusters the file owns: when every page
+	 * it holds lies in them, NTFS's metadata is not touched */
+	struct vol_ranges own = {0};
+	if (op != resize_op && NAttrNonResident(na) && ntfs_attr_map_whole_runlist(na) == 0)
+		for (runlist_element *rl = na->rl; rl && rl->length; rl++)
+			if (rl->lcn >= 0) {
+				own.v = xrealloc(own.v, (own.n + 1) * sizeof *own.v);
+				own.v[own.n++] = (struct vol_range){
+				    (uint64_t)rl->lcn << ni->vol->cluster_size_bits,
+				    (uint64_t)rl->length << ni->vol->cluster_size_bits};
+			}
 	burst_begin(nt);
 	int r = close_both(ni, na, path, op(na, d, path, e), e);
+	int plain = own.n > 0;
+	for (size_t i = 0; i < nt->nheld && plain; i++) {
+		uint64_t a = nt->held[i].off, b = a + held_len(nt, a);
+		plain = 0;
+		for (size_t k = 0; k < own.n && !plain; k++)
+			plain = own.v[k].off <= a && b <= own.v[k].off + own.v[k].len;
+	}
+	free(own.v);
+	nt->plain = plain;
 	return burst_end(nt, e) == -1 ? -1 : r;
 }
 
@@ -1000,6 +1083,13 @@ static void n_close(struct vol *v)
 	err_clear(&e);
 	free(nt->sound);
 	free(nt->files);
+	if (nt->udir >= 0)
+		close(nt->udir);
+	free(nt->udirpath);
+	free(nt->uname);
+	for (size_t i = 0; i < nt->npreset; i++)
+		free(nt->preset[i].p);
+	free(nt->preset);
 	free(nt);
 }
 
@@ -1144,6 +1234,182 @@ static void judge(struct vol *v)
 	}
 }
 
+/* The undo log's name for this volume: its serial number, its offset, and
+ * the disk it is on (a device by number, an image file by inode number), so that
+ * clones of one template, which share a serial number, never share a log.
+ * NULL when the volume has no NTFS boot sector or its disk no identity. */
+static char *undo_name(struct ntvol *nt)
+{
+	uint8_t bs[512];
+	struct err e = {0};
+	const struct blockdev *disk =
+	    nt->bd->fd >= 0 || !nt->bd->nlegs ? nt->bd : nt->bd->legs[0].bd;
+	struct stat st;
+	if (bdev_pread(nt->bd, bs, sizeof bs, nt->off, &e) == -1 ||
+	    memcmp(bs + 3, "NTFS    ", 8) != 0 || disk->fd < 0 || fstat(disk->fd, &st) == -1) {
+		err_clear(&e);
+		return NULL;
+	}
+	nt->serial = 0;
+	for (int i = 7; i >= 0; i--)
+		nt->serial = nt->serial << 8 | bs[0x48 + i];
+	if (S_ISBLK(st.st_mode))
+		return xasprintf("ntfs-%016llx-at-%llu-dev-%llx.undo",
+				 (unsigned long long)nt->serial, (unsigned long long)nt->off,
+				 (unsigned long long)st.st_rdev);
+	/* not st_dev: a file system's device number can change at the reboot
+	 * that follows a power cut */
+	return xasprintf("ntfs-%016llx-at-%llu-file-%llx.undo", (unsigned long long)nt->serial,
+			 (unsigned long long)nt->off, (unsigned long long)st.st_ino);
+}
+
+/* Whether a log fits the volume as it is: each sector of its pages holds
+ * its old bytes or its new ones, as a cut of that update leaves it (a page
+ * torn at a sector boundary holds some of each).  0 and the number of pages
+ * that are not all old, or -1 and what does not fit. */
+static int undo_fits(struct ntvol *nt, const struct undo_log *u, const char *fname, size_t *differ,
+		     struct err *e)
+{
+	*differ = 0;
+	if (u->part_off != nt->off || u->serial != nt->serial)
+		return fail(e, "stray-file",
+			    "%s/%s: the undo log names another volume. Move it away, then run "
+			    "nobounce again",
+			    nt->udirpath, fname);
+	uint8_t *cur = xmalloc(UNDO_PAGE_MAX);
+	int r = 0;
+	for (size_t i = 0; i < u->npages && r == 0; i++) {
+		const struct undo_page *g = &u->pages[i];
+		if (g->off % HELD_PAGE || g->off >= nt->size || g->len != held_len(nt, g->off)) {
+			r = fail(e, "stray-file",
+				 "%s/%s: the undo log names a page outside this volume. Move it "
+				 "away, then run nobounce again",
+				 nt->udirpath, fname);
+			break;
+		}
+		if (bdev_pread(nt->bd, cur, g->len, nt->off + g->off, e) == -1) {
+			r = -1;
+			break;
+		}
+		if (memcmp(cur, g->old, g->len) == 0)
+			continue;
+		(*differ)++;
+		for (size_t at = 0; at < g->len && r == 0; at += 512) {
+			size_t n = g->len - at < 512 ? g->len - at : 512;
+			if (memcmp(cur + at, g->old + at, n) != 0 &&
+			    memcmp(cur + at, g->new + at, n) != 0)
+				r = fail(
+				    e, "stray-file",
+				    "%s/%s: the undo log of an NTFS update cut short does not "
+				    "fit this volume (its sector at byte %llu holds neither the "
+				    "bytes before the update nor those after): another copy of "
+				    "this disk? Move it away, then run nobounce again",
+				    nt->udirpath, fname, (unsigned long long)(g->off + at));
+		}
+	}
+	free(cur);
+	return r;
+}
+
+/* Puts a fitting log's old pages back (for a read-only run, into the view
+ * only). */
+static int undo_apply(struct ntvol *nt, const struct undo_log *u, int writable, struct err *e)
+{
+	int r = 0;
+	for (size_t i = 0; i < u->npages && r == 0; i++) {
+		const struct undo_page *g = &u->pages[i];
+		if (writable) {
+			r = bdev_pwrite(nt->bd, g->old, g->len, nt->off + g->off, e);
+		} else {
+			nt->preset = xrealloc(nt->preset, (nt->npreset + 1) * sizeof *nt->preset);
+			uint8_t *p = xcalloc(1, HELD_PAGE);
+			memcpy(p, g->old, g->len);
+			nt->preset[nt->npreset++] = (struct held){g->off, p};
+		}
+	}
+	return r == 0 && writable ? bdev_flush(nt->bd, e) : r;
+}
+
+/* A log found under another image's name: a copy of an image made after a
+ * cut, beside the original's log.  One whose update had begun on exactly
+ * these bytes (a page holds its new ones, and every other its old) is put
+ * back, and kept: the original may still need it. */
+static int undo_adopt(struct ntvol *nt, const char *name, int writable, struct err *e)
+{
+	CLEANUP_FREE char *self = xasprintf("/proc/self/fd/%d", nt->udir);
+	CLEANUP_FREE char *prefix = xasprintf(
+	    "ntfs-%016llx-at-%llu-", (unsigned long long)nt->serial, (unsigned long long)nt->off);
+	DIR *d = opendir(self);
+	if (!d)
+		return 0;
+	int r = 0, done = 0;
+	for (struct dirent *de; r == 0 && !done && (de = readdir(d));) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 ||
+		    STREQ(de->d_name, nt->uname))
+			continue;
+		struct buf b = {0};
+		struct err skip = {0};
+		struct undo_log u = {0};
+		size_t differ;
+		if (undo_load(nt->udir, nt->udirpath, de->d_name, &b, &skip) == 1 &&
+		    !undo_parse(b.p, b.len, &u) &&
+		    undo_fits(nt, &u, de->d_name, &differ, &skip) == 0 && differ) {
+			r = undo_apply(nt, &u, writable, e);
+			if (r == 0)
+				note("%s: an NTFS update of a copy of this image was cut short: "
+				     "%zu of "
+				     "its %zu pages %s from %s/%s, which stays for the copy it was "
+				     "made for",
+				     name, differ, u.npages,
+				     writable ? "put back" : "read as they were", nt->udirpath,
+				     de->d_name);
+			done = 1;
+		}
+		err_clear(&skip);
+		free(u.pages);
+		buf_free(&b);
+	}
+	closedir(d);
+	return r;
+}
+
+/* An undo log left by a metadata update that was cut short: its old pages
+ * go back before anything reads the volume, and the log is removed.  A log
+ * that does not fit the volume stops the run, with nothing put back. */
+static int undo_replay(struct ntvol *nt, const char *name, int writable, struct err *e)
+{
+	struct buf b = {0};
+	int r = undo_load(nt->udir, nt->udirpath, nt->uname, &b, e);
+	if (r == 0)
+		return undo_adopt(nt, name, writable, e);
+	if (r == -1)
+		return -1;
+	struct undo_log u;
+	const char *why = undo_parse(b.p, b.len, &u);
+	if (why) {
+		/* written whole and synced before the first page is: a log cut
+		 * short means no page was written */
+		note("%s: %s/%s: %s: no page was written under it; removed", name, nt->udirpath,
+		     nt->uname, why);
+		buf_free(&b);
+		return writable ? undo_drop(nt->udir, nt->udirpath, nt->uname, e) : 0;
+	}
+	size_t differ;
+	r = undo_fits(nt, &u, nt->uname, &differ, e);
+	if (r == 0 && differ)
+		r = undo_apply(nt, &u, writable, e);
+	if (r == 0 && writable)
+		r = undo_drop(nt->udir, nt->udirpath, nt->uname, e);
+	if (r == 0 && differ)
+		note("%s: an NTFS update was cut short (a crash or power cut): %zu of its %zu "
+		     "pages %s from %s/%s",
+		     name, differ, u.npages, writable ? "put back" : "read as they were",
+		     nt->udirpath, nt->uname);
+	free(u.pages);
+	buf_free(&b);
+	return r;
+}
+
 struct vol *vol_open_ntfs(struct blockdev *bd, uint64_t off, uint64_t size, const char *name,
 			  int writable, struct err *e)
 {
@@ -1165,6 +1431,20 @@ struct vol *vol_open_ntfs(struct blockdev *bd, uint64_t off, uint64_t size, cons
 	v->ops = &ntfs_ops;
 	v->name = xstrdup(name);
 	v->priv = nt;
+	nt->udir = -1;
+	nt->uname = undo_name(nt);
+	if (nt->uname) {
+		struct err why = {0};
+		/* a read-only run makes nothing: no directory, no log to find */
+		nt->udir = undo_dir(&nt->udirpath, writable, &why);
+		if (nt->udir == -1 && writable)
+			note("%s: %s; NTFS metadata updates go without an undo log", name, why.msg);
+		err_clear(&why);
+	}
+	if (nt->udir >= 0 && undo_replay(nt, name, writable, e) == -1) {
+		vol_close(v);
+		return NULL;
+	}
 	/* read-only first, to look before writing anything at all */
 	nt->vol = mount(nt, name, 0);
 	if (!nt->vol) {
