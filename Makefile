@@ -157,7 +157,7 @@ BENCH_DEBS := hyperfine libguestfs-tools linux-image-amd64 time
 bench-deps: | deps
 	$(call apt_install,bench-deps,$(BENCH_DEBS))
 
-BENCH_TOOL_SRCS := tool/blockdev.c tool/hostfile.c tool/image.c tool/sandbox.c tool/partitions.c tool/vol.c tool/vol_ntfs.c tool/ntfs_index.c tool/util.c
+BENCH_TOOL_SRCS := tool/blockdev.c tool/hostfile.c tool/image.c tool/imgfmt.c tool/sandbox.c tool/partitions.c tool/vol.c tool/vol_ntfs.c tool/ntfs_index.c tool/undolog.c tool/util.c
 $(BUILD)/iofloor: tests/bench/iofloor.c $(BENCH_TOOL_SRCS) $(TOOL_HDRS) | deps
 	$(COMPILE) $(PKG_CFLAGS) -o $@ $< $(BENCH_TOOL_SRCS) $(LINK_FLAGS) $(PKG_LIBS)
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "blockdev.h"
 #include "image.h"
+#include "imgfmt.h"
 #include "sandbox.h"
 
 #include <dirent.h>
@@ -27,47 +28,6 @@
 
 /* Servers alive, for bdev_kill_servers (signal-safe: a fixed array). */
 static pid_t servers[64];
-
-static int fd_size(int fd, uint64_t *size)
-{
-	struct stat st;
-	if (fstat(fd, &st) == -1)
-		return -1;
-	if (S_ISBLK(st.st_mode))
-		return ioctl(fd, BLKGETSIZE64, size);
-	*size = (uint64_t)st.st_size;
-	return 0;
-}
-
-int bdev_detect(int fd, char *fmt, size_t fmtlen, struct err *e)
-{
-	uint8_t head[512] = {0}, tail[512] = {0};
-	uint64_t size;
-	if (fd_size(fd, &size) == -1)
-		return fail(e, "io", "cannot get its size: %s", strerror(errno));
-	if (size < 512)
-		return fail(e, "unsupported-target",
-			    "only %llu bytes: not a disk image. Give a disk image, a "
-			    "partition image, a block device or a mounted volume's directory",
-			    (unsigned long long)size);
-	if (pread_all(fd, head, sizeof head, 0) == -1 ||
-	    pread_all(fd, tail, sizeof tail, size - 512) == -1)
-		return fail(e, "io", "cannot read: %s", strerror(errno));
-	const char *f = "raw";
-	if (!memcmp(head, "QFI\xfb", 4))
-		f = "qcow2";
-	else if (!memcmp(head, "KDMV", 4) || !memcmp(head, "# Disk DescriptorFile", 21))
-		f = "vmdk";
-	else if (!memcmp(head, "vhdxfile", 8))
-		f = "vhdx";
-	else if (head[0x40] == 0x7f && head[0x41] == 0x10 && head[0x42] == 0xda &&
-		 head[0x43] == 0xbe)
-		f = "vdi";
-	else if (!memcmp(head, "conectix", 8) || !memcmp(tail, "conectix", 8))
-		f = "vpc";
-	snprintf(fmt, fmtlen, "%s", f);
-	return 0;
-}
 
 /* ---- qemu-nbd ---- */
 
@@ -517,7 +477,7 @@ struct blockdev *bdev_open(const char *name, int fd, int dirfd, const char *form
 	bd->writable = writable;
 	bd->align = 1;
 	char fmt[16];
-	if (!format && bdev_detect(fd, fmt, sizeof fmt, e) == -1) {
+	if (!format && imgfmt_detect(fd, fmt, sizeof fmt, e) == -1) {
 		bdev_close(bd);
 		return NULL;
 	}
@@ -737,4 +697,30 @@ void bdev_close(struct blockdev *bd)
 	free(bd->name);
 	free(bd->format);
 	free(bd);
+}
+
+/* The logical sector size of a raw device, or 0 for an image (guessed from
+ * the table).  Sizes other than 512 and 4096 are refused. */
+int bdev_sector_size(struct blockdev *bd, unsigned *ss, struct err *e)
+{
+	struct stat st;
+	int size = 0;
+	*ss = 0;
+	if (bd->nbd || fstat(bd->fd, &st) == -1 || !S_ISBLK(st.st_mode))
+		return 0;
+	if (ioctl(bd->fd, BLKSSZGET, &size) == -1)
+		return fail(e, "io", "cannot get its sector size: %s", strerror(errno));
+	if (size != 512 && size != 4096)
+		return fail(e, "unsupported-target",
+			    "its sectors are %d bytes; nobounce handles 512-byte and 4 KiB "
+			    "sectors only",
+			    size);
+	*ss = (unsigned)size;
+	return 0;
+}
+
+int bdev_identity(const struct blockdev *bd, struct stat *st)
+{
+	const struct blockdev *disk = bd->fd >= 0 || !bd->nlegs ? bd : bd->legs[0].bd;
+	return disk->fd < 0 ? -1 : fstat(disk->fd, st);
 }

@@ -42,10 +42,6 @@ struct bdev_leg {
 	uint64_t off;	     /* bytes */
 };
 
-/* The format of an image, from its first and last bytes ("raw" when none
- * of the others matches).  Never from its name. */
-int bdev_detect(int fd, char *fmt, size_t fmtlen, struct err *e);
-
 /* Opens an image (format NULL: detect).  A raw image also takes qemu's
  * lock bytes, so that no virtual machine runs on it meanwhile; any other
  * format is judged with everything it refers to (image.c) and served by a
@@ -75,5 +71,14 @@ void bdev_close(struct blockdev *bd);
 
 /* Stops every qemu-nbd this process started (for signal handlers). */
 void bdev_kill_servers(void);
+
+/* The logical sector size of a raw device (512 or 4096; others are
+ * refused), or 0 for an image, whose table tells. */
+int bdev_sector_size(struct blockdev *bd, unsigned *ss, struct err *e);
+
+/* What identifies the disk a volume is on: the file or device it was
+ * opened from (a dynamic volume's: its first disk's), as fstat gives it.
+ * -1 when there is none. */
+int bdev_identity(const struct blockdev *bd, struct stat *st);
 
 #endif

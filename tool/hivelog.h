@@ -37,10 +37,6 @@ int hivelog_read_beside(struct vol *v, const char *hive, struct hivelog **logs, 
 			struct strlist *paths, struct err *e);
 void hivelog_free(struct hivelog *logs, size_t n);
 
-/* nobounce recover HIVE [-o OUT]: says what the logs would recover, or
- * writes the recovered hive to OUT (a new file).  Returns an exit code. */
-int hivelog_command(const char *hive, const char *out, int json);
-
 /* Marvin32 with the registry's seed (exposed for the tests and the fuzzer). */
 uint64_t hivelog_marvin32(const uint8_t *p, size_t len);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* image: the files a disk image refers to (see image.h for the rules). */
 #include "image.h"
-#include "blockdev.h"
+#include "imgfmt.h"
 #include "hostfile.h"
 
 #include <errno.h>
@@ -615,7 +615,7 @@ static json_t *backing_node(struct builder *b, const char *path, int dirfd, cons
 		why = "its format is not one nobounce opens";
 	char fmt[16];
 	int probed = !r->backing_fmt;
-	if (!why && probed && bdev_detect(fd, fmt, sizeof fmt, e) == -1)
+	if (!why && probed && imgfmt_detect(fd, fmt, sizeof fmt, e) == -1)
 		why = "its format cannot be detected";
 	if (why) {
 		close(fd);

@@ -13,7 +13,7 @@
 
 #include "blockdev.h"
 #include "fleet.h"
-#include "hivelog.h"
+#include "recover.h"
 #include "target.h"
 #include "version.h"
 
@@ -277,7 +277,7 @@ int main(int argc, char **argv)
 		/* nobounce recover HIVE [-o OUT]: a hive file on this host */
 		if (optind + 1 != argc)
 			return usage_error("recover takes one HIVE [-o OUT]");
-		return finish(hivelog_command(argv[optind], output, op.ro.json));
+		return finish(recover_command(argv[optind], output, op.ro.json));
 	}
 	if (output)
 		return usage_error("-o only goes with recover");

@@ -2,8 +2,6 @@
 #include "partitions.h"
 
 #include <errno.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -239,26 +237,6 @@ int parts_gpt_find(struct blockdev *bd, const uint8_t type[16], uint64_t *first,
 
 /* ---- sector size ---- */
 
-/* The logical sector size of a raw device, or 0 for an image (guessed from
- * the table).  Sizes other than 512 and 4096 are refused. */
-static int device_sector(struct blockdev *bd, unsigned *ss, struct err *e)
-{
-	struct stat st;
-	int size = 0;
-	*ss = 0;
-	if (bd->nbd || fstat(bd->fd, &st) == -1 || !S_ISBLK(st.st_mode))
-		return 0;
-	if (ioctl(bd->fd, BLKSSZGET, &size) == -1)
-		return fail(e, "io", "cannot get its sector size: %s", strerror(errno));
-	if (size != 512 && size != 4096)
-		return fail(e, "unsupported-target",
-			    "its sectors are %d bytes; nobounce handles 512-byte and 4 KiB "
-			    "sectors only",
-			    size);
-	*ss = (unsigned)size;
-	return 0;
-}
-
 static size_t ntfs_only(struct blockdev *bd, struct found *all, struct part **out, struct err *e)
 {
 	size_t n = 0;
@@ -316,7 +294,7 @@ int parts_find(struct blockdev *bd, struct part **out, size_t *n, struct err *e)
 	}
 	if (s[510] != 0x55 || s[511] != 0xaa)
 		return 0;
-	if (device_sector(bd, &ss, e) == -1)
+	if (bdev_sector_size(bd, &ss, e) == -1)
 		return -1;
 	if (ss)
 		return parse(bd, ss, s, out, n, e);

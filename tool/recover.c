@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "recover.h"
 #include "hive.h"
 #include "hivelog.h"
 #include "target.h"
@@ -60,7 +61,7 @@ static int write_new(const char *path, const struct buf *b, struct err *e)
 	return r;
 }
 
-int hivelog_command(const char *hive, const char *out, int json)
+int recover_command(const char *hive, const char *out, int json)
 {
 	struct err e = {0};
 	const char *slash = strrchr(hive, '/');

@@ -95,7 +95,7 @@ static int run_dir(const struct options *op, const char *target)
 	struct err e = {0};
 	struct place pl = {.target = target};
 	struct vol *v = vol_open_dir(target, op->cmd != CMD_CHECK, &e);
-	if (v && v->ops->lock(v, op->cmd != CMD_CHECK, &e) == -1) {
+	if (v && vol_lock(v, op->cmd != CMD_CHECK, &e) == -1) {
 		vol_close(v);
 		v = NULL;
 	}

@@ -2,6 +2,9 @@
 #include "util.h"
 
 #include <errno.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 
 #include <nettle/sha2.h>
 #include <pthread.h>
@@ -417,4 +420,15 @@ double now_seconds(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int fd_size(int fd, uint64_t *size)
+{
+	struct stat st;
+	if (fstat(fd, &st) == -1)
+		return -1;
+	if (S_ISBLK(st.st_mode))
+		return ioctl(fd, BLKGETSIZE64, size);
+	*size = (uint64_t)st.st_size;
+	return 0;
 }

@@ -67,6 +67,8 @@ void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* pread/pwrite of exactly len bytes at off, retried on EINTR and short
  * transfers; -1 with errno set (EIO when the file ends early). */
 int pread_all(int fd, void *p, size_t len, uint64_t off);
+/* The bytes of a file or block device. */
+int fd_size(int fd, uint64_t *size);
 int pwrite_all(int fd, const void *p, size_t len, uint64_t off);
 
 /* SHA-256 as 64 lowercase hex digits plus NUL. */

@@ -196,3 +196,8 @@ int vol_kind(struct vol *v, const char *path, struct err *e)
 {
 	return v->ops->kind(v, path, e);
 }
+
+int vol_lock(struct vol *v, int exclusive, struct err *e)
+{
+	return v->ops->lock(v, exclusive, e);
+}

@@ -120,4 +120,7 @@ int vol_remove(struct vol *v, const char *path, struct err *e);
 int vol_list(struct vol *v, const char *dir, struct strlist *out, struct err *e);
 int vol_kind(struct vol *v, const char *path, struct err *e);
 
+/* Takes the volume's lock (shared, or exclusive to write). */
+int vol_lock(struct vol *v, int exclusive, struct err *e);
+
 #endif

@@ -1242,11 +1242,9 @@ static char *undo_name(struct ntvol *nt)
 {
 	uint8_t bs[512];
 	struct err e = {0};
-	const struct blockdev *disk =
-	    nt->bd->fd >= 0 || !nt->bd->nlegs ? nt->bd : nt->bd->legs[0].bd;
 	struct stat st;
 	if (bdev_pread(nt->bd, bs, sizeof bs, nt->off, &e) == -1 ||
-	    memcmp(bs + 3, "NTFS    ", 8) != 0 || disk->fd < 0 || fstat(disk->fd, &st) == -1) {
+	    memcmp(bs + 3, "NTFS    ", 8) != 0 || bdev_identity(nt->bd, &st) == -1) {
 		err_clear(&e);
 		return NULL;
 	}

@@ -31,7 +31,7 @@ int main(int argc, char **argv)
 	const char *image = argv[argc - 1];
 	struct err e = {0};
 	int fd = open(image, writable ? O_RDWR : O_RDONLY);
-	struct blockdev *bd = fd == -1 ? NULL : bdev_open(image, fd, NULL, writable, &e);
+	struct blockdev *bd = fd == -1 ? NULL : bdev_open(image, fd, -1, NULL, writable, &e);
 	if (!bd)
 		die(&e);
 	struct part *parts;

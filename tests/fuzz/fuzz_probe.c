@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "../../tool/blockdev.h"
+#include "../../tool/imgfmt.h"
 #include "../../tool/partitions.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -19,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	struct err e = {0};
 	char fmt[16];
-	bdev_detect(fd, fmt, sizeof fmt, &e);
+	imgfmt_detect(fd, fmt, sizeof fmt, &e);
 	err_clear(&e);
 	struct blockdev *bd = bdev_open("fuzz", fd, -1, "raw", 0, &e); /* takes fd */
 	if (bd) {
