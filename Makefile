@@ -12,6 +12,8 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 WERROR ?= -Werror
 WARN := -std=c11 -Wall -Wextra $(WERROR) -Wshadow -Wformat=2 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
+# tool/ holds one folder per layer; includes name the folder ("disk/blockdev.h")
+INC := -Itool
 PKGS := hivex jansson nettle libxml-2.0 libntfs-3g libnbd zlib
 # libldm's own .pc file asks for json-glib's and device-mapper's headers,
 # which its interface does not use: glib and gobject are enough.
@@ -22,7 +24,7 @@ BUILT_WITH = $(shell for p in hivex libxml-2.0 libntfs-3g libnbd jansson nettle 
 	printf '%s %s, ' $$p "$$(pkg-config --modversion $$p 2>/dev/null)"; done; \
 	printf 'libldm %s' "$$(dpkg-query -W -f='$${Version}' libldm-1.0-0 2>/dev/null)")
 DEFS = -DNOBOUNCE_VERSION='"$(VERSION)"' -DNOBOUNCE_BUILT_WITH='"$(BUILT_WITH)"'
-COMPILE = $(CC) $(CPPFLAGS) $(WARN) $(CFLAGS)
+COMPILE = $(CC) $(CPPFLAGS) $(INC) $(WARN) $(CFLAGS)
 LINK_FLAGS = $(LDFLAGS)
 
 # Debian packages: to build, then to test (peers that read our results back).
@@ -32,8 +34,8 @@ RUN_DEBS := qemu-utils
 TEST_DEBS := nbdkit nbdkit-plugin-python libnbd-bin fuse3 ldmtool libhivex-bin libwin-hivex-perl chntpw libxml2-utils xz-utils jq strace util-linux groff-base ntfs-3g fdisk procps parallel valgrind python3-jsonschema debhelper lintian ansible-core
 DEBS := $(BUILD_DEBS) $(RUN_DEBS) $(TEST_DEBS)
 
-TOOL_SRCS := $(wildcard tool/*.c)
-TOOL_HDRS := $(wildcard tool/*.h)
+TOOL_SRCS := $(wildcard tool/*/*.c)
+TOOL_HDRS := $(wildcard tool/*/*.h)
 BUILD ?= build
 
 .PHONY: all deps check check-built test powercut demo demo-built asan install uninstall clean fixtures format bench bench-deps fuzz fuzz-deps build-deps-present
@@ -65,8 +67,8 @@ build-deps-present:
 tool/nobounce: $(TOOL_SRCS) $(TOOL_HDRS) | build-deps-present
 	$(COMPILE) $(DEFS) $(PKG_CFLAGS) -o $@ $(TOOL_SRCS) $(LINK_FLAGS) $(PKG_LIBS)
 
-MKHIVE_SRCS := hives/mkhive.c tool/regname.c
-$(BUILD)/mkhive: $(MKHIVE_SRCS) tool/regname.h | deps
+MKHIVE_SRCS := hives/mkhive.c tool/reg/regname.c
+$(BUILD)/mkhive: $(MKHIVE_SRCS) tool/reg/regname.h | deps
 	@mkdir -p $(BUILD)
 	$(COMPILE) $(shell pkg-config --cflags hivex) -o $@ $(MKHIVE_SRCS) $(LINK_FLAGS) $(shell pkg-config --libs hivex)
 
@@ -96,11 +98,11 @@ fixtures: $(BUILD)/mkhive
 # that `make check` replays every input that ever crashed one.
 FUZZERS := metabase hive probe hivelog ntindex undolog
 FUZZ_SECONDS ?= 60
-FUZZ_LIB_SRCS := $(filter-out tool/main.c,$(TOOL_SRCS))
+FUZZ_LIB_SRCS := $(filter-out tool/cli/main.c,$(TOOL_SRCS))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 build-fuzz/fuzz-%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(TOOL_HDRS) | deps fuzz-deps
 	@mkdir -p build-fuzz
-	clang $(FUZZ_FLAGS) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS) $(PKG_LIBS)
+	clang $(FUZZ_FLAGS) $(INC) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS) $(PKG_LIBS)
 
 $(BUILD)/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_LIB_SRCS) $(TOOL_HDRS) | deps
 	@mkdir -p $(BUILD)
@@ -141,13 +143,13 @@ demo-built: tool/nobounce $(BUILD)/mkhive $(BUILD)/ntfsput
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 asan: | deps
 	@mkdir -p build-asan
-	$(CC) $(WARN) $(ASAN_FLAGS) $(DEFS) $(PKG_CFLAGS) -o build-asan/nobounce $(TOOL_SRCS) $(PKG_LIBS)
-	$(CC) $(WARN) $(ASAN_FLAGS) $(DEFS) -DNOBOUNCE_FAULTS $(PKG_CFLAGS) -o build-asan/nobounce-faults $(TOOL_SRCS) $(PKG_LIBS)
-	for f in $(FUZZERS); do $(CC) $(WARN) $(ASAN_FLAGS) $(DEFS) $(PKG_CFLAGS) -o build-asan/replay-$$f tests/fuzz/fuzz_$$f.c tests/fuzz/replay.c $(FUZZ_LIB_SRCS) $(PKG_LIBS) || exit 1; done
-	$(CC) $(WARN) $(ASAN_FLAGS) -o build-asan/ntfsput hives/ntfsput.c $(shell pkg-config --libs libntfs-3g)
-	$(CC) $(WARN) $(ASAN_FLAGS) -o build-asan/mklog hives/mklog.c
-	$(CC) $(WARN) $(ASAN_FLAGS) -o build-asan/race tests/race.c
-	$(CC) $(WARN) $(ASAN_FLAGS) $(shell pkg-config --cflags hivex) -o build-asan/mkhive $(MKHIVE_SRCS) $(shell pkg-config --libs hivex)
+	$(CC) $(INC) $(WARN) $(ASAN_FLAGS) $(DEFS) $(PKG_CFLAGS) -o build-asan/nobounce $(TOOL_SRCS) $(PKG_LIBS)
+	$(CC) $(INC) $(WARN) $(ASAN_FLAGS) $(DEFS) -DNOBOUNCE_FAULTS $(PKG_CFLAGS) -o build-asan/nobounce-faults $(TOOL_SRCS) $(PKG_LIBS)
+	for f in $(FUZZERS); do $(CC) $(INC) $(WARN) $(ASAN_FLAGS) $(DEFS) $(PKG_CFLAGS) -o build-asan/replay-$$f tests/fuzz/fuzz_$$f.c tests/fuzz/replay.c $(FUZZ_LIB_SRCS) $(PKG_LIBS) || exit 1; done
+	$(CC) $(INC) $(WARN) $(ASAN_FLAGS) -o build-asan/ntfsput hives/ntfsput.c $(shell pkg-config --libs libntfs-3g)
+	$(CC) $(INC) $(WARN) $(ASAN_FLAGS) -o build-asan/mklog hives/mklog.c
+	$(CC) $(INC) $(WARN) $(ASAN_FLAGS) -o build-asan/race tests/race.c
+	$(CC) $(INC) $(WARN) $(ASAN_FLAGS) $(shell pkg-config --cflags hivex) -o build-asan/mkhive $(MKHIVE_SRCS) $(shell pkg-config --libs hivex)
 	NOBOUNCE=$(CURDIR)/build-asan/nobounce NOBOUNCE_SANITIZED=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp tests/run build-asan
 
@@ -157,7 +159,7 @@ BENCH_DEBS := hyperfine libguestfs-tools linux-image-amd64 time
 bench-deps: | deps
 	$(call apt_install,bench-deps,$(BENCH_DEBS))
 
-BENCH_TOOL_SRCS := tool/blockdev.c tool/hostfile.c tool/image.c tool/imgfmt.c tool/sandbox.c tool/partitions.c tool/vol.c tool/vol_ntfs.c tool/ntfs_index.c tool/undolog.c tool/util.c
+BENCH_TOOL_SRCS := tool/disk/blockdev.c tool/lib/hostfile.c tool/disk/image.c tool/disk/imgfmt.c tool/lib/sandbox.c tool/disk/partitions.c tool/vol/vol.c tool/vol/vol_ntfs.c tool/vol/ntfs_index.c tool/vol/undolog.c tool/lib/util.c
 $(BUILD)/iofloor: tests/bench/iofloor.c $(BENCH_TOOL_SRCS) $(TOOL_HDRS) | deps
 	$(COMPILE) $(PKG_CFLAGS) -o $@ $< $(BENCH_TOOL_SRCS) $(LINK_FLAGS) $(PKG_LIBS)
 
@@ -168,14 +170,14 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 install: tool/nobounce
 	install -D -m 0755 tool/nobounce $(DESTDIR)$(PREFIX)/bin/nobounce
 	install -D -m 0644 docs/nobounce.1 $(DESTDIR)$(PREFIX)/share/man/man1/nobounce.1
-	install -D -m 0644 tool/nobounce.bash $(DESTDIR)$(BASHCOMPDIR)/nobounce
+	install -D -m 0644 tool/cli/nobounce.bash $(DESTDIR)$(BASHCOMPDIR)/nobounce
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/nobounce $(DESTDIR)$(PREFIX)/share/man/man1/nobounce.1 \
 	  $(DESTDIR)$(BASHCOMPDIR)/nobounce
 
 format:
-	clang-format -i tool/*.c tool/*.h hives/*.c tests/fuzz/*.c tests/bench/*.c
+	clang-format -i tool/*/*.c tool/*/*.h hives/*.c tests/fuzz/*.c tests/bench/*.c
 
 clean:
 	rm -rf tool/nobounce build build-asan build-fuzz

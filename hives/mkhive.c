@@ -31,7 +31,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "../tool/regname.h"
+#include "reg/regname.h"
 
 #define MAX_INLINE_DATA 16344 /* larger values need big-data cells */
 #define HBIN_SIZE 4096

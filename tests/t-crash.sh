@@ -6,7 +6,7 @@
 . "$TESTS/lib.sh"
 F=$NOBOUNCE_FAULTS_BIN
 [ -x "$F" ] || { flunk "the fault-point build $F is missing"; exit 0; }
-points=$(grep -ho 'FAULT("[a-z-]*")' "$TOOL"/*.c | sed 's/FAULT("//; s/")//' | sort -u)
+points=$(grep -ho 'FAULT("[a-z-]*")' "$TOOL"/*/*.c | sed 's/FAULT("//; s/")//' | sort -u)
 check "fault points found in the sources ($(echo $points | wc -w))" test -n "$points"
 FILES="WINDOWS/system32/config/SYSTEM WINDOWS/system32/config/SOFTWARE WINDOWS/system32/inetsrv/MetaBase.xml"
 

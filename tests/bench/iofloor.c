@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../tool/blockdev.h"
-#include "../../tool/partitions.h"
-#include "../../tool/vol.h"
+#include "disk/blockdev.h"
+#include "disk/partitions.h"
+#include "vol/vol.h"
 
 static const char *const files[] = {"WINDOWS/system32/config/SYSTEM",
 				    "WINDOWS/system32/config/SOFTWARE",

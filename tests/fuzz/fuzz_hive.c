@@ -2,7 +2,7 @@
 /* libFuzzer: arbitrary hive bytes through the base-block checks, hivex, both
  * hive planners (editing the in-memory copy), our full walk, and
  * serialisation. */
-#include "../../tool/fixes.h"
+#include "fix/fixes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

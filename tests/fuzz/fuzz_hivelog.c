@@ -2,8 +2,8 @@
 /* libFuzzer: the transaction-log parser.  The input's first two bytes split
  * it into a primary hive and a log; the log is tried as old format and as new
  * format (its own header decides), and a recovered hive must open. */
-#include "../../tool/hive.h"
-#include "../../tool/hivelog.h"
+#include "reg/hive.h"
+#include "reg/hivelog.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -3,7 +3,7 @@
  * fixture's PEEXCH50 classes in the context, every input is planned and, when
  * something would be removed, spliced and re-parsed (fix_metabase_plan checks
  * its own result; a mismatch is an error, not a crash). */
-#include "../../tool/fixes.h"
+#include "fix/fixes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

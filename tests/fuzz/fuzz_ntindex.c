@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../tool/ntfs_index.h"
+#include "vol/ntfs_index.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,9 +4,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../../tool/blockdev.h"
-#include "../../tool/imgfmt.h"
-#include "../../tool/partitions.h"
+#include "disk/blockdev.h"
+#include "disk/imgfmt.h"
+#include "disk/partitions.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

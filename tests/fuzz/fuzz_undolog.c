@@ -9,7 +9,7 @@
 
 #include <nettle/sha2.h>
 
-#include "../../tool/undolog.h"
+#include "vol/undolog.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* PEEXCH50.DLL's COM registration in the SOFTWARE hive: what
+ * `regsvr32 /u peexch50.dll` removes on a live server.
+ *
+ * No public source gives the DLL's CLSIDs or ProgIDs, so nothing here names
+ * one: a class is PEEXCH50's when its InprocServer32 names a file whose base
+ * name is peexch50.dll; its ProgIDs, type library and interfaces follow from
+ * the class.  Offline, HKEY_CLASSES_ROOT is SOFTWARE\Classes (Exchange 2003
+ * is 32-bit: no Wow6432Node). */
+#include <ctype.h>
+
+#include "fix/fixes.h"
+
+#define DLL_NAME "peexch50.dll"
+#define DLL_STEM "peexch50"
+
+/* Keys to delete, each once. */
+struct victims {
+	hive_node_h *node;
+	char **path;
+	size_t n;
+};
+
+static void victim_add(struct victims *v, hive_node_h node, char *path)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (v->node[i] == node) {
+			free(path);
+			return;
+		}
+	v->node = xrealloc(v->node, (v->n + 1) * sizeof *v->node);
+	v->path = xrealloc(v->path, (v->n + 1) * sizeof *v->path);
+	v->node[v->n] = node;
+	v->path[v->n++] = path;
+}
+
+static void victims_free(struct victims *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->path[i]);
+	free(v->node);
+	free(v->path);
+}
+
+int names_peexch50(const char *path)
+{
+	const char *s = path;
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	if (*s == '"') {
+		s++;
+		const char *q = strchr(s, '"');
+		n = q ? (size_t)(q - s) : strlen(s);
+	}
+	while (n && isspace((unsigned char)s[n - 1]))
+		n--;
+	const char *base = s;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\\' || s[i] == '/')
+			base = s + i + 1;
+	size_t bl = n - (size_t)(base - s);
+	/* LoadLibrary adds ".dll" to a name without an extension */
+	return (bl == strlen(DLL_NAME) && strncasecmp(base, DLL_NAME, bl) == 0) ||
+	       (bl == strlen(DLL_STEM) && strncasecmp(base, DLL_STEM, bl) == 0);
+}
+
+/* The default value of node\sub as a string, or NULL. */
+static char *default_of(struct hive *hv, hive_node_h node, const char *sub)
+{
+	hive_node_h k = sub ? hivex_node_get_child(hv->h, node, sub) : node;
+	return k ? hive_string(hv, k, "") : NULL;
+}
+
+static char *name_of(struct hive *hv, hive_node_h node)
+{
+	char *s = hivex_node_name(hv->h, node);
+	return s ? s : xstrdup("?");
+}
+
+/* Classes\CLSID\{x} whose InprocServer32 is the DLL; their ProgIDs. */
+static void find_classes(struct hive *hv, hive_node_h clsid, struct fixctx *cx,
+			 struct strlist *progids, struct victims *vic)
+{
+	hive_node_h *kids = hivex_node_children(hv->h, clsid);
+	for (size_t i = 0; kids && kids[i]; i++) {
+		CLEANUP_FREE char *server = default_of(hv, kids[i], "InprocServer32");
+		if (!server || !names_peexch50(server))
+			continue;
+		char *name = name_of(hv, kids[i]);
+		fixctx_add_class(cx, name);
+		const char *subs[] = {"ProgID", "VersionIndependentProgID"};
+		for (size_t j = 0; j < ARRAY_SIZE(subs); j++) {
+			char *p = default_of(hv, kids[i], subs[j]);
+			if (p && *p)
+				strlist_add(progids, p);
+			else
+				free(p);
+		}
+		victim_add(vic, kids[i], xasprintf("Classes\\CLSID\\%s", name));
+		free(name);
+	}
+	free(kids);
+}
+
+/* Classes\<ProgID> whose CLSID names a removed class, and those the classes
+ * name that have no CLSID of their own.  A ProgID whose CLSID names another
+ * class belongs to another DLL and stays. */
+static void find_progids(struct hive *hv, hive_node_h classes, struct fixctx *cx,
+			 const struct strlist *named, struct victims *vic)
+{
+	static const char *const skip[] = {"CLSID", "Interface", "TypeLib", "AppID"};
+	hive_node_h *kids = hivex_node_children(hv->h, classes);
+	for (size_t i = 0; kids && kids[i]; i++) {
+		char *name = name_of(hv, kids[i]);
+		int skipped = 0;
+		for (size_t j = 0; j < ARRAY_SIZE(skip); j++)
+			skipped |= STRCASEEQ(name, skip[j]);
+		hive_node_h ck = skipped ? 0 : hivex_node_get_child(hv->h, kids[i], "CLSID");
+		CLEANUP_FREE char *clsid = ck ? hive_string(hv, ck, "") : NULL;
+		int ours = clsid && fixctx_has_class(cx, clsid);
+		for (size_t j = 0; !skipped && !ck && j < named->n; j++)
+			ours |= STRCASEEQ(name, named->v[j]);
+		if (ours) {
+			fixctx_add_class(cx, name);
+			victim_add(vic, kids[i], xasprintf("Classes\\%s", name));
+		}
+		free(name);
+	}
+	free(kids);
+}
+
+/* How many of a type library version's <lcid>\<platform> paths are the
+ * DLL's, and how many are another file's. */
+static void count_paths(struct hive *hv, hive_node_h ver, int *ours, int *others)
+{
+	hive_node_h *lcids = hivex_node_children(hv->h, ver);
+	for (size_t i = 0; lcids && lcids[i]; i++) {
+		hive_node_h *plats = hivex_node_children(hv->h, lcids[i]);
+		for (size_t j = 0; plats && plats[j]; j++) {
+			CLEANUP_FREE char *p = default_of(hv, plats[j], NULL);
+			if (p && names_peexch50(p))
+				(*ours)++;
+			else if (p && *p)
+				(*others)++;
+		}
+		free(plats);
+	}
+	free(lcids);
+}
+
+/* Classes\TypeLib\{lib}: the whole key when every version is the DLL's, else
+ * only the versions that are.  A version that mixes the DLL with other files
+ * cannot be split safely: refuse. */
+static int find_typelibs(struct hive *hv, hive_node_h typelib, struct strlist *libs,
+			 struct victims *vic, struct err *e)
+{
+	hive_node_h *kids = hivex_node_children(hv->h, typelib);
+	int r = 0;
+	for (size_t i = 0; kids && kids[i] && r == 0; i++) {
+		hive_node_h *vers = hivex_node_children(hv->h, kids[i]);
+		CLEANUP_FREE char *lib = name_of(hv, kids[i]);
+		size_t nvers = 0, nours = 0;
+		struct victims mine = {0};
+		for (size_t j = 0; vers && vers[j] && r == 0; j++, nvers++) {
+			int ours = 0, others = 0;
+			count_paths(hv, vers[j], &ours, &others);
+			if (ours && others) {
+				CLEANUP_FREE char *ver = name_of(hv, vers[j]);
+				r = fail(
+				    e, "unsure",
+				    "%s: type library %s version %s names both %s and other "
+				    "files; nobounce will not guess which parts to remove. "
+				    "Run 'regsvr32 /u peexch50.dll' on the live server instead",
+				    hv->path, lib, ver, DLL_NAME);
+			} else if (ours) {
+				nours++;
+				CLEANUP_FREE char *ver = name_of(hv, vers[j]);
+				victim_add(&mine, vers[j],
+					   xasprintf("Classes\\TypeLib\\%s\\%s", lib, ver));
+			}
+		}
+		if (r == 0 && nours && nours == nvers) {
+			strlist_add(libs, xstrdup(lib));
+			victim_add(vic, kids[i], xasprintf("Classes\\TypeLib\\%s", lib));
+		} else if (r == 0) {
+			for (size_t j = 0; j < mine.n; j++) {
+				victim_add(vic, mine.node[j], mine.path[j]);
+				mine.path[j] = NULL;
+			}
+		}
+		victims_free(&mine);
+		free(vers);
+	}
+	free(kids);
+	return r;
+}
+
+/* Classes\Interface\{iid} whose TypeLib is a removed type library. */
+static void find_interfaces(struct hive *hv, hive_node_h iface, const struct strlist *libs,
+			    struct victims *vic)
+{
+	if (!libs->n)
+		return;
+	struct fixctx libset = {.sink_classes = *libs}; /* borrowed: GUID matching */
+	hive_node_h *kids = hivex_node_children(hv->h, iface);
+	for (size_t i = 0; kids && kids[i]; i++) {
+		CLEANUP_FREE char *lib = default_of(hv, kids[i], "TypeLib");
+		if (!lib || !fixctx_has_class(&libset, lib))
+			continue;
+		CLEANUP_FREE char *name = name_of(hv, kids[i]);
+		victim_add(vic, kids[i], xasprintf("Classes\\Interface\\%s", name));
+	}
+	free(kids);
+}
+
+int fix_com_plan(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e)
+{
+	hive_node_h classes = hive_node(hv, 0, "Classes");
+	if (!classes)
+		return 0;
+	struct victims vic = {0};
+	struct strlist progids = {0}, libs = {0};
+	hive_node_h clsid = hivex_node_get_child(hv->h, classes, "CLSID");
+	if (clsid)
+		find_classes(hv, clsid, cx, &progids, &vic);
+	/* ProgIDs, type libraries and interfaces are only looked for when a
+	 * class is PEEXCH50's (now or in a run on record), so a clean SOFTWARE
+	 * costs one pass over CLSID. */
+	int r = 0;
+	if (cx->sink_classes.n) {
+		find_progids(hv, classes, cx, &progids, &vic);
+		hive_node_h tl = hivex_node_get_child(hv->h, classes, "TypeLib");
+		if (tl)
+			r = find_typelibs(hv, tl, &libs, &vic, e);
+		hive_node_h itf = hivex_node_get_child(hv->h, classes, "Interface");
+		if (r == 0 && itf)
+			find_interfaces(hv, itf, &libs, &vic);
+	}
+	for (size_t i = 0; r == 0 && i < vic.n; i++) {
+		changes_add(out, "delete-key", vic.path[i], NULL, NULL, NULL);
+		vic.path[i] = NULL;
+		if (hv->writable && hivex_node_delete_child(hv->h, vic.node[i]) == -1)
+			r = fail(e, "internal", "%s: deleting %s failed", hv->path,
+				 out->v[out->n - 1].key);
+	}
+	victims_free(&vic);
+	strlist_free(&progids);
+	strlist_free(&libs);
+	return r;
+}

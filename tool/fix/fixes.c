@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The list of fixes, in the order they are planned and applied: the COM fix
+ * runs before the metabase fix, which needs the classes it found. */
+#include "fix/fixes.h"
+
+#include <jansson.h>
+
+static const char *system_file(const struct install *in)
+{
+	return in->system;
+}
+
+static const char *software_file(const struct install *in)
+{
+	return in->software;
+}
+
+static const char *metabase_file(const struct install *in)
+{
+	return in->metabase;
+}
+
+const struct fixdef fix_list[] = {
+    {"SuppressExternal", system_file, fix_system_plan, NULL, 0, NULL},
+    {"PEEXCH50 COM registration", software_file, fix_com_plan, NULL, 0, FIX_COM_WORD},
+    {"PEEXCH50 SMTP sink bindings", metabase_file, NULL, fix_metabase_plan, METABASE_MAX_BYTES,
+     NULL},
+};
+const size_t fix_count = ARRAY_SIZE(fix_list);
+
+struct change *changes_add(struct changes *c, const char *action, char *key, char *value, char *old,
+			   char *new)
+{
+	c->v = xrealloc(c->v, (c->n + 1) * sizeof *c->v);
+	c->v[c->n] = (struct change){action, key, value, old, new, NULL, NULL};
+	return &c->v[c->n++];
+}
+
+void changes_free(struct changes *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->v[i].key);
+		free(c->v[i].value);
+		free(c->v[i].old);
+		free(c->v[i].new);
+		free(c->v[i].instance);
+		free(c->v[i].event);
+	}
+	free(c->v);
+	c->v = NULL;
+	c->n = 0;
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+json_t *change_json(const char *file, const struct change *c)
+{
+	return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "file", file, "action", c->action,
+			 "key", c->key, "value", str_or_null(c->value), "old", str_or_null(c->old),
+			 "new", str_or_null(c->new), "instance", str_or_null(c->instance), "event",
+			 str_or_null(c->event));
+}
+
+void fixctx_copy(struct fixctx *dst, const struct fixctx *src)
+{
+	memset(dst, 0, sizeof *dst);
+	for (size_t i = 0; i < src->sink_classes.n; i++)
+		fixctx_add_class(dst, src->sink_classes.v[i]);
+}
+
+void fixctx_free(struct fixctx *cx)
+{
+	strlist_free(&cx->sink_classes);
+	strlist_free(&cx->no_smtpsvc);
+}
+
+/* A CLSID matches with or without its braces, in any letter case. */
+static const char *bare(const char *s, size_t *len)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n >= 2 && s[0] == '{' && s[n - 1] == '}') {
+		s++;
+		n -= 2;
+	}
+	*len = n;
+	return s;
+}
+
+int fixctx_has_class(const struct fixctx *cx, const char *name)
+{
+	size_t n;
+	const char *b = bare(name, &n);
+	for (size_t i = 0; i < cx->sink_classes.n; i++) {
+		size_t m;
+		const char *c = bare(cx->sink_classes.v[i], &m);
+		if (n && m == n && strncasecmp(b, c, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+void fixctx_add_class(struct fixctx *cx, const char *name)
+{
+	if (*name && !fixctx_has_class(cx, name))
+		strlist_add(&cx->sink_classes, xstrdup(name));
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* fixes: what nobounce changes, planned read-only.
+ *
+ * Each fix looks at one file of an installation and lists the changes it
+ * needs.  Given a writable (in-memory) hive, a hive fix also makes them there;
+ * a byte fix (the metabase) returns the new bytes when asked.  The volume
+ * itself is only ever written by plan.c. */
+#ifndef NOBOUNCE_FIXES_H
+#define NOBOUNCE_FIXES_H
+
+#include <jansson.h>
+
+#include "reg/hive.h"
+#include "fix/install.h"
+
+struct change {
+	const char *action; /* "create-key", "set-value", ... (see nobounce(1)) */
+	char *key;	    /* registry key or metabase Location */
+	char *value;	    /* value name (metabase: the binding's display name) */
+	char *old;	    /* previous data (metabase: the sink class), or NULL */
+	char *new;	    /* new data, or NULL */
+	char *instance;	    /* metabase: SMTP virtual server number */
+	char *event;	    /* metabase: event type name */
+};
+
+struct changes {
+	struct change *v;
+	size_t n;
+};
+
+/* Appends a change; takes ownership of the strings.  Returns it, so that the
+ * optional fields can be set. */
+struct change *changes_add(struct changes *c, const char *action, char *key, char *value, char *old,
+			   char *new);
+void changes_free(struct changes *c);
+/* {file, action, key, value, old, new, instance, event}, absent as null. */
+json_t *change_json(const char *file, const struct change *c);
+
+/* What one fix learns for the next: the COM fix finds PEEXCH50's classes,
+ * the metabase fix removes the bindings whose sink class is one of them. */
+struct fixctx {
+	struct strlist sink_classes; /* ProgIDs and {CLSID}s, as found */
+	/* The SYSTEM fix: how many control sets hold SMTPSVC, and a sentence
+	 * for each that does not (a Windows with none is no Exchange server) */
+	int smtpsvc_sets;
+	struct strlist no_smtpsvc;
+};
+void fixctx_free(struct fixctx *cx);
+/* A fresh context that knows src's classes (nothing else). */
+void fixctx_copy(struct fixctx *dst, const struct fixctx *src);
+int fixctx_has_class(const struct fixctx *cx, const char *name);
+void fixctx_add_class(struct fixctx *cx, const char *name);
+
+/* SuppressExternal=1 under Services\SMTPSVC\XEXCH50 in every control set that
+ * Select names and that has SMTPSVC. */
+int fix_system_plan(struct hive *system, struct fixctx *cx, struct changes *out, struct err *e);
+
+/* PEEXCH50.DLL's COM registration in SOFTWARE\Classes: its CLSIDs, ProgIDs,
+ * type library and interfaces.  Adds the classes to cx. */
+int fix_com_plan(struct hive *software, struct fixctx *cx, struct changes *out, struct err *e);
+/* Every path names_peexch50 accepts holds this word (any case). */
+#define FIX_COM_WORD "peexch50"
+/* Whether a path (InprocServer32 or win32 value) names PEEXCH50.DLL. */
+int names_peexch50(const char *path);
+
+/* No real MetaBase.xml comes near this. */
+#define METABASE_MAX_BYTES ((size_t)64 << 20)
+/* Its SMTP event-sink bindings whose sink class is in cx.  With out set, the
+ * file without them: every other byte as it was. */
+int fix_metabase_plan(const char *path, const struct buf *in, const struct fixctx *cx,
+		      struct changes *ch, struct buf *out, struct err *e);
+
+/* A fix: which file of an installation it edits, and its planner (one of
+ * plan_hive and plan_bytes). */
+struct fixdef {
+	const char *name; /* for messages: "SuppressExternal" */
+	const char *(*file)(const struct install *in);
+	int (*plan_hive)(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e);
+	int (*plan_bytes)(const char *path, const struct buf *in, const struct fixctx *cx,
+			  struct changes *ch, struct buf *out, struct err *e);
+	size_t max_bytes; /* plan_bytes: files larger than this are refused */
+	/* plan_hive finds nothing when no class is known yet and the hive's
+	 * used cells never mention this word (hive_mentions), or NULL: such a
+	 * hive is not walked at all (a re-run, or a server without Exchange) */
+	const char *word;
+};
+
+extern const struct fixdef fix_list[];
+extern const size_t fix_count;
+
+#endif

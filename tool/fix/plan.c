@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* plan: what a fix would change, worked out read-only (see plan.h). */
+#include "fix/plan.h"
+#include "reg/hivelog.h"
+
+#include <stdio.h>
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* ---- verification ---- */
+
+/* Checks the bytes meant for an edited hive, before they are written: it opens, walks
+ * whole, its fix finds nothing left to do, and keys we created sit where
+ * Windows will look for them.  base is what planning started from. */
+static int verify_hive(const struct fixdef *fx, const char *path, const struct buf *bytes,
+		       const struct changes *planned, const struct fixctx *base, struct err *e)
+{
+	CLEANUP_FREE char *name = xasprintf("%s (as it would be written)", path);
+	struct hive *hv = hive_open_bytes(name, bytes, 0, e);
+	if (!hv)
+		return -1;
+	struct changes left = {0};
+	struct fixctx cx;
+	fixctx_copy(&cx, base);
+	int r = hive_walk(hv, e);
+	/* when the word is gone from the used cells, there is nothing left
+	 * for the fix to find (fixes.h) */
+	if (r == 0 &&
+	    (!fx->word || cx.sink_classes.n || hive_mentions(bytes->p, bytes->len, fx->word)))
+		r = fx->plan_hive(hv, &cx, &left, e);
+	if (r == 0 && left.n)
+		r = fail(e, "verify-failed",
+			 "%s: after the edit, %s still finds %zu change(s) to make (%s %s); "
+			 "nothing was kept",
+			 path, fx->name, left.n, left.v[0].action, left.v[0].key);
+	for (size_t i = 0; r == 0 && i < planned->n; i++) {
+		if (!STREQ(planned->v[i].action, "create-key"))
+			continue;
+		CLEANUP_FREE char *parent = xstrdup(planned->v[i].key);
+		char *bs = strrchr(parent, '\\');
+		if (bs)
+			*bs = 0;
+		hive_node_h pn = hive_node(hv, 0, bs ? parent : "");
+		r = pn ? hive_subkeys_ordered(hv, pn, e)
+		       : fail(e, "verify-failed", "%s: key %s vanished", path, parent);
+	}
+	fixctx_free(&cx);
+	changes_free(&left);
+	hive_free(hv);
+	return r;
+}
+
+/* The same for a file a byte fix edits: planning again finds nothing. */
+static int verify_bytes(const struct edit *ed, const struct buf *bytes, const struct fixctx *cx,
+			struct err *e)
+{
+	struct changes left = {0};
+	int r = ed->fix->plan_bytes(ed->path, bytes, cx, &left, NULL, e);
+	if (r == 0 && left.n)
+		r = fail(e, "verify-failed",
+			 "%s: after the edit, %s still finds %zu change(s) to make (%s %s); "
+			 "nothing was kept",
+			 ed->path, ed->fix->name, left.n, left.v[0].action, left.v[0].key);
+	changes_free(&left);
+	return r;
+}
+
+/* ---- planning ---- */
+
+void edit_free(struct edit *ed)
+{
+	hash_free(ed->hash_before); /* they read the buffers */
+	hash_free(ed->hash_after);
+	free(ed->path);
+	buf_free(&ed->before);
+	buf_free(&ed->after);
+	changes_free(&ed->ch);
+}
+
+void plan_describe(struct vol *v, struct install *in)
+{
+	struct err e = {0};
+	struct hive *sw = in->software ? hive_load(v, in->software, 0, NULL, &e) : NULL;
+	if (sw)
+		install_describe(in, sw);
+	else if (e.msg)
+		note("%s: %s", v->name, e.msg);
+	hive_free(sw);
+	err_clear(&e);
+}
+
+/* A dirty hive, replayed from its transaction logs in memory (as Windows
+ * would at boot).  When the hive is then written, its logs are emptied (and
+ * journaled with it): Windows must never replay their stale entries over
+ * the clean hive nobounce wrote.  logs gets an edit for each (with build
+ * set, holding the log's bytes). */
+static int recover_hive(struct vol *v, const char *path, const struct buf *raw, struct buf *rec,
+			int build, struct edit **logs, size_t *nlogs, struct outcome *o,
+			struct err *e)
+{
+	struct hivelog *hl = NULL;
+	size_t n = 0;
+	struct strlist paths = {0}, applied = {0};
+	int r = hivelog_read_beside(v, path, &hl, &n, &paths, e);
+	if (r == 0 && n == 0) {
+		/* no log to replay: damage is said as such, a dirty hive as one
+		 * whose unfinished write nothing here can complete */
+		struct err why = {0};
+		if (hive_check_bytes(path, raw->p, raw->len, &why) == -1 &&
+		    !STREQ(why.kind, "dirty-hive"))
+			r = fail(e, why.kind, "%s", why.msg);
+		else
+			r = fail(
+			    e, "dirty-hive",
+			    "%s: the hive is dirty (sequence numbers %u and %u differ: Windows "
+			    "did not finish writing it) and no transaction log (.LOG, .LOG1 "
+			    "or .LOG2) lies beside it to complete it. Boot Windows once and "
+			    "shut it down cleanly, then run nobounce again; nothing was written",
+			    path, le32(raw->p + 4), le32(raw->p + 8));
+		err_clear(&why);
+	} else if (r == 0 && hivelog_recover(path, raw, hl, n, rec, &applied, e) == -1) {
+		CLEANUP_FREE char *why = xstrdup(e->msg);
+		err_clear(e);
+		r = fail(e, "dirty-hive",
+			 "%s: the hive is dirty (Windows did not finish writing it) and its "
+			 "transaction logs cannot be replayed: %s. Boot Windows once and shut it "
+			 "down cleanly, then run nobounce again; nothing was written",
+			 path, why);
+	}
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		*logs = xrealloc(*logs, (*nlogs + 1) * sizeof **logs);
+		struct edit *le = &(*logs)[(*nlogs)++];
+		memset(le, 0, sizeof *le);
+		le->path = xstrdup(paths.v[i]);
+		changes_add(&le->ch, "clear-log", xstrdup(paths.v[i]), NULL, NULL, NULL);
+		if (build) { /* emptied: after stays empty */
+			le->before = hl[i].data;
+			hl[i].data = (struct buf){0};
+			le->hash_before = hash_start(le->before.p, le->before.len);
+			le->hash_after = hash_start("", 0);
+		}
+	}
+	if (r == 0) {
+		CLEANUP_FREE char *list = strlist_join(&applied, "; ");
+		outcome_note(o, "%s is dirty: replayed its logs in memory (%s)", path, list);
+	}
+	for (size_t i = 0; i < n; i++)
+		buf_free(&hl[i].data);
+	free(hl);
+	strlist_free(&paths);
+	strlist_free(&applied);
+	return r;
+}
+
+/* Plans one hive fix; with build set, also makes and verifies the new bytes.
+ * A dirty hive is recovered from its logs first (unless no_recover); its
+ * log files then join the plan as edits of their own. */
+static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef *fx,
+			  const char *path, const struct plan_opts *po, const struct fixctx *base,
+			  struct fixctx *cx, struct edit *ed, struct outcome *o, struct edit **logs,
+			  size_t *nlogs, struct err *e)
+{
+	int build = po->build;
+	struct buf raw = {.memfd = -1}, rec = {0};
+	if (vol_read(v, path, HIVE_MAX_BYTES, &raw, e) == -1)
+		return -1;
+	note("%s: read %s (%zu bytes)", v->name, path, raw.len);
+	if (build) /* hashed while hivex works */
+		ed->hash_before = hash_start(raw.p, raw.len);
+	size_t nlogs0 = *nlogs;
+	int r = 0;
+	if (!po->no_recover && hivelog_is_dirty(raw.p, raw.len))
+		r = recover_hive(v, path, &raw, &rec, build, logs, nlogs, o, e);
+	const struct buf *bytes = rec.p ? &rec : &raw;
+	/* nothing to find: no edit, so nothing to build either */
+	int idle = r == 0 && fx->word && !cx->sink_classes.n &&
+		   !hive_mentions(bytes->p, bytes->len, fx->word);
+	struct hive *hv = r == 0 ? hive_open_bytes(path, bytes, build && !idle, e) : NULL;
+	if (hv)
+		note("%s: opened %s with hivex%s%s", v->name, path,
+		     build && !idle ? " (writable)" : "",
+		     idle ? "; no used cell mentions the DLL: not walked" : "");
+	/* a fix keeps the bytes it planned on: the journal saves the pages
+	 * that change, and the volume is checked against them first */
+	if (build)
+		ed->before = raw;
+	else
+		buf_free(&raw);
+	buf_free(&rec);
+	if (!hv)
+		r = -1;
+	if (r == 0 && path == in->software)
+		install_describe(in, hv);
+	if (r == 0 && !idle) {
+		r = fx->plan_hive(hv, cx, &ed->ch, e);
+		note("%s: planned %s: %zu change(s)", v->name, path, ed->ch.n);
+	}
+	if (r == 0 && ed->ch.n && build)
+		r = hive_serialize(hv, &ed->after, e);
+	if (r == 0 && ed->ch.n && build) {
+		ed->hash_after = hash_start(ed->after.p, ed->after.len);
+		note("%s: built the new %s (%zu bytes)", v->name, path, ed->after.len);
+	}
+	/* hivex's copy goes before the new bytes are opened again to verify */
+	hive_free(hv);
+	if (r == 0 && ed->ch.n && build &&
+	    (r = verify_hive(fx, path, &ed->after, &ed->ch, base, e)) == 0)
+		note("%s: verified the new %s: it walks whole, and nothing is left to do", v->name,
+		     path);
+	if (r == 0 && !ed->ch.n && *nlogs > nlogs0) {
+		/* nothing to change: the dirty hive and its logs stay as they are,
+		 * for Windows to replay at boot */
+		for (size_t i = nlogs0; i < *nlogs; i++)
+			edit_free(&(*logs)[i]);
+		*nlogs = nlogs0;
+	}
+	return r;
+}
+
+static int plan_bytes_file(struct vol *v, const struct fixdef *fx, const char *path, int build,
+			   const struct fixctx *cx, struct edit *ed, struct err *e)
+{
+	struct buf before = {0};
+	if (vol_read(v, path, fx->max_bytes, &before, e) == -1)
+		return -1;
+	note("%s: read %s (%zu bytes)", v->name, path, before.len);
+	if (build)
+		ed->hash_before = hash_start(before.p, before.len);
+	int r = fx->plan_bytes(path, &before, cx, &ed->ch, build ? &ed->after : NULL, e);
+	if (r == 0 && ed->ch.n && build)
+		ed->hash_after = hash_start(ed->after.p, ed->after.len);
+	if (build)
+		ed->before = before;
+	else
+		buf_free(&before);
+	if (r == 0 && ed->ch.n && build)
+		r = verify_bytes(ed, &ed->after, cx, e);
+	return r;
+}
+
+int plan_install(struct vol *v, struct install *in, const struct plan_opts *po,
+		 const struct fixctx *base, struct fixctx *cx, struct outcome *o, struct err *e)
+{
+	struct edit *logs = NULL;
+	size_t nlogs = 0;
+	int r = 0;
+	for (size_t i = 0; i < fix_count && r == 0; i++) {
+		const struct fixdef *fx = &fix_list[i];
+		const char *path = fx->file(in);
+		if (!path)
+			continue;
+		struct edit ed = {.path = xstrdup(path), .fix = fx};
+		r = fx->plan_hive
+			? plan_hive_file(v, in, fx, path, po, base, cx, &ed, o, &logs, &nlogs, e)
+			: plan_bytes_file(v, fx, path, po->build, cx, &ed, e);
+		if (r == 0 && ed.ch.n) {
+			o->edits = xrealloc(o->edits, (o->nedits + 1) * sizeof *o->edits);
+			o->edits[o->nedits++] = ed;
+		} else {
+			edit_free(&ed);
+		}
+	}
+	/* the logs of recovered hives come last: emptied after their hives */
+	for (size_t i = 0; i < nlogs; i++) {
+		if (r == 0) {
+			o->edits = xrealloc(o->edits, (o->nedits + 1) * sizeof *o->edits);
+			o->edits[o->nedits++] = logs[i];
+		} else {
+			edit_free(&logs[i]);
+		}
+	}
+	free(logs);
+	/* a file that cannot be written in place (vol.h) is refused now,
+	 * before anything is written, rather than half-way */
+	for (size_t i = 0; i < o->nedits && r == 0; i++)
+		r = vol_check_inplace(v, o->edits[i].path, e);
+	return r;
+}
+
+void outcome_note(struct outcome *o, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	strlist_add(&o->notes, s);
+}
+
+void outcome_free(struct outcome *o)
+{
+	for (size_t i = 0; i < o->nedits; i++)
+		edit_free(&o->edits[i]);
+	free(o->edits);
+	free(o->journal);
+	strlist_free(&o->notes);
+	err_clear(&o->err);
+}

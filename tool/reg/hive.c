@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "reg/hive.h"
+#include "reg/regname.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int hive_check_bytes(const char *name, const uint8_t *p, size_t len, struct err *e)
+{
+	static const char repair[] =
+	    "Restore it from a backup (system32\\config\\*.sav, repair\\ or RegBack) "
+	    "before running nobounce";
+	if (len < 4096 || memcmp(p, "regf", 4) != 0)
+		return fail(e, "damaged-hive", "%s: not a registry hive (no 'regf' base block). %s",
+			    name, repair);
+	uint32_t x = 0;
+	for (int i = 0; i < 127; i++)
+		x ^= le32(p + 4 * i);
+	if (x == 0xffffffffu)
+		x = 0xfffffffeu;
+	else if (x == 0)
+		x = 1;
+	if (x != le32(p + 0x1fc))
+		return fail(e, "damaged-hive",
+			    "%s: the base block checksum is wrong (0x%08x, expected 0x%08x): "
+			    "the hive is damaged. %s",
+			    name, le32(p + 0x1fc), x, repair);
+	uint32_t seq1 = le32(p + 4), seq2 = le32(p + 8);
+	if (seq1 != seq2)
+		return fail(e, "dirty-hive",
+			    "%s: the hive is dirty (sequence numbers %u and %u differ): Windows "
+			    "did not finish writing it. Boot Windows once and shut it down "
+			    "cleanly, then run nobounce again; nothing was written",
+			    name, seq1, seq2);
+	uint32_t major = le32(p + 0x14), minor = le32(p + 0x18), type = le32(p + 0x1c);
+	if (major != 1 || minor < 2 || minor > 6)
+		return fail(e, "damaged-hive", "%s: unsupported hive format version %u.%u. %s",
+			    name, major, minor, repair);
+	if (type != 0)
+		return fail(e, "damaged-hive",
+			    "%s: is a transaction log or alternate file (type %u), not a primary "
+			    "hive",
+			    name, type);
+	uint32_t bins = le32(p + 0x28);
+	if (bins == 0 || bins % 4096 != 0)
+		return fail(e, "damaged-hive", "%s: the base block gives a bad size (%u). %s", name,
+			    bins, repair);
+	if ((uint64_t)bins + 4096 > len)
+		return fail(e, "damaged-hive",
+			    "%s: truncated: the base block says %llu bytes, the file has %zu. %s",
+			    name, (unsigned long long)bins + 4096, len, repair);
+	if (len % 4096 != 0)
+		return fail(e, "damaged-hive",
+			    "%s: %zu bytes of trailing data after its last 4 KiB block (a hive "
+			    "file is whole 4 KiB blocks): damaged or not a hive. %s",
+			    name, len % 4096, repair);
+	if (memcmp(p + 4096, "hbin", 4) != 0)
+		return fail(e, "damaged-hive", "%s: the first hive bin is missing. %s", name,
+			    repair);
+	return 0;
+}
+
+struct hive *hive_open_bytes(const char *name, const struct buf *b, int writable, struct err *e)
+{
+	if (hive_check_bytes(name, b->p, b->len, e) == -1)
+		return NULL;
+	/* hivex opens files by name: bytes already in a memfd are given to it
+	 * as they are, others are copied into one */
+	int fd = b->memfd > 0 ? dup(b->memfd - 1) : memfd_create("nobounce-hive", MFD_CLOEXEC);
+	if (fd == -1) {
+		fail(e, "io", "%s: memfd: %s", name, strerror(errno));
+		return NULL;
+	}
+	for (size_t done = 0; b->memfd <= 0 && done < b->len;) {
+		ssize_t n = write(fd, b->p + done, b->len - done);
+		if (n <= 0) {
+			fail(e, "io", "%s: copying into memory: %s", name, strerror(errno));
+			close(fd);
+			return NULL;
+		}
+		done += (size_t)n;
+	}
+	char fdpath[64];
+	snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
+	hive_h *h = hivex_open(fdpath, writable ? HIVEX_OPEN_WRITE : 0);
+	int err = errno;
+	close(fd);
+	if (!h) {
+		fail(e, "damaged-hive",
+		     "%s: hivex cannot read the hive (%s): it is damaged. Restore it from a "
+		     "backup before running nobounce",
+		     name, strerror(err));
+		return NULL;
+	}
+	struct hive *hv = xcalloc(1, sizeof *hv);
+	hv->path = xstrdup(name);
+	hv->size = b->len;
+	hv->h = h;
+	hv->writable = writable;
+	return hv;
+}
+
+struct hive *hive_load(struct vol *v, const char *path, int writable, char sha[65], struct err *e)
+{
+	struct buf b = {.memfd = -1};
+	if (vol_read(v, path, HIVE_MAX_BYTES, &b, e) == -1)
+		return NULL;
+	note("%s: read %s (%zu bytes)", v->name, path, b.len);
+	if (sha)
+		sha256_hex(b.p, b.len, sha);
+	struct hive *hv = hive_open_bytes(path, &b, writable, e);
+	buf_free(&b);
+	return hv;
+}
+
+void hive_free(struct hive *hv)
+{
+	if (!hv)
+		return;
+	if (hv->h)
+		hivex_close(hv->h);
+	free(hv->path);
+	free(hv);
+}
+
+hive_node_h hive_node(struct hive *hv, hive_node_h from, const char *path)
+{
+	CLEANUP_FREE char *copy = xstrdup(path);
+	hive_node_h n = from ? from : hivex_root(hv->h);
+	char *save = NULL;
+	for (char *c = strtok_r(copy, "\\", &save); c && n; c = strtok_r(NULL, "\\", &save))
+		n = hivex_node_get_child(hv->h, n, c);
+	return n;
+}
+
+char *hive_string(struct hive *hv, hive_node_h node, const char *name)
+{
+	hive_value_h v = hivex_node_get_value(hv->h, node, name);
+	if (!v)
+		return NULL;
+	hive_type t;
+	size_t len;
+	if (hivex_value_type(hv->h, v, &t, &len) == -1 ||
+	    (t != hive_t_REG_SZ && t != hive_t_REG_EXPAND_SZ))
+		return NULL;
+	return hivex_value_string(hv->h, v);
+}
+
+int hive_serialize(struct hive *hv, struct buf *out, struct err *e)
+{
+	int fd = memfd_create("nobounce-commit", MFD_CLOEXEC);
+	if (fd == -1)
+		return fail(e, "io", "%s: memfd_create: %s", hv->path, strerror(errno));
+	char fdpath[64];
+	snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
+	struct stat st;
+	if (hivex_commit(hv->h, fdpath, 0) == -1 || fstat(fd, &st) == -1) {
+		int err = errno;
+		close(fd);
+		return fail(e, "internal", "%s: hivex_commit (in memory) failed: %s", hv->path,
+			    strerror(err));
+	}
+	/* the committed bytes stay in the memfd's pages: mapped, not copied */
+	out->len = (size_t)st.st_size;
+	void *m = out->len ? mmap(NULL, out->len, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
+	if (m == MAP_FAILED) {
+		int err = errno;
+		close(fd);
+		out->len = 0;
+		return fail(e, "io", "%s: mapping the committed hive failed: %s", hv->path,
+			    strerror(err));
+	}
+	out->p = m;
+	out->memfd = fd + 1; /* kept open: verification opens it again */
+	return 0;
+}
+
+/* ---- walking ---- */
+
+struct frame {
+	hive_node_h node;
+	unsigned depth;
+};
+
+int hive_walk(struct hive *hv, struct err *e)
+{
+	hive_h *h = hv->h;
+	/* node handles are cell offsets (8-aligned, below the file size) */
+	size_t nbits = hv->size / 8 + 1;
+	uint8_t *seen = xcalloc(nbits / 8 + 1, 1);
+	size_t cap = 1024, sp = 0;
+	struct frame *stack = xmalloc(cap * sizeof *stack);
+	stack[sp++] = (struct frame){hivex_root(h), 0};
+	int r = 0;
+	while (sp && r == 0) {
+		struct frame f = stack[--sp];
+		size_t bit = f.node / 8;
+		if (bit >= nbits || (seen[bit / 8] & (1u << (bit % 8)))) {
+			r = fail(e, "damaged-hive",
+				 "%s: key at 0x%zx is reached twice: the "
+				 "hive's key tree has a cycle. Restore it from a backup",
+				 hv->path, (size_t)f.node);
+			break;
+		}
+		seen[bit / 8] |= (uint8_t)(1u << (bit % 8));
+		if (f.depth > HIVE_MAX_DEPTH) {
+			r = fail(e, "damaged-hive", "%s: keys nested deeper than %d levels",
+				 hv->path, HIVE_MAX_DEPTH);
+			break;
+		}
+		/* structure only: every cell is followed and checked, but names
+		 * are not converted and data is not copied (hivex converts each
+		 * name through iconv, which was most of a walk's time) */
+		errno = 0;
+		size_t nlen = hivex_node_name_len(h, f.node);
+		int bad = nlen == 0 && errno != 0;
+		hive_value_h *vals = bad ? NULL : hivex_node_values(h, f.node);
+		hive_node_h *kids = vals ? hivex_node_children(h, f.node) : NULL;
+		if (!kids) {
+			r = fail(e, "damaged-hive",
+				 "%s: key at 0x%zx cannot be read (%s). "
+				 "Restore the hive from a backup",
+				 hv->path, (size_t)f.node, strerror(errno ? errno : EINVAL));
+		}
+		for (size_t i = 0; r == 0 && vals && vals[i]; i++) {
+			hive_type t;
+			size_t len = 0, clen = 0;
+			errno = 0;
+			size_t klen = hivex_value_key_len(h, vals[i]);
+			int ok = !(klen == 0 && errno != 0) &&
+				 hivex_value_type(h, vals[i], &t, &len) == 0;
+			/* inline data (4 bytes or less) has no cell; big data
+			 * (segments) is read whole, the rest checked in place */
+			if (ok && len > 4 && len <= 16344)
+				ok = hivex_value_data_cell_offset(h, vals[i], &clen) != 0 &&
+				     clen >= len;
+			else if (ok && len > 16344) {
+				char *data = hivex_value_value(h, vals[i], &t, &len);
+				ok = data != NULL;
+				free(data);
+			}
+			if (!ok) {
+				char *name = hivex_node_name(h, f.node);
+				r = fail(e, "damaged-hive",
+					 "%s: a value of key '%s' cannot be read "
+					 "(%s). Restore the hive from a backup",
+					 hv->path, name ? name : "?",
+					 strerror(errno ? errno : EINVAL));
+				free(name);
+			}
+		}
+		for (size_t i = 0; r == 0 && kids[i]; i++) {
+			if (sp == cap) {
+				cap *= 2;
+				stack = xrealloc(stack, cap * sizeof *stack);
+			}
+			stack[sp++] = (struct frame){kids[i], f.depth + 1};
+		}
+		free(vals);
+		free(kids);
+	}
+	free(stack);
+	free(seen);
+	return r;
+}
+
+int hive_subkeys_ordered(struct hive *hv, hive_node_h node, struct err *e)
+{
+	hive_node_h *kids = hivex_node_children(hv->h, node);
+	if (!kids)
+		return fail(e, "damaged-hive", "%s: cannot list subkeys", hv->path);
+	int r = 0;
+	char *prev = NULL;
+	for (size_t i = 0; kids[i] && r == 0; i++) {
+		char *name = hivex_node_name(hv->h, kids[i]);
+		if (prev && name && regname_cmp(prev, name) >= 0)
+			r = fail(e, "verify-failed",
+				 "%s: subkeys '%s' and '%s' would be out of Windows' order after "
+				 "the edit (a hivex limitation); nothing was written",
+				 hv->path, prev, name);
+		free(prev);
+		prev = name;
+	}
+	free(prev);
+	free(kids);
+	return r;
+}
+
+char *hive_value_repr(struct hive *hv, hive_value_h val)
+{
+	hive_type t;
+	size_t len;
+	char *data = hivex_value_value(hv->h, val, &t, &len);
+	if (!data)
+		return xstrdup("(unreadable)");
+	char *s;
+	if (t == hive_t_REG_DWORD && len == 4) {
+		uint32_t d = le32((const uint8_t *)data);
+		s = xasprintf("dword:%08x", d);
+	} else if (t == hive_t_REG_SZ || t == hive_t_REG_EXPAND_SZ) {
+		char *str = hivex_value_string(hv->h, val);
+		s = xasprintf("%s:%s", t == hive_t_REG_SZ ? "sz" : "expand_sz", str ? str : "");
+		free(str);
+	} else {
+		size_t n = len > 32 ? 32 : len;
+		s = xmalloc(32 + 3 * n + 8);
+		int o = sprintf(s, "hex(%x):", (unsigned)t);
+		for (size_t i = 0; i < n; i++)
+			o += sprintf(s + o, "%s%02x", i ? "," : "", (unsigned char)data[i]);
+		if (n < len)
+			sprintf(s + o, ",...");
+	}
+	free(data);
+	return s;
+}
+
+/* ---- a word in the used cells ---- */
+
+/* Whether word (lower case) ends just before p + off, in the encoding of
+ * unit bytes a character (1: ASCII, 2: UTF-16LE). */
+static int word_before(const uint8_t *p, size_t off, const char *word, size_t wl, size_t unit)
+{
+	if (off < wl * unit)
+		return 0;
+	const uint8_t *s = p + off - wl * unit;
+	for (size_t i = 0; i < wl; i++)
+		if (tolower(s[i * unit]) != word[i] || (unit == 2 && s[i * unit + 1] != 0))
+			return 0;
+	return 1;
+}
+
+/* Where word occurs, any case, ASCII or UTF-16LE.  Its last character is a
+ * digit, which has no case: memchr finds each one fast, and the rest is
+ * checked back from there. */
+static void find_word(const uint8_t *p, size_t len, const char *word, uint64_t **at, size_t *n)
+{
+	size_t wl = strlen(word);
+	for (const uint8_t *q = p, *end = p + len; q < end;) {
+		const uint8_t *hit = memchr(q, word[wl - 1], (size_t)(end - q));
+		if (!hit)
+			break;
+		q = hit + 1;
+		size_t off = (size_t)(hit - p);
+		/* UTF-16LE: the digit's high byte follows it, and is 0 */
+		int wide = off + 1 < len && p[off + 1] == 0;
+		for (size_t unit = 1; unit <= (wide ? 2u : 1u); unit++) {
+			if (word_before(p, off, word, wl - 1, unit)) {
+				*at = xrealloc(*at, (*n + 1) * sizeof **at);
+				(*at)[(*n)++] = off - (wl - 1) * unit;
+			}
+		}
+	}
+}
+
+static int by_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+int hive_mentions(const uint8_t *p, size_t len, const char *word)
+{
+	size_t wl = strlen(word);
+	/* the fast seek needs a word of lower-case letters and digits that
+	 * ends in a digit */
+	if (wl < 2 || !isdigit((unsigned char)word[wl - 1]))
+		return 1;
+	for (size_t i = 0; i < wl; i++)
+		if (!islower((unsigned char)word[i]) && !isdigit((unsigned char)word[i]))
+			return 1;
+	uint64_t *at = NULL;
+	size_t n = 0;
+	find_word(p, len, word, &at, &n);
+	if (!n)
+		return 0;
+	qsort(at, n, sizeof *at, by_u64);
+	/* follow the cells of each bin: is any occurrence inside a used one? */
+	if (len < 4096 + 32 || memcmp(p, "regf", 4) != 0) {
+		free(at);
+		return 1;
+	}
+	size_t k = 0;
+	int r = 0;
+	uint64_t end = 4096 + (uint64_t)le32(p + 0x28);
+	if (end > len)
+		end = len;
+	for (uint64_t bin = 4096; bin + 32 <= end && k < n && !r;) {
+		uint32_t bsize = le32(p + bin + 8);
+		if (memcmp(p + bin, "hbin", 4) != 0 || bsize < 4096 || bsize % 4096 ||
+		    bin + bsize > end) {
+			r = 1; /* not a bin: only hivex can tell */
+			break;
+		}
+		for (uint64_t c = bin + 32; c + 4 <= bin + bsize && k < n && !r;) {
+			int32_t raw = (int32_t)le32(p + c);
+			uint64_t size = raw < 0 ? (uint64_t)(-(int64_t)raw) : (uint64_t)raw;
+			if (size < 8 || size % 8 || c + size > bin + bsize) {
+				r = 1;
+				break;
+			}
+			while (k < n && at[k] < c)
+				k++; /* in a bin's header, or between cells */
+			for (; k < n && at[k] + wl <= c + size; k++)
+				if (raw < 0 && at[k] >= c + 4)
+					r = 1; /* a used cell holds it */
+			c += size;
+		}
+		bin += bsize;
+	}
+	free(at);
+	return r;
+}
