@@ -1,0 +1,20 @@
+# The house's order: tool/ holds one folder per layer, and each file
+# includes only headers of its own folder or of the folders after it:
+#   cli -> run -> txn -> fix -> reg -> vol -> disk -> lib
+# every include of ours written in full ("disk/blockdev.h"), and no two
+# files that depend on each other (tests/layers.py).
+. "$TESTS/lib.sh"
+python3 "$TESTS/layers.py" "$TOOL" >layers.out 2>&1
+rc=$?
+check "every include follows the layers' order, nothing depends on itself ($(head -1 layers.out)) $(tail -n +2 layers.out | head -5 | tr '\n' ' ')" test $rc = 0
+# the checker itself: what it must catch
+mkdir -p fake/lib fake/cli fake/vol
+echo '#include "cli/x.h"' >fake/lib/y.h
+: >fake/cli/x.h
+printf '#include "vol/b.h"\n' >fake/vol/a.h
+printf '#include "vol/a.h"\n' >fake/vol/b.h
+echo '#include "b.h"' >fake/vol/c.c
+python3 "$TESTS/layers.py" fake >probe.out 2>&1
+check "the checker catches an include up the order" grep -q 'up the order, from lib to cli' probe.out
+check "the checker catches two files that include each other" grep -q 'a cycle: vol/a -> vol/b -> vol/a' probe.out
+check "the checker catches an include not written in full" grep -q 'includes "b.h", which is not written' probe.out
