@@ -3,7 +3,7 @@
 # AddressSanitizer and UndefinedBehaviorSanitizer).
 . "$TESTS/lib.sh"
 B=$(dirname "$MKHIVE")
-for name in metabase hive probe hivelog ntindex undolog; do
+for name in metabase hive probe hivelog ntindex undolog mftrec; do
 	bin=$B/replay-$name
 	[ -x "$bin" ] || { flunk "$bin is missing"; continue; }
 	set -- $(find "$TESTS/fuzz/regress/$name" -type f 2>/dev/null)
@@ -42,3 +42,9 @@ NOBOUNCE_STATE_DIR=$PWD/st NOBOUNCE_FAULT=undo-logged:0 "$NOBOUNCE_FAULTS_BIN" f
 set -- st/*.undo
 check "undolog: a fix killed with its undo log written left one ($#: $1)" test -f "$1"
 check "undolog: that log runs clean" "$B/replay-undolog" "$@"
+# MFT records, as a fixture volume holds them: its first 24 and every one
+# ntfsput made
+ntfscat -i 0 u.img >mft.bin
+split -b 1024 -a 3 mft.bin rec.
+set -- rec.*
+check "mftrec: the $# records of a fixture's MFT run clean" "$B/replay-mftrec" "$@"

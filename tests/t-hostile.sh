@@ -79,11 +79,12 @@ done
 
 # NTFS metadata that would make a write spin or land in another file: a
 # directory index that loops (libntfs-3g's lookup would descend it forever),
-# a hive cross-linked with a sibling file, a hive whose clusters $Bitmap
-# calls free.  Each refused as damaged, in bounded time, nothing written.
+# a hive cross-linked with a sibling file or with one elsewhere (every MFT
+# record is read), a hive whose clusters $Bitmap calls free.  Each refused as damaged, in bounded time, nothing written.
 rm -rf big && cp -a "$FIXTURES/sbs2003" big
 for i in $(seq 40); do echo x >"big/WINDOWS/file-$i.txt"; done # WINDOWS gets index blocks
 cp "big/$SYS" "big/$SYS.sav"
+mkdir big/backup && cp "big/$SYS" big/backup/SYSTEM.old # a copy elsewhere on the volume
 damaged_ntfs() { # DESC TEXT CMD... : on ntfs.img
 	d=$1 want=$2
 	shift 2
@@ -105,7 +106,9 @@ damaged_ntfs "the root directory's index loops" '^/ .the root directory.: the di
 "$HIVES/ntfsindex" loop ntfs.img /WINDOWS
 damaged_ntfs "WINDOWS's index loops" '^WINDOWS: the directory.s index is damaged: .*loops'
 "$HIVES/mkimage" "$NTFSPUT" ntfs.img none big -- --crosslink "/$SYS" "/$SYS.sav"
-damaged_ntfs "SYSTEM cross-linked with SYSTEM.sav" "^$SYS: its clusters [0-9]+-[0-9]+ are also used by $SYS.sav .the NTFS volume is cross-linked."
+damaged_ntfs "SYSTEM cross-linked with SYSTEM.sav" "^$SYS: some of its clusters are also used by the file .SYSTEM.sav. in MFT record [0-9]+ .the NTFS volume is cross-linked."
+"$HIVES/mkimage" "$NTFSPUT" ntfs.img none big -- --crosslink "/$SYS" /backup/SYSTEM.old
+damaged_ntfs "SYSTEM cross-linked with a file in another directory" "^$SYS: some of its clusters are also used by the file .SYSTEM.old. in MFT record [0-9]+ .the NTFS volume is cross-linked."
 "$HIVES/mkimage" "$NTFSPUT" ntfs.img none big -- --free "/$SYS"
 damaged_ntfs "SYSTEM's clusters marked free" "^$SYS: its clusters [0-9]+-[0-9]+ are marked free in .Bitmap"
 "$HIVES/mkimage" "$NTFSPUT" ntfs.img none big

@@ -221,6 +221,46 @@ else
 	skip "bind mounts: not allowed here"
 fi
 
+# ---- a directory target's config swapped with another directory in a loop ----
+# The attacker owns system32 and swaps config with a copy of its own while
+# root fixes the volume.  The directories are resolved once and held, so a
+# run writes whichever one was named config when it looked, whole and with
+# its journal, and never both: after each run at most one of the two has
+# changed, into exactly what a clean fix makes, and put back under the name
+# config, undo returns it to the originals exactly.
+fresh sbs2003 ref
+"$NOBOUNCE" fix -q ref
+treesum ref/WINDOWS/system32/config >fixed.snap
+treesum "$FIXTURES/sbs2003/WINDOWS/system32/config" >orig.snap
+fresh sbs2003 vol
+chown nobody:nogroup vol/WINDOWS/system32
+cp -a vol/WINDOWS/system32/config vol/WINDOWS/system32/decoy
+chown -R nobody:nogroup vol/WINDOWS/system32/decoy
+: >rcs
+sound=0 decoys=0
+for i in $(seq "$RUNS"); do
+	racer swap 3 vol/WINDOWS/system32/config vol/WINDOWS/system32/decoy
+	"$NOBOUNCE" fix -q vol >out 2>err
+	echo $? >>rcs
+	unrace
+	changed= ok=1
+	for d in config decoy; do
+		treesum vol/WINDOWS/system32/$d >d.snap
+		cmp -s d.snap orig.snap && continue
+		cmp -s d.snap fixed.snap || ok=0
+		[ -z "$changed" ] || ok=0
+		changed=$d
+	done
+	[ "$changed" = decoy ] && { decoys=$((decoys + 1)); "$RACE" swap 0 vol/WINDOWS/system32/config vol/WINDOWS/system32/decoy; }
+	"$NOBOUNCE" undo -q vol >out 2>err || ok=0
+	treesum vol/WINDOWS/system32/config >d.snap
+	cmp -s d.snap orig.snap || ok=0
+	[ $ok = 1 ] && sound=$((sound + 1))
+done
+rcs_ok "config swapped with another directory" rcs
+check "config swapped with another directory, $RUNS runs: each wrote one of the two, whole, and undoes to the originals ($sound; the attacker's copy $decoys times)" test "$sound" = "$RUNS"
+host_same "config swapped with another directory"
+
 # ---- who may read what a fix copies ----
 qemu-img convert -O qcow2 pristine.img host/private.qcow2
 chmod 600 host/private.qcow2

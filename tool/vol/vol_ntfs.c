@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 #include <ntfs-3g/volume.h>
 
 #include "disk/blockdev.h"
+#include "vol/mft_scan.h"
 #include "vol/ntfs_index.h"
 #include "vol/undolog.h"
 #include "vol/vol.h"
@@ -58,6 +60,11 @@ struct ntvol {
 	/* the regular files opened so far, by MFT record number */
 	u64 *files;
 	size_t nfiles;
+	/* the whole MFT read once (mft_scan): each opened file that another
+	 * record cross-links, and that record; scanned: done */
+	size_t scanned; /* nfiles when it was read, + 1 */
+	u64 (*crossed)[2];
+	size_t ncrossed;
 	/* The undo log of each metadata update (undolog.h): the state
 	 * directory (-1: none, the update goes unlogged) and the log's name
 	 * for this volume.  plain: the burst being ended writes only clusters
@@ -657,96 +664,137 @@ static int clusters_in_use(ntfs_volume *vol, s64 lcn, s64 n)
 	return 1;
 }
 
-/* The clusters of the files a write must never reach: NTFS's own, every
- * other file this run opened, and the indexes of the directories it
- * walked.  Names say what each range is. */
-struct mrefs {
-	u64 *v;
-	char **name; /* as its directory lists it, or NULL */
-	size_t n;
+struct scan {
+	const struct vol_ranges *runs; /* the opened files' clusters */
+	const u64 *owner;	       /* whose each range is */
+	int bits;
+	u64 rec, base;
+	struct ntvol *nt;
 };
 
-static int add_mref(void *ctx, const ntfschar *name, const int len, const int type, const s64 pos,
-		    const MFT_REF mref, const unsigned dt_type)
+static void scan_run(void *ctx, int64_t lcn, int64_t count)
 {
-	struct mrefs *m = ctx;
-	(void)name, (void)len, (void)pos;
-	if (type != FILE_NAME_DOS && dt_type == NTFS_DT_REG && m->n < 65536) {
-		m->v = xrealloc(m->v, (m->n + 1) * sizeof *m->v);
-		m->name = xrealloc(m->name, (m->n + 1) * sizeof *m->name);
-		m->name[m->n] = NULL;
-		if (name && ntfs_ucstombs(name, len, &m->name[m->n], 0) < 0)
-			m->name[m->n] = NULL;
-		m->v[m->n++] = MREF(mref);
+	struct scan *s = ctx;
+	uint64_t a = (uint64_t)lcn << s->bits, b = a + ((uint64_t)count << s->bits);
+	for (size_t i = 0; i < s->runs->n; i++) {
+		u64 o = s->owner[i];
+		if (o == s->rec || o == s->base ||
+		    !(s->runs->v[i].off < b && a < s->runs->v[i].off + s->runs->v[i].len))
+			continue;
+		struct ntvol *nt = s->nt;
+		size_t k = 0;
+		while (k < nt->ncrossed && nt->crossed[k][0] != o)
+			k++;
+		if (k == nt->ncrossed) {
+			nt->crossed =
+			    xrealloc(nt->crossed, (nt->ncrossed + 1) * sizeof *nt->crossed);
+			nt->crossed[nt->ncrossed][0] = o;
+			nt->crossed[nt->ncrossed++][1] = s->base ? s->base : s->rec;
+		}
 	}
-	return 0;
 }
 
-static void claimed(struct vol *v, u64 self, const char *path, struct vol_ranges *out,
-		    struct strlist *names)
+/* A record's file name (a long one, not its 8.3 alias), or NULL. */
+static char *record_name(ntfs_volume *vol, u64 mft)
+{
+	ntfs_inode *ni = ntfs_inode_open(vol, mft);
+	char *name = NULL;
+	ntfs_attr_search_ctx *ctx = ni ? ntfs_attr_get_search_ctx(ni, NULL) : NULL;
+	while (ctx && !name &&
+	       !ntfs_attr_lookup(AT_FILE_NAME, AT_UNNAMED, 0, CASE_SENSITIVE, 0, NULL, 0, ctx)) {
+		const ATTR_RECORD *a = ctx->attr;
+		const FILE_NAME_ATTR *fn =
+		    (const FILE_NAME_ATTR *)((const u8 *)a + le16_to_cpu(a->value_offset));
+		ntfschar u[256]; /* the name, aligned: it lies packed in the record */
+		if (a->non_resident || fn->file_name_type == FILE_NAME_DOS)
+			continue;
+		memcpy(u, (const u8 *)fn + offsetof(FILE_NAME_ATTR, file_name),
+		       (size_t)fn->file_name_length * sizeof *u);
+		if (ntfs_ucstombs(u, fn->file_name_length, &name, 0) < 0)
+			name = NULL;
+	}
+	if (ctx)
+		ntfs_attr_put_search_ctx(ctx);
+	if (ni)
+		ntfs_inode_close(ni);
+	return name;
+}
+
+/* Reads every MFT record in use once, and notes each opened file whose
+ * clusters another record's attributes also claim: a cross-link with any
+ * file of the volume, not only those nobounce knows. */
+static int scan_mft(struct vol *v, struct err *e)
 {
 	struct ntvol *nt = v->priv;
-	static const u64 meta[] = {FILE_MFT,	FILE_MFTMirr, FILE_LogFile, FILE_Bitmap, FILE_Boot,
-				   FILE_UpCase, FILE_AttrDef, FILE_Secure,  FILE_Volume};
-	struct mrefs all = {0};
-	for (size_t k = 0; k < ARRAY_SIZE(meta); k++)
-		add_mref(&all, NULL, 0, 0, 0, meta[k], NTFS_DT_REG);
-	for (size_t k = 0; k < nt->nfiles; k++)
-		add_mref(&all, NULL, 0, 0, 0, nt->files[k], NTFS_DT_REG);
-	for (size_t k = 0; k < nt->nsound; k++)
-		add_mref(&all, NULL, 0, 0, 0, nt->sound[k], NTFS_DT_REG);
-	/* and the file's neighbours: its logs, backups and sibling hives are
-	 * what a cross-link most likely joins it to */
-	const char *slash = strrchr(path, '/');
-	CLEANUP_FREE char *dpath = slash ? strndup(path, (size_t)(slash - path)) : xstrdup("");
-	ntfs_inode *dir;
-	struct err ignored = {0};
-	if (walk(v, dpath, &dir, &ignored) == 0 && dir) {
-		s64 pos = 0;
-		ntfs_readdir(dir, &pos, &all, add_mref);
-		ntfs_inode_close(dir);
+	ntfs_volume *vol = vol_of(v);
+	nt->scanned = nt->nfiles + 1;
+	nt->ncrossed = 0;
+	struct vol_ranges mine = {0};
+	u64 *owner = NULL;
+	for (size_t k = 0; k < nt->nfiles; k++) {
+		ntfs_inode *ni = ntfs_inode_open(vol, nt->files[k]);
+		size_t before = mine.n;
+		if (ni) {
+			add_runs(ni, AT_DATA, AT_UNNAMED, 0, &mine);
+			ntfs_inode_close(ni);
+		}
+		owner = xrealloc(owner, (mine.n + 1) * sizeof *owner);
+		for (size_t i = before; i < mine.n; i++)
+			owner[i] = nt->files[k];
 	}
-	err_clear(&ignored);
-	for (size_t k = 0; k < all.n; k++) {
-		u64 mft = all.v[k];
-		int dup = mft == self;
-		for (size_t j = 0; j < k && !dup; j++)
-			dup = all.v[j] == mft;
-		if (dup)
-			continue;
-		ntfs_inode *ni = ntfs_inode_open(vol_of(v), mft);
-		if (!ni)
-			continue;
-		size_t before = out->n;
-		add_runs(ni, AT_DATA, AT_UNNAMED, 0, out);
-		add_runs(ni, AT_BITMAP, AT_UNNAMED, 0, out);
-		add_runs(ni, AT_INDEX_ALLOCATION, NTFS_INDEX_I30, 4, out);
-		add_runs(ni, AT_BITMAP, NTFS_INDEX_I30, 4, out);
-		static ntfschar sds[] = {const_cpu_to_le16('$'), const_cpu_to_le16('S'),
-					 const_cpu_to_le16('D'), const_cpu_to_le16('S')};
-		if (mft == FILE_Secure)
-			add_runs(ni, AT_DATA, sds, 4, out);
-		for (size_t i = before; i < out->n; i++)
-			strlist_add(names,
-				    mft < FILE_first_user
-					? xasprintf("NTFS's own file %llu", (unsigned long long)mft)
-				    : all.name[k]
-					? xasprintf("%s%s%s", dpath, *dpath ? "/" : "", all.name[k])
-					: xasprintf("the file in MFT record %llu",
-						    (unsigned long long)mft));
-		ntfs_inode_close(ni);
+	s64 rs = vol->mft_record_size;
+	s64 total = vol->mft_na->initialized_size / rs;
+	s64 blen = vol->mftbmp_na->initialized_size;
+	uint8_t *bits = xcalloc(1, (size_t)(blen > 0 ? blen : 1));
+	int r = 0;
+	if (blen > 0 && ntfs_attr_pread(vol->mftbmp_na, 0, blen, bits) != blen)
+		r = fail(e, "damaged-volume",
+			 "the bitmap of the MFT cannot be read (%s): the NTFS volume's metadata is "
+			 "damaged. Run 'chkdsk /f' on it from Windows, then run nobounce again",
+			 strerror(errno));
+	size_t per = (size_t)(((s64)1 << 20) / rs);
+	uint8_t *buf = xmalloc(per * (size_t)rs);
+	struct scan sc = {&mine, owner, vol->cluster_size_bits, 0, 0, nt};
+	for (s64 first = 0; first < total && r == 0 && mine.n; first += (s64)per) {
+		s64 n = total - first < (s64)per ? total - first : (s64)per;
+		if (ntfs_attr_pread(vol->mft_na, first * rs, n * rs, buf) != n * rs) {
+			r = fail(
+			    e, "damaged-volume",
+			    "the MFT cannot be read at record %lld (%s): the NTFS volume's "
+			    "metadata is damaged. Run 'chkdsk /f' on it from Windows, then run "
+			    "nobounce again",
+			    (long long)first, strerror(errno));
+			break;
+		}
+		for (s64 i = 0; i < n && r == 0; i++) {
+			s64 rec = first + i;
+			if (rec / 8 >= blen || !(bits[rec / 8] >> (rec % 8) & 1))
+				continue;
+			sc.rec = (u64)rec;
+			/* the base is read before the runs: a file's own extension
+			 * records are skipped in scan_run */
+			if (mft_record_runs(buf + i * rs, (size_t)rs, &sc.base, scan_run, &sc) ==
+			    -1)
+				r = fail(
+				    e, "damaged-volume",
+				    "MFT record %lld is damaged (torn, or its attributes do not "
+				    "fit it): the NTFS volume's metadata is damaged. Run 'chkdsk "
+				    "/f' on it from Windows, then run nobounce again",
+				    (long long)rec);
+		}
 	}
-	for (size_t k = 0; k < all.n; k++)
-		free(all.name[k]);
-	free(all.name);
-	free(all.v);
+	free(buf);
+	free(bits);
+	free(mine.v);
+	free(owner);
+	return r;
 }
 
 /* A file to be written must own its clusters: inside the volume, marked in
- * use in $Bitmap, and shared with no file or index nobounce knows of.  A
- * cross-linked file (two files' data runs naming one cluster, left by a
- * failing disk or made on purpose) would have the write land in the other
- * file too. */
+ * use in $Bitmap, and claimed by no other MFT record (NTFS's own files,
+ * directory indexes and every other file).  A cross-linked file (two
+ * records' runs naming one cluster, left by a failing disk or made on
+ * purpose) would have the write land in the other file too. */
 static int runs_owned(struct vol *v, ntfs_inode *ni, ntfs_attr *na, const char *path, struct err *e)
 {
 	if (!NAttrNonResident(na))
@@ -758,41 +806,42 @@ static int runs_owned(struct vol *v, ntfs_inode *ni, ntfs_attr *na, const char *
 			    "metadata is damaged. Run 'chkdsk /f' on it from Windows, then run "
 			    "nobounce again",
 			    path, strerror(errno));
-	struct vol_ranges others = {0};
-	struct strlist names = {0};
-	int gathered = 0, r = 0;
+	int r = 0;
 	for (runlist_element *rl = na->rl; rl && rl->length && r == 0; rl++) {
 		if (rl->lcn < 0)
 			continue;
-		long long first = (long long)rl->lcn, last = (long long)(rl->lcn + rl->length - 1);
 		const char *why = NULL;
 		if (rl->lcn > vol->nr_clusters || rl->length > vol->nr_clusters - rl->lcn)
 			why = "lie past the end of the volume";
 		else if (!clusters_in_use(vol, rl->lcn, rl->length))
 			why = "are marked free in $Bitmap";
-		if (why) {
+		if (why)
 			r = fail(e, "damaged-volume",
 				 "%s: its clusters %lld-%lld %s: the NTFS volume's metadata is "
 				 "damaged. Run 'chkdsk /f' on it from Windows, then run nobounce "
 				 "again",
-				 path, first, last, why);
-			break;
-		}
-		if (!gathered++)
-			claimed(v, ni->mft_no, path, &others, &names);
-		uint64_t a = (uint64_t)rl->lcn << vol->cluster_size_bits;
-		uint64_t b = a + ((uint64_t)rl->length << vol->cluster_size_bits);
-		for (size_t i = 0; i < others.n && r == 0; i++)
-			if (others.v[i].off < b && a < others.v[i].off + others.v[i].len)
-				r = fail(
-				    e, "damaged-volume",
-				    "%s: its clusters %lld-%lld are also used by %s (the NTFS "
-				    "volume is cross-linked), so a write would land in both. Run "
-				    "'chkdsk /f' on it from Windows, then run nobounce again",
-				    path, first, last, names.v[i]);
+				 path, (long long)rl->lcn, (long long)(rl->lcn + rl->length - 1),
+				 why);
 	}
-	free(others.v);
-	strlist_free(&names);
+	/* and no other record of the volume may claim them: the whole MFT,
+	 * read once */
+	struct ntvol *nt = v->priv;
+	size_t at = 0;
+	while (at < nt->nfiles && nt->files[at] != ni->mft_no)
+		at++;
+	if (r == 0 && (!nt->scanned || at >= nt->scanned - 1) && scan_mft(v, e) == -1)
+		r = -1;
+	for (size_t k = 0; k < nt->ncrossed && r == 0; k++)
+		if (nt->crossed[k][0] == ni->mft_no) {
+			CLEANUP_FREE char *other = record_name(vol, nt->crossed[k][1]);
+			r = fail(e, "damaged-volume",
+				 "%s: some of its clusters are also used by the file %s%s%sin MFT "
+				 "record %llu (the NTFS volume is cross-linked), so a write would "
+				 "land in both. Run 'chkdsk /f' on it from Windows, then run "
+				 "nobounce again",
+				 path, other ? "\"" : "", other ? other : "", other ? "\" " : "",
+				 (unsigned long long)nt->crossed[k][1]);
+		}
 	return r;
 }
 
@@ -1083,6 +1132,7 @@ static void n_close(struct vol *v)
 	err_clear(&e);
 	free(nt->sound);
 	free(nt->files);
+	free(nt->crossed);
 	if (nt->udir >= 0)
 		close(nt->udir);
 	free(nt->udirpath);
