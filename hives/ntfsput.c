@@ -6,6 +6,8 @@
  *           [--link SRC DST] [--fill KIB] [--crosslink SRC DST] [--free PATH]
  *
  * --hibernate  writes /hiberfil.sys starting with "hibr" (a hibernated volume)
+ * --hiberfil S writes /hiberfil.sys starting with the four bytes S ("zero":
+ *              four zero bytes): "wake", "RSTR", ...
  * --dirty      sets the volume's dirty flag
  * --junction P makes directory P a mount-point reparse point (a junction)
  * --link S D   makes D a second name (a hard link) of file S, replacing D
@@ -210,14 +212,17 @@ int main(int argc, char **argv)
 {
 	if (argc < 3)
 		die("usage: ntfsput PARTITION.img SRCDIR [--hibernate] [--dirty] [--junction "
-		    "PATH] [--link SRC DST] [--fill KIB] [--crosslink SRC DST] [--free PATH]");
+		    "PATH] [--link SRC DST] [--fill KIB] [--crosslink SRC DST] [--free PATH] [--hiberfil SIG]");
 	int hibernate = 0, dirty = 0;
+	const char *hibsig = NULL;
 	long fill = -1;
 	const char *junction = NULL, *link_src = NULL, *link_dst = NULL;
 	const char *cross_src = NULL, *cross_dst = NULL, *freed = NULL;
 	for (int i = 3; i < argc; i++) {
 		if (!strcmp(argv[i], "--hibernate"))
 			hibernate = 1;
+		else if (!strcmp(argv[i], "--hiberfil") && i + 1 < argc)
+			hibsig = argv[++i];
 		else if (!strcmp(argv[i], "--dirty"))
 			dirty = 1;
 		else if (!strcmp(argv[i], "--junction") && i + 1 < argc)
@@ -240,8 +245,12 @@ int main(int argc, char **argv)
 		die("%s: ntfs_mount: %s", argv[1], strerror(errno));
 	ntfs_inode *root = ntfs_inode_open(vol, FILE_root);
 	copy_tree(root, argv[2]);
-	if (hibernate) {
-		static char page[4096] = "hibr";
+	if (hibernate)
+		hibsig = "hibr";
+	if (hibsig) {
+		static char page[4096];
+		if (strcmp(hibsig, "zero") != 0)
+			memcpy(page, hibsig, strlen(hibsig) < 4 ? strlen(hibsig) : 4);
 		ntfs_inode *ni = create(root, "hiberfil.sys", S_IFREG);
 		write_all(ni, "hiberfil.sys", page, sizeof page);
 		ntfs_inode_close_in_dir(ni, root);

@@ -145,6 +145,18 @@ mkimg hib.img mbr "$FIXTURES/sbs2003" -- --hibernate
 refused "hibernated" hibernated "powercfg /h off" hib.img
 nb 1 "hibernated: check still reports the work" check --json hib.img
 jqok "hibernated: check says fix will refuse" '.notes | join("; ") | test("fix will refuse this volume: the volume is hibernated")' out
+# hiberfil.sys's other signatures: "wake" (Windows resumed from it and will
+# start normally) and a zeroed file are written; "RSTR" (a resume under
+# way) and one nobounce does not know are refused
+for sig in wake WAKE zero; do
+	mkimg hs.img mbr "$FIXTURES/sbs2003" -- --hiberfil $sig
+	nb 0 "hiberfil.sys saying $sig: fix" fix --json hs.img
+	jqok "hiberfil.sys saying $sig: fixed" '.status == "fixed"' out
+done
+mkimg hs.img mbr "$FIXTURES/sbs2003" -- --hiberfil RSTR
+refused "hiberfil.sys saying RSTR" hibernated "resume from hibernation was under way .*powercfg /h off" hs.img
+mkimg hs.img mbr "$FIXTURES/sbs2003" -- --hiberfil link
+refused "hiberfil.sys with a signature nobounce does not know (link)" hibernated 'starts with "link", a signature nobounce does not know.*powercfg /h off' hs.img
 mkimg dirty.img mbr "$FIXTURES/sbs2003" -- --dirty
 refused "dirty volume" dirty-volume "chkdsk /f" dirty.img
 mkimg junc.img mbr "$FIXTURES/sbs2003" -- --junction /WINDOWS/system32/inetsrv

@@ -1223,6 +1223,38 @@ static ntfs_volume *mount(struct ntvol *nt, const char *name, int writable)
 	return vol;
 }
 
+/* What the first bytes of hiberfil.sys say: NULL when Windows will start
+ * normally, else why the volume must not be written.  "hibr" is a saved
+ * session (ntfs-3g and GRUB refuse only that); "wake" one Windows resumed
+ * from, so that it starts normally (libhibr's documentation), and zeros a
+ * file that holds none.  "RSTR" is a resume under way; any other signature
+ * is one nobounce cannot judge, so it refuses too. */
+static char *hibernation(const char h[4])
+{
+	if (!memcmp(h, "\0\0\0\0", 4) || !strncasecmp(h, "wake", 4))
+		return NULL;
+	if (!strncasecmp(h, "hibr", 4))
+		return xstrdup("the volume is hibernated (hiberfil.sys holds a saved Windows "
+			       "session, which would overwrite any change when it resumes)");
+	if (!strncasecmp(h, "rstr", 4))
+		return xstrdup("a resume from hibernation was under way (hiberfil.sys says "
+			       "RSTR): the saved session may still be restored over any change");
+	char sig[17];
+	size_t at = 0;
+	for (int i = 0; i < 4; i++) {
+		unsigned char c = (unsigned char)h[i];
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+			sig[at++] = (char)c;
+		else
+			at += (size_t)snprintf(sig + at, sizeof sig - at, "\\x%02x", c);
+	}
+	sig[at] = 0;
+	return xasprintf("hiberfil.sys starts with \"%s\", a signature nobounce does not "
+			 "know, so it cannot tell whether a saved Windows session would "
+			 "resume over any change",
+			 sig);
+}
+
 /* Why the volume must not be written, judged on a read-only mount. */
 static void judge(struct vol *v)
 {
@@ -1259,14 +1291,17 @@ static void judge(struct vol *v)
 		ntfs_attr *na;
 		if (open_regular(v, real, &ni, &na, &e) == 0) {
 			char head[4] = {0};
-			if (na->data_size >= 4 && ntfs_attr_pread(na, 0, 4, head) == 4 &&
-			    (!strncasecmp(head, "hibr", 4) || !strncasecmp(head, "wake", 4))) {
+			char *why = NULL;
+			if (na->data_size >= 4 && ntfs_attr_pread(na, 0, 4, head) == 4)
+				why = hibernation(head);
+			if (why) {
 				v->refusal_kind = "hibernated";
-				v->refusal = xstrdup(
-				    "the volume is hibernated (hiberfil.sys holds a saved "
-				    "Windows session, which would overwrite any change when it "
-				    "resumes). Boot Windows and shut it down fully, or run "
-				    "'powercfg /h off', then run nobounce again");
+				v->refusal =
+				    xasprintf("%s. Boot Windows and shut it down fully, or "
+					      "run 'powercfg /h off', then run nobounce "
+					      "again",
+					      why);
+				free(why);
 			}
 			ntfs_attr_close(na);
 			ntfs_inode_close(ni);
