@@ -144,6 +144,11 @@ static int new_format(char **argv)
 	put32(a + 8, ss);
 	sum(a);
 	spill(argv[4], a, alen);
+	free(a);
+	free(b);
+	free(refs);
+	free(data);
+	free(log);
 	return 0;
 }
 
@@ -195,5 +200,9 @@ int main(int argc, char **argv)
 			memcpy(log + 512 + vec + 512 * k++, b + 4096 + i * 512, 512);
 	spill(argv[4], log, loglen);
 	(void)blen;
+	free(a);
+	free(b);
+	free(map);
+	free(log);
 	return 0;
 }
