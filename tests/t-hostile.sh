@@ -111,7 +111,19 @@ damaged_ntfs "SYSTEM cross-linked with SYSTEM.sav" "^$SYS: some of its clusters 
 damaged_ntfs "SYSTEM cross-linked with a file in another directory" "^$SYS: some of its clusters are also used by the file .SYSTEM.old. in MFT record [0-9]+ .the NTFS volume is cross-linked."
 "$HIVES/mkimage" "$NTFSPUT" ntfs.img none big -- --free "/$SYS"
 damaged_ntfs "SYSTEM's clusters marked free" "^$SYS: its clusters [0-9]+-[0-9]+ are marked free in .Bitmap"
+# any other loop in NTFS's metadata: each operation may read only so much
+# (16 GiB and four times the volume; the fault build takes a small budget
+# from NOBOUNCE_READ_BUDGET to show what running out does)
 "$HIVES/mkimage" "$NTFSPUT" ntfs.img none big
+cp --sparse=always ntfs.img before.img
+for cmd in check fix; do
+	NOBOUNCE_READ_BUDGET=1000000 "$NOBOUNCE_FAULTS_BIN" $cmd --json ntfs.img >out 2>err
+	rc=$?
+	check "an operation that reads past its budget: $cmd refused (exit $rc)" test $rc = 3
+	jqok "an operation that reads past its budget: $cmd says damaged-volume, a loop, chkdsk" \
+		'.error.kind == "damaged-volume" and (.error.message | test("reading it took more than 1000000 bytes.*metadata loops.*chkdsk /f"))' out
+	check "an operation that reads past its budget: $cmd left the image byte-identical" cmp -s ntfs.img before.img
+done
 nb 0 "the same volume, undamaged: fixed" fix --json ntfs.img
 
 # The undo log of an NTFS update, as a fix killed after writing it leaves it

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,6 +74,10 @@ struct ntvol {
 	char *udirpath, *uname;
 	uint64_t serial;
 	int plain;
+	/* the reads one door operation may still make (0: no operation is
+	 * under way, no limit), and whether one ran out (read_budget) */
+	uint64_t budget, spent;
+	int overrun;
 	/* a read-only run's view of pages an undo log puts back */
 	struct held *preset;
 	size_t npreset;
@@ -248,6 +253,12 @@ static s64 dev_pread(struct ntfs_device *dev, void *buf, s64 count, s64 offset)
 	struct ntvol *nt = nt_of(dev);
 	if (offset < 0 || count < 0 || (uint64_t)offset >= nt->size)
 		return 0;
+	if (nt->budget && (uint64_t)count > nt->budget - nt->spent) {
+		nt->overrun = 1;
+		errno = ELOOP;
+		return -1;
+	}
+	nt->spent += (uint64_t)count;
 	if ((uint64_t)(offset + count) > nt->size)
 		count = (s64)(nt->size - (uint64_t)offset);
 	struct err e = {0};
@@ -1143,19 +1154,85 @@ static void n_close(struct vol *v)
 	free(nt);
 }
 
+/* ---- a budget of reads for each operation ----
+ *
+ * libntfs-3g follows where the volume's metadata points.  Where that loops
+ * -- a directory index is checked as a tree before a lookup in it, but
+ * nothing else is -- one operation would read forever.  So each operation
+ * of the door, and the mount, may read at most 16 GiB plus four times the
+ * volume: far more than any sound volume needs (a whole-MFT scan reads the
+ * $MFT once), and seconds of work at the page cache's speed when it loops.
+ * Running out is a damaged volume. */
+
+static void op_begin(struct ntvol *nt)
+{
+	nt->spent = 0;
+	nt->overrun = 0;
+	nt->budget = (16ull << 30) + 4 * nt->size;
+#ifdef NOBOUNCE_FAULTS
+	if (getenv("NOBOUNCE_READ_BUDGET")) /* the tests' own, small budget */
+		nt->budget = strtoull(getenv("NOBOUNCE_READ_BUDGET"), NULL, 10);
+#endif
+}
+
+static int op_end(struct ntvol *nt, int r, const char *path, struct err *e)
+{
+	if (r == -1 && nt->overrun) {
+		CLEANUP_FREE char *low = e->msg ? xstrdup(e->msg) : NULL;
+		err_clear(e);
+		fail(e, "damaged-volume",
+		     "%s: reading it took more than %llu bytes of the volume, which no sound "
+		     "volume needs: NTFS's metadata loops (%s). Run 'chkdsk /f' on it from "
+		     "Windows, then run nobounce again",
+		     path && *path ? path : "/", (unsigned long long)nt->budget,
+		     low ? low : "the read was stopped");
+	}
+	nt->budget = 0;
+	return r;
+}
+
+#define BUDGETED(op, params, path, args)                                                           \
+	static int b_##op params                                                                   \
+	{                                                                                          \
+		op_begin(v->priv);                                                                 \
+		return op_end(v->priv, n_##op args, path, e);                                      \
+	}
+BUDGETED(list, (struct vol * v, const char *dir, struct strlist *out, struct err *e), dir,
+	 (v, dir, out, e))
+BUDGETED(kind, (struct vol * v, const char *path, struct err *e), path, (v, path, e))
+BUDGETED(read, (struct vol * v, const char *path, size_t max, struct buf *out, struct err *e), path,
+	 (v, path, max, out, e))
+BUDGETED(size, (struct vol * v, const char *path, uint64_t *size, struct err *e), path,
+	 (v, path, size, e))
+BUDGETED(read_at,
+	 (struct vol * v, const char *path, uint64_t off, void *p, size_t len, struct err *e), path,
+	 (v, path, off, p, len, e))
+BUDGETED(write_at,
+	 (struct vol * v, const char *path, uint64_t off, const void *p, size_t len, struct err *e),
+	 path, (v, path, off, p, len, e))
+BUDGETED(resize, (struct vol * v, const char *path, uint64_t len, struct err *e), path,
+	 (v, path, len, e))
+BUDGETED(create,
+	 (struct vol * v, const char *path, const void *p, size_t len, const char *like,
+	  struct err *e),
+	 path, (v, path, p, len, like, e))
+BUDGETED(remove, (struct vol * v, const char *path, struct err *e), path, (v, path, e))
+BUDGETED(links, (struct vol * v, const char *path, struct err *e), path, (v, path, e))
+BUDGETED(inplace, (struct vol * v, const char *path, struct err *e), path, (v, path, e))
+
 static const struct vol_ops ntfs_ops = {
-    .list = n_list,
-    .kind = n_kind,
-    .read = n_read,
-    .size = n_size,
-    .read_at = n_read_at,
-    .write_at = n_write_at,
-    .resize = n_resize,
+    .list = b_list,
+    .kind = b_kind,
+    .read = b_read,
+    .size = b_size,
+    .read_at = b_read_at,
+    .write_at = b_write_at,
+    .resize = b_resize,
     .sync = n_sync,
-    .create = n_create,
-    .remove = n_remove,
-    .links = n_links,
-    .inplace = n_inplace,
+    .create = b_create,
+    .remove = b_remove,
+    .links = b_links,
+    .inplace = b_inplace,
     .lock = n_lock,
     .close = n_close,
 };
@@ -1529,12 +1606,20 @@ struct vol *vol_open_ntfs(struct blockdev *bd, uint64_t off, uint64_t size, cons
 		return NULL;
 	}
 	/* read-only first, to look before writing anything at all */
+	op_begin(nt);
 	nt->vol = mount(nt, name, 0);
 	if (!nt->vol) {
-		fail(e, "unreadable-image",
-		     "the NTFS volume cannot be mounted: %s. Run 'chkdsk /f' "
-		     "on it from Windows",
-		     strerror(errno));
+		if (nt->overrun)
+			fail(e, "damaged-volume",
+			     "mounting the NTFS volume took more than %llu bytes of reads, which "
+			     "no sound volume needs: its metadata loops. Run 'chkdsk /f' on it "
+			     "from Windows, then run nobounce again",
+			     (unsigned long long)nt->budget);
+		else
+			fail(e, "unreadable-image",
+			     "the NTFS volume cannot be mounted: %s. Run 'chkdsk /f' "
+			     "on it from Windows",
+			     strerror(errno));
 		vol_close(v);
 		return NULL;
 	}
@@ -1562,5 +1647,6 @@ struct vol *vol_open_ntfs(struct blockdev *bd, uint64_t off, uint64_t size, cons
 		}
 		v->writable = 1;
 	}
+	nt->budget = 0; /* the door's operations set their own */
 	return v;
 }
