@@ -39,6 +39,14 @@ host_same() {
 		flunk "$1: a host file changed: $(diff host.snap host.now | head -3 | tr '\n' ' ')"
 	fi
 }
+# nbd_opened SECRET TRACE: how many times a qemu-nbd in the strace -f -y
+# trace opened SECRET (by any name: -y shows what a descriptor is)
+nbd_opened() {
+	awk -v s="$1" '/execve\(".*qemu-nbd"/ { nbd[$1] = 1 }
+		/clone3?(\(| resumed)/ && ($1 in nbd) && match($0, /= [0-9]+$/) { nbd[substr($0, RSTART + 2)] = 1 }
+		/open(at)?(\(| resumed)/ && ($1 in nbd) && index($0, s) && !/= -1/ { n++ }
+		END { print n + 0 }' "$2"
+}
 # rcs_ok DESC FILE: every exit status recorded in FILE is 0, 1 or 3 (done,
 # work found, refused), never a crash
 rcs_ok() {
@@ -52,18 +60,21 @@ mkdir -p img/u && chown nobody:nogroup img/u
 asnobody qemu-img convert -O vmdk -o subformat=monolithicFlat pristine.img img/u/base.vmdk
 asnobody ln -s "$SECRET" img/u/lnk
 : >rcs
-won=0
+won=0 opened=0 served=0
 for i in $(seq "$RUNS"); do
 	rm -f img/u/over.qcow2
 	asnobody qemu-img create -q -f qcow2 -o cluster_size=2M -b base.vmdk -F vmdk img/u/over.qcow2
 	racer swap 3 img/u/base-flat.vmdk img/u/lnk
-	"$NOBOUNCE" fix -q img/u/over.qcow2 >out 2>err
+	strace -f -qq -y -e trace=openat,open,execve,clone,clone3 -o trace "$NOBOUNCE" fix -q img/u/over.qcow2 >out 2>err
 	echo $? >>rcs
 	unrace
 	[ -L img/u/base-flat.vmdk ] && "$RACE" swap 0 img/u/base-flat.vmdk img/u/lnk
 	grep -q SECRET-MARKER img/u/over.qcow2 && won=$((won + 1))
+	opened=$((opened + $(nbd_opened "$SECRET" trace)))
+	grep -q 'execve(".*qemu-nbd"' trace && served=$((served + 1))
 done
 check "VMDK extent swapped for a link to a root-only file, $RUNS runs: the secret never reached the image (won $won)" test $won = 0
+check "VMDK extent swapped: qemu-nbd (started in $served runs) never opened the secret (opened $opened)" test "$opened" = 0
 rcs_ok "VMDK extent swapped for a link" rcs
 host_same "VMDK extent swapped for a link"
 
@@ -77,18 +88,21 @@ sed "s|\"base-flat.vmdk\"|\"$long\"|" img/u/base.vmdk >desc.tmp
 asnobody cp desc.tmp img/u2/base.vmdk
 off=$(grep -obUa "\"$long\"" img/u2/base.vmdk | head -1 | cut -d: -f1)
 : >rcs
-won=0
+won=0 opened=0 served=0
 for i in $(seq "$RUNS"); do
 	rm -f img/u2/over.qcow2
 	asnobody qemu-img create -q -f qcow2 -o cluster_size=2M -b base.vmdk -F vmdk img/u2/over.qcow2
 	racer flip 3 img/u2/base.vmdk $((off + 1)) "$long" "$SECRET"
-	"$NOBOUNCE" fix -q img/u2/over.qcow2 >out 2>err
+	strace -f -qq -y -e trace=openat,open,execve,clone,clone3 -o trace "$NOBOUNCE" fix -q img/u2/over.qcow2 >out 2>err
 	echo $? >>rcs
 	unrace
 	asnobody cp desc.tmp img/u2/base.vmdk
 	grep -q SECRET-MARKER img/u2/over.qcow2 && won=$((won + 1))
+	opened=$((opened + $(nbd_opened "$SECRET" trace)))
+	grep -q 'execve(".*qemu-nbd"' trace && served=$((served + 1))
 done
 check "VMDK descriptor rewritten in place (extent <-> secret), $RUNS runs: the secret never reached the image (won $won)" test $won = 0
+check "VMDK descriptor rewritten in place: qemu-nbd (started in $served runs) never opened the secret (opened $opened)" test "$opened" = 0
 rcs_ok "VMDK descriptor rewritten in place" rcs
 host_same "VMDK descriptor rewritten in place"
 
