@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "disk/blockdev.h"
+#include "disk/imgfmt.h"
 #include "cli/fleet.h"
 #include "cli/recover.h"
 #include "run/target.h"
@@ -306,13 +307,9 @@ int main(int argc, char **argv)
 	dedupe(&targets, op.ro.quiet);
 	if (!targets.n)
 		return usage_error("%s needs at least one TARGET", cmd);
-	static const char *const formats[] = {"raw", "qcow2", "vmdk", "vpc", "vhdx", "vdi"};
 	if (op.format && STREQ(op.format, "auto"))
 		op.format = NULL; /* detect, as without the option */
-	int known = !op.format;
-	for (size_t i = 0; i < ARRAY_SIZE(formats) && !known; i++)
-		known = STREQ(op.format, formats[i]);
-	if (!known)
+	if (op.format && !imgfmt_known(op.format))
 		return usage_error("--format must be one of auto raw qcow2 vmdk vpc vhdx vdi");
 	signal(SIGPIPE, SIG_IGN);
 	int code;

@@ -10,6 +10,7 @@
 #include "cli/recover.h"
 #include "reg/hive.h"
 #include "reg/hivelog.h"
+#include "reg/regf.h"
 #include "run/target.h"
 #include "lib/version.h"
 #include "vol/vol.h"
@@ -77,7 +78,7 @@ int recover_command(const char *hive, const char *out, int json)
 	if (v && vol_read(v, leaf, (size_t)1 << 30, &primary, &e) == 0 &&
 	    hivelog_read_beside(v, leaf, &logs, &n, &paths, &e) == 0) {
 		struct err why = {0};
-		if (primary.len < 4096 || memcmp(primary.p, "regf", 4) != 0) {
+		if (primary.len < REGF_BLOCK || memcmp(primary.p, "regf", 4) != 0) {
 			fail(&e, "not-a-hive",
 			     "not a registry hive (no 'regf' base block); give a hive file such as "
 			     "system32/config/SYSTEM");
@@ -136,9 +137,7 @@ int recover_command(const char *hive, const char *out, int json)
 	int code = STREQ(status, "error") ? EXIT_FAILED : EXIT_OK;
 	strlist_free(&applied);
 	strlist_free(&paths);
-	for (size_t i = 0; i < n; i++)
-		buf_free(&logs[i].data);
-	free(logs); /* their names belong to paths */
+	hivelog_free(logs, n); /* their names belong to paths */
 	buf_free(&primary);
 	buf_free(&rec);
 	vol_close(v);

@@ -39,8 +39,6 @@
 /* A chain of backing files longer than this is refused (a loop, or an
  * attack on memory). */
 #define IMAGE_MAX_CHAIN 16
-/* VMDK extents per descriptor; real split images have a few hundred at most. */
-#define IMAGE_MAX_EXTENTS 1024
 /* Descriptors handed to qemu-nbd are numbered from here up: below it are
  * its standard streams and its listening socket (3). */
 #define IMAGE_FD_MIN 10

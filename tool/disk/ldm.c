@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ldm: Windows dynamic disks (see ldm.h). */
 #include "disk/ldm.h"
+#include "lib/bytes.h"
 #include "disk/partitions.h"
 #include "lib/sandbox.h"
 
@@ -29,14 +30,6 @@
  * E1E90434CFB3, in its on-disk byte order. */
 static const uint8_t gpt_ldm_metadata[16] = {0xaa, 0xc8, 0x08, 0x58, 0x8f, 0x7e, 0xe0, 0x42,
 					     0x85, 0xd2, 0xe1, 0xe9, 0x04, 0x34, 0xcf, 0xb3};
-
-static uint64_t be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 /* ---- recognising a dynamic disk ---- */
 
@@ -229,7 +222,9 @@ static json_t *group_json(LDMDiskGroup *dg)
 			 jstr(ldm_disk_group_get_name(dg)), "disks", disks, "volumes", vols);
 }
 
-void ldm_child(const int *fds, size_t n, int out)
+/* The child's side: runs libldm on the disk copies open on fds[0..n) and
+ * writes the layout as JSON to out.  Never returns. */
+static void __attribute__((noreturn)) ldm_child(const int *fds, size_t n, int out)
 {
 	struct rlimit mem = {CHILD_MEMORY, CHILD_MEMORY}, cpu = {CHILD_SECONDS, CHILD_SECONDS},
 		      core = {0, 0};

@@ -61,8 +61,4 @@ int ldm_read(struct blockdev **bds, char *const *names, size_t n, struct ldm_lay
 	     struct err *e);
 void ldm_layout_free(struct ldm_layout *l);
 
-/* The child's side: runs libldm on the disk copies open on fds[0..n) and
- * writes the layout as JSON to out.  Never returns. */
-void ldm_child(const int *fds, size_t n, int out) __attribute__((noreturn));
-
 #endif

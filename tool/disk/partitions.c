@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "disk/partitions.h"
+#include "lib/bytes.h"
 
 #include <errno.h>
 #include <sys/stat.h>
@@ -9,16 +10,6 @@
 /* A GPT entry array larger than this is refused: the usual is 16 KiB
  * (128 entries), and any count is legal when its CRC holds. */
 #define MAX_GPT_ARRAY ((size_t)16 << 20)
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
 
 static int is_ntfs_boot(const uint8_t *s)
 {

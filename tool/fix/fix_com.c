@@ -42,7 +42,7 @@ static void victims_free(struct victims *v)
 	free(v->path);
 }
 
-int names_peexch50(const char *path)
+static int names_peexch50(const char *path)
 {
 	const char *s = path;
 	while (isspace((unsigned char)*s))

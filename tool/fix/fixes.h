@@ -58,10 +58,8 @@ int fix_system_plan(struct hive *system, struct fixctx *cx, struct changes *out,
 /* PEEXCH50.DLL's COM registration in SOFTWARE\Classes: its CLSIDs, ProgIDs,
  * type library and interfaces.  Adds the classes to cx. */
 int fix_com_plan(struct hive *software, struct fixctx *cx, struct changes *out, struct err *e);
-/* Every path names_peexch50 accepts holds this word (any case). */
+/* Every path fix_com.c takes for PEEXCH50.DLL holds this word (any case). */
 #define FIX_COM_WORD "peexch50"
-/* Whether a path (InprocServer32 or win32 value) names PEEXCH50.DLL. */
-int names_peexch50(const char *path);
 
 /* No real MetaBase.xml comes near this. */
 #define METABASE_MAX_BYTES ((size_t)64 << 20)

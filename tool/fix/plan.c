@@ -1,14 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* plan: what a fix would change, worked out read-only (see plan.h). */
 #include "fix/plan.h"
+#include "lib/bytes.h"
 #include "reg/hivelog.h"
 
 #include <stdio.h>
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 /* ---- verification ---- */
 
@@ -70,7 +66,7 @@ static int verify_bytes(const struct edit *ed, const struct buf *bytes, const st
 
 /* ---- planning ---- */
 
-void edit_free(struct edit *ed)
+static void edit_free(struct edit *ed)
 {
 	hash_free(ed->hash_before); /* they read the buffers */
 	hash_free(ed->hash_after);
@@ -147,9 +143,7 @@ static int recover_hive(struct vol *v, const char *path, const struct buf *raw, 
 		CLEANUP_FREE char *list = strlist_join(&applied, "; ");
 		outcome_note(o, "%s is dirty: replayed its logs in memory (%s)", path, list);
 	}
-	for (size_t i = 0; i < n; i++)
-		buf_free(&hl[i].data);
-	free(hl);
+	hivelog_free(hl, n);
 	strlist_free(&paths);
 	strlist_free(&applied);
 	return r;

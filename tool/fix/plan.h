@@ -51,7 +51,6 @@ int plan_install(struct vol *v, struct install *in, const struct plan_opts *po,
  * (undo, a refused volume); a SOFTWARE that cannot be read is only noted. */
 void plan_describe(struct vol *v, struct install *in);
 
-void edit_free(struct edit *ed);
 void outcome_free(struct outcome *o);
 /* Adds a sentence to an outcome's notes. */
 void outcome_note(struct outcome *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

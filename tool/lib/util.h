@@ -14,6 +14,9 @@
 #define STREQ(a, b) (strcmp((a), (b)) == 0)
 #define STRCASEEQ(a, b) (strcasecmp((a), (b)) == 0)
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* The page: the unit in which a fix compares, saves and writes files, and in
+ * which NTFS writes are held until they go to the disk as one burst. */
+#define NB_PAGE 4096u
 
 void cleanup_free(void *ptr);
 #define CLEANUP_FREE __attribute__((cleanup(cleanup_free)))

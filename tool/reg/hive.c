@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "reg/hive.h"
+#include "reg/regf.h"
 #include "reg/regname.h"
 
 #include <ctype.h>
@@ -9,39 +10,29 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 int hive_check_bytes(const char *name, const uint8_t *p, size_t len, struct err *e)
 {
 	static const char repair[] =
 	    "Restore it from a backup (system32\\config\\*.sav, repair\\ or RegBack) "
 	    "before running nobounce";
-	if (len < 4096 || memcmp(p, "regf", 4) != 0)
+	if (len < REGF_BLOCK || memcmp(p, "regf", 4) != 0)
 		return fail(e, "damaged-hive", "%s: not a registry hive (no 'regf' base block). %s",
 			    name, repair);
-	uint32_t x = 0;
-	for (int i = 0; i < 127; i++)
-		x ^= le32(p + 4 * i);
-	if (x == 0xffffffffu)
-		x = 0xfffffffeu;
-	else if (x == 0)
-		x = 1;
-	if (x != le32(p + 0x1fc))
+	uint32_t x = regf_checksum(p);
+	if (x != le32(p + REGF_CHECKSUM))
 		return fail(e, "damaged-hive",
 			    "%s: the base block checksum is wrong (0x%08x, expected 0x%08x): "
 			    "the hive is damaged. %s",
-			    name, le32(p + 0x1fc), x, repair);
-	uint32_t seq1 = le32(p + 4), seq2 = le32(p + 8);
+			    name, le32(p + REGF_CHECKSUM), x, repair);
+	uint32_t seq1 = le32(p + REGF_SEQ1), seq2 = le32(p + REGF_SEQ2);
 	if (seq1 != seq2)
 		return fail(e, "dirty-hive",
 			    "%s: the hive is dirty (sequence numbers %u and %u differ): Windows "
 			    "did not finish writing it. Boot Windows once and shut it down "
 			    "cleanly, then run nobounce again; nothing was written",
 			    name, seq1, seq2);
-	uint32_t major = le32(p + 0x14), minor = le32(p + 0x18), type = le32(p + 0x1c);
+	uint32_t major = le32(p + REGF_MAJOR), minor = le32(p + REGF_MINOR),
+		 type = le32(p + REGF_TYPE);
 	if (major != 1 || minor < 2 || minor > 6)
 		return fail(e, "damaged-hive", "%s: unsupported hive format version %u.%u. %s",
 			    name, major, minor, repair);
@@ -50,20 +41,20 @@ int hive_check_bytes(const char *name, const uint8_t *p, size_t len, struct err 
 			    "%s: is a transaction log or alternate file (type %u), not a primary "
 			    "hive",
 			    name, type);
-	uint32_t bins = le32(p + 0x28);
-	if (bins == 0 || bins % 4096 != 0)
+	uint32_t bins = le32(p + REGF_BINS_SIZE);
+	if (bins == 0 || bins % REGF_BLOCK != 0)
 		return fail(e, "damaged-hive", "%s: the base block gives a bad size (%u). %s", name,
 			    bins, repair);
-	if ((uint64_t)bins + 4096 > len)
+	if ((uint64_t)bins + REGF_BLOCK > len)
 		return fail(e, "damaged-hive",
 			    "%s: truncated: the base block says %llu bytes, the file has %zu. %s",
-			    name, (unsigned long long)bins + 4096, len, repair);
-	if (len % 4096 != 0)
+			    name, (unsigned long long)bins + REGF_BLOCK, len, repair);
+	if (len % REGF_BLOCK != 0)
 		return fail(e, "damaged-hive",
 			    "%s: %zu bytes of trailing data after its last 4 KiB block (a hive "
 			    "file is whole 4 KiB blocks): damaged or not a hive. %s",
-			    name, len % 4096, repair);
-	if (memcmp(p + 4096, "hbin", 4) != 0)
+			    name, len % REGF_BLOCK, repair);
+	if (memcmp(p + REGF_BLOCK, "hbin", 4) != 0)
 		return fail(e, "damaged-hive", "%s: the first hive bin is missing. %s", name,
 			    repair);
 	return 0;
@@ -384,18 +375,18 @@ int hive_mentions(const uint8_t *p, size_t len, const char *word)
 		return 0;
 	qsort(at, n, sizeof *at, by_u64);
 	/* follow the cells of each bin: is any occurrence inside a used one? */
-	if (len < 4096 + 32 || memcmp(p, "regf", 4) != 0) {
+	if (len < REGF_BLOCK + 32 || memcmp(p, "regf", 4) != 0) {
 		free(at);
 		return 1;
 	}
 	size_t k = 0;
 	int r = 0;
-	uint64_t end = 4096 + (uint64_t)le32(p + 0x28);
+	uint64_t end = REGF_BLOCK + (uint64_t)le32(p + REGF_BINS_SIZE);
 	if (end > len)
 		end = len;
-	for (uint64_t bin = 4096; bin + 32 <= end && k < n && !r;) {
-		uint32_t bsize = le32(p + bin + 8);
-		if (memcmp(p + bin, "hbin", 4) != 0 || bsize < 4096 || bsize % 4096 ||
+	for (uint64_t bin = REGF_BLOCK; bin + 32 <= end && k < n && !r;) {
+		uint32_t bsize = le32(p + bin + HBIN_SIZE);
+		if (memcmp(p + bin, "hbin", 4) != 0 || bsize < REGF_BLOCK || bsize % REGF_BLOCK ||
 		    bin + bsize > end) {
 			r = 1; /* not a bin: only hivex can tell */
 			break;

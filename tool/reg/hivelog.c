@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "reg/hivelog.h"
+#include "reg/regf.h"
 #include "vol/vol.h"
 
 #include <stdio.h>
 
-#define BASE_BLOCK 4096
 #define LOG_SECTOR 512
 #define PAGE 512
 #define MAX_BINS ((uint64_t)1 << 30)	  /* as HIVE_MAX_BYTES */
@@ -14,37 +14,18 @@
  * write, 2 the same format as Windows 2000 writes it, 6 the new one. */
 enum { TYPE_PRIMARY = 0, TYPE_LOG_OLD = 1, TYPE_LOG_OLD_2000 = 2, TYPE_LOG_NEW = 6 };
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
 static void put32(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static uint32_t checksum(const uint8_t *p)
-{
-	uint32_t x = 0;
-	for (int i = 0; i < 127; i++)
-		x ^= le32(p + 4 * i);
-	if (x == 0xffffffffu)
-		return 0xfffffffeu;
-	return x ? x : 1;
-}
-
 int hivelog_is_dirty(const uint8_t *p, size_t len)
 {
 	if (len < 512 || memcmp(p, "regf", 4) != 0)
 		return 0;
-	return le32(p + 4) != le32(p + 8) || checksum(p) != le32(p + 508);
+	return le32(p + REGF_SEQ1) != le32(p + REGF_SEQ2) ||
+	       regf_checksum(p) != le32(p + REGF_CHECKSUM);
 }
 
 /* ---- Marvin32 ---- */
@@ -66,7 +47,8 @@ static void marvin_block(uint32_t *lo, uint32_t *hi)
 	*hi = rotl(*hi, 19);
 }
 
-uint64_t hivelog_marvin32(const uint8_t *p, size_t len)
+/* Marvin32 with the registry's seed. */
+static uint64_t hivelog_marvin32(const uint8_t *p, size_t len)
 {
 	uint32_t lo = (uint32_t)MARVIN_SEED, hi = (uint32_t)(MARVIN_SEED >> 32);
 	for (; len >= 4; p += 4, len -= 4) {
@@ -94,17 +76,17 @@ static int log_header_ok(const struct hivelog *l, int type, struct err *e)
 	const uint8_t *p = l->data.p;
 	if (l->data.len < LOG_SECTOR || memcmp(p, "regf", 4) != 0)
 		return fail(e, "bad-log", "%s: not a transaction log (no 'regf' header)", l->name);
-	if (checksum(p) != le32(p + 508))
+	if (regf_checksum(p) != le32(p + REGF_CHECKSUM))
 		return fail(e, "bad-log", "%s: its header checksum is wrong", l->name);
-	if (le32(p + 4) != le32(p + 8))
+	if (le32(p + REGF_SEQ1) != le32(p + REGF_SEQ2))
 		return fail(e, "bad-log",
 			    "%s: its header is itself half-written (sequence numbers %u and %u)",
-			    l->name, le32(p + 4), le32(p + 8));
+			    l->name, le32(p + REGF_SEQ1), le32(p + REGF_SEQ2));
 	uint32_t t = le32(p + 28);
 	if (t != (uint32_t)type && !(type == TYPE_LOG_OLD && t == TYPE_LOG_OLD_2000))
 		return fail(e, "bad-log", "%s: a log of type %u, expected %d", l->name, t, type);
 	uint32_t bins = le32(p + 40);
-	if (bins == 0 || bins % 4096 || bins > MAX_BINS)
+	if (bins == 0 || bins % REGF_BLOCK || bins > MAX_BINS)
 		return fail(e, "bad-log", "%s: its header gives a bad hive size (%u)", l->name,
 			    bins);
 	return 0;
@@ -115,14 +97,14 @@ static int log_header_ok(const struct hivelog *l, int type, struct err *e)
 static int start_output(const char *name, const struct buf *primary, const struct hivelog *l,
 			uint32_t bins, struct buf *out, struct err *e)
 {
-	if (primary->len < BASE_BLOCK)
+	if (primary->len < REGF_BLOCK)
 		return fail(e, "damaged-hive", "%s: shorter than a base block", name);
-	size_t len = BASE_BLOCK + (size_t)bins;
+	size_t len = REGF_BLOCK + (size_t)bins;
 	size_t have = primary->len < len ? primary->len : len;
 	out->p = xcalloc(len, 1);
 	out->len = len;
 	memcpy(out->p, primary->p, have);
-	if (checksum(primary->p) != le32(primary->p + 508))
+	if (regf_checksum(primary->p) != le32(primary->p + REGF_CHECKSUM))
 		memcpy(out->p, l->data.p, LOG_SECTOR); /* the log keeps its first sector */
 	return 0;
 }
@@ -135,19 +117,19 @@ static void finish_base(struct buf *out, uint32_t seq, uint32_t bins)
 	put32(out->p + 8, seq);
 	put32(out->p + 28, TYPE_PRIMARY);
 	put32(out->p + 40, bins);
-	put32(out->p + 508, checksum(out->p));
+	put32(out->p + REGF_CHECKSUM, regf_checksum(out->p));
 }
 
 /* Every hbin header of the bins data is where it says it is, and the bins
  * tile the data exactly. */
 static int bins_ok(const struct buf *out)
 {
-	size_t off = 0, bins = out->len - BASE_BLOCK;
+	size_t off = 0, bins = out->len - REGF_BLOCK;
 	while (off < bins) {
-		const uint8_t *h = out->p + BASE_BLOCK + off;
-		uint32_t size = le32(h + 8);
-		if (memcmp(h, "hbin", 4) != 0 || le32(h + 4) != off || size < 4096 || size % 4096 ||
-		    size > bins - off)
+		const uint8_t *h = out->p + REGF_BLOCK + off;
+		uint32_t size = le32(h + HBIN_SIZE);
+		if (memcmp(h, "hbin", 4) != 0 || le32(h + HBIN_OFFSET) != off ||
+		    size < REGF_BLOCK || size % REGF_BLOCK || size > bins - off)
 			return 0;
 		off += size;
 	}
@@ -164,9 +146,9 @@ static int recover_old(const char *name, const struct buf *primary, const struct
 	const uint8_t *lp = l->data.p;
 	/* the log applies to the write that left the primary dirty */
 	uint64_t want =
-	    checksum(primary->p) == le32(primary->p + 508)
+	    regf_checksum(primary->p) == le32(primary->p + REGF_CHECKSUM)
 		? le64(primary->p + 12)
-		: (primary->len > BASE_BLOCK + 28 ? le64(primary->p + BASE_BLOCK + 20) : 0);
+		: (primary->len > REGF_BLOCK + 28 ? le64(primary->p + REGF_BLOCK + 20) : 0);
 	if (le64(lp + 12) != want)
 		return fail(e, "bad-log",
 			    "%s: written for another state of the hive (its timestamp differs "
@@ -189,14 +171,14 @@ static int recover_old(const char *name, const struct buf *primary, const struct
 			return fail(e, "bad-log", "%s: truncated: dirty page %zu is missing",
 				    l->name, k);
 		}
-		memcpy(out->p + BASE_BLOCK + i * PAGE, lp + src, PAGE);
+		memcpy(out->p + REGF_BLOCK + i * PAGE, lp + src, PAGE);
 	}
 	if (!bins_ok(out)) {
 		buf_free(out);
 		return fail(e, "bad-log", "%s: its dirty pages do not form valid hive bins",
 			    l->name);
 	}
-	finish_base(out, le32(primary->p + 4), bins);
+	finish_base(out, le32(primary->p + REGF_SEQ1), bins);
 	return 0;
 }
 
@@ -223,7 +205,7 @@ static int read_entry(const struct hivelog *l, size_t off, uint32_t seq, struct 
 	if (hivelog_marvin32(p + 40, en->size - 40) != le64(p + 24) ||
 	    hivelog_marvin32(p, 32) != le64(p + 32))
 		return *why = "has a bad hash (a write Windows never finished)", 0;
-	if (en->bins == 0 || en->bins % 4096 || en->bins > MAX_BINS ||
+	if (en->bins == 0 || en->bins % REGF_BLOCK || en->bins > MAX_BINS ||
 	    (uint64_t)en->count * 8 > en->size - 40)
 		return *why = "is malformed", 0;
 	if (en->seq != seq)
@@ -241,7 +223,7 @@ static int read_entry(const struct hivelog *l, size_t off, uint32_t seq, struct 
 static void apply_entry(const struct hivelog *l, const struct entry *en, struct buf *out)
 {
 	const uint8_t *p = l->data.p + en->off;
-	size_t need = BASE_BLOCK + (size_t)en->bins;
+	size_t need = REGF_BLOCK + (size_t)en->bins;
 	if (need != out->len) { /* the hive grew (or shrank) with this entry */
 		out->p = xrealloc(out->p, need);
 		if (need > out->len)
@@ -251,7 +233,7 @@ static void apply_entry(const struct hivelog *l, const struct entry *en, struct 
 	size_t data = 40 + (size_t)en->count * 8;
 	for (uint32_t i = 0; i < en->count; i++) {
 		uint32_t off = le32(p + 40 + 8 * i), size = le32(p + 44 + 8 * i);
-		memcpy(out->p + BASE_BLOCK + off, p + data, size);
+		memcpy(out->p + REGF_BLOCK + off, p + data, size);
 		data += size;
 	}
 }
@@ -262,7 +244,7 @@ static void apply_entry(const struct hivelog *l, const struct entry *en, struct 
 static size_t apply_log(const struct hivelog *l, struct buf *out, uint32_t *last, uint32_t *bins,
 			struct strlist *applied)
 {
-	uint32_t seq = le32(l->data.p + 4), first = seq;
+	uint32_t seq = le32(l->data.p + REGF_SEQ1), first = seq;
 	size_t n = 0, off = LOG_SECTOR;
 	struct entry en;
 	const char *why = NULL;
@@ -310,28 +292,30 @@ static int recover_new(const char *name, const struct buf *primary, const struct
 	}
 	if (!nc)
 		return fail(e, "bad-log", "%s: no valid transaction log beside it", name);
-	if (nc == 2 && seq_before(le32(c[1]->data.p + 4), le32(c[0]->data.p + 4))) {
+	if (nc == 2 && seq_before(le32(c[1]->data.p + REGF_SEQ1), le32(c[0]->data.p + REGF_SEQ1))) {
 		const struct hivelog *t = c[0]; /* the log whose sequence starts first */
 		c[0] = c[1];
 		c[1] = t;
 	}
-	int sound = checksum(primary->p) == le32(primary->p + 508);
-	uint32_t secondary = le32(primary->p + 8), last = 0, bins = le32(primary->p + 40);
+	int sound = regf_checksum(primary->p) == le32(primary->p + REGF_CHECKSUM);
+	uint32_t secondary = le32(primary->p + REGF_SEQ2), last = 0,
+		 bins = le32(primary->p + REGF_BINS_SIZE);
 	size_t first = sound ? 0 : nc - 1, done = 0;
-	while (first < nc && sound && seq_before(le32(c[first]->data.p + 4), secondary)) {
+	while (first < nc && sound && seq_before(le32(c[first]->data.p + REGF_SEQ1), secondary)) {
 		if (applied)
 			strlist_add(
 			    applied,
 			    xasprintf("%s: ignored: its entries (from %u) are older than the "
 				      "hive (%u)",
-				      c[first]->name, le32(c[first]->data.p + 4), secondary));
+				      c[first]->name, le32(c[first]->data.p + REGF_SEQ1),
+				      secondary));
 		first++;
 	}
 	if (first < nc && start_output(name, primary, c[first], bins, out, e) == -1)
 		return -1;
 	if (first < nc)
 		done = apply_log(c[first], out, &last, &bins, applied);
-	if (done && first + 1 < nc && le32(c[first + 1]->data.p + 4) == last + 1)
+	if (done && first + 1 < nc && le32(c[first + 1]->data.p + REGF_SEQ1) == last + 1)
 		done += apply_log(c[first + 1], out, &last, &bins, applied);
 	if (!done) {
 		buf_free(out);
@@ -353,7 +337,7 @@ int hivelog_recover(const char *name, const struct buf *primary, const struct hi
 		    size_t nlogs, struct buf *out, struct strlist *applied, struct err *e)
 {
 	memset(out, 0, sizeof *out);
-	if (primary->len < BASE_BLOCK || memcmp(primary->p, "regf", 4) != 0)
+	if (primary->len < REGF_BLOCK || memcmp(primary->p, "regf", 4) != 0)
 		return fail(e, "damaged-hive", "%s: not a registry hive", name);
 	/* the logs' own headers say which format they are */
 	int new_format = 0;

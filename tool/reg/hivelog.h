@@ -37,7 +37,4 @@ int hivelog_read_beside(struct vol *v, const char *hive, struct hivelog **logs, 
 			struct strlist *paths, struct err *e);
 void hivelog_free(struct hivelog *logs, size_t n);
 
-/* Marvin32 with the registry's seed (exposed for the tests and the fuzzer). */
-uint64_t hivelog_marvin32(const uint8_t *p, size_t len);
-
 #endif

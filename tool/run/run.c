@@ -124,7 +124,7 @@ int run_install(struct vol *v, struct install *in, enum command cmd, const struc
 		r = fail(&o->err, v->refusal_kind, "%s; nothing was written", v->refusal);
 		goto out;
 	}
-	r = txn_find(v, in, &js, &o->err);
+	r = journal_find(v, in, &js, &o->err);
 	if (r == 0 && (cmd == CMD_UNDO || cmd == CMD_COMMIT)) {
 		plan_describe(v, in);
 		critical_begin();
@@ -142,7 +142,7 @@ int run_install(struct vol *v, struct install *in, enum command cmd, const struc
 		goto out;
 	}
 	if (r == 0) {
-		txn_classes(&js, &base);
+		journal_classes(&js, &base);
 		fixctx_copy(&cx, &base);
 		struct plan_opts po = {cmd == CMD_FIX, ro->no_recover};
 		r = plan_install(v, in, &po, &base, &cx, o, &o->err);
@@ -188,7 +188,7 @@ out:
 		o->journal = xstrdup(last(&js)->path);
 	fixctx_free(&base);
 	fixctx_free(&cx);
-	txn_free(&js);
+	journal_free(&js);
 	if (r == -1)
 		o->status = "error";
 	return r;
@@ -198,8 +198,8 @@ int run_pending(struct vol *v, struct install *in)
 {
 	struct journals js;
 	struct err e = {0};
-	int r = txn_find(v, in, &js, &e) == 0 ? txn_pending(&js) : 1;
-	txn_free(&js);
+	int r = journal_find(v, in, &js, &e) == 0 ? journal_pending(&js) : 1;
+	journal_free(&js);
 	err_clear(&e);
 	return r;
 }

@@ -1,338 +1,44 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* txn: the transaction that writes a fix, and undoes it (see txn.h; the
- * journal's format is in docs/journal.md). */
+ * journal's format is in journal.c and docs/journal.md).
+ *
+ * The invariants, which every path below keeps:
+ *
+ *  1. Nothing of Windows' is written before a journal whose saved pages
+ *     cover every byte about to change is on the disk, synced, read back
+ *     equal, and in state "applying".  A journal in "creating" names no
+ *     write to Windows' files: the next run removes it.
+ *  2. The header's state is the only part of a journal written twice, and
+ *     it is one 512-byte sector: a cut leaves the old state or the new.
+ *  3. The volume still holds what was planned on (length, and the bytes of
+ *     each page about to change) when the journal is written; otherwise
+ *     nothing is written.
+ *  4. What allocates comes first (files grow before their pages are
+ *     written), what frees comes last (they shrink after).
+ *  5. "complete" is written only after every written range reads back from
+ *     the disk equal to what was planned.
+ *  6. A run that fails after its first write to Windows' files puts every
+ *     file back from its own journal before returning; when it cannot, it
+ *     says so and leaves the journal for undo.
+ *  7. Undo and roll-back work out every file's result in memory and write
+ *     only when that result hashes to the original the journal recorded;
+ *     a file changed since the run refuses the whole undo (changed-since,
+ *     nothing written) unless --force puts back its full copy.
+ *  8. A journal is dropped header first (zeroed and synced), then removed:
+ *     its freed clusters are never taken for a live journal.
+ *  9. A journal that is damaged, for another run, or names a file nobounce
+ *     never edits is never acted on (bad-journal). */
 #include "txn/txn.h"
 
-#include <ctype.h>
 #include <stdio.h>
-#include <time.h>
-
-#define JHEAD 512 /* the header: the only part of a journal written twice */
-#define JOURNAL_MAX_BYTES ((size_t)4 << 30)
-#define MAGIC "nobounce journal 1\n"
-
-/* ---- pages ---- */
-
-struct span {
-	uint64_t off, len;
-};
-
-struct spans {
-	struct span *v;
-	size_t n;
-};
-
-static void spans_add(struct spans *s, uint64_t off, uint64_t len)
-{
-	if (!len)
-		return;
-	if (s->n && s->v[s->n - 1].off + s->v[s->n - 1].len == off) {
-		s->v[s->n - 1].len += len;
-		return;
-	}
-	s->v = xrealloc(s->v, (s->n + 1) * sizeof *s->v);
-	s->v[s->n++] = (struct span){off, len};
-}
-
-static size_t page_len(size_t len, size_t off)
-{
-	return off >= len ? 0 : len - off < TXN_PAGE ? len - off : TXN_PAGE;
-}
-
-/* The pages in which a and b differ (in bytes or in length), as runs. */
-static void diff_pages(const struct buf *a, const struct buf *b, struct spans *out)
-{
-	size_t n = a->len > b->len ? a->len : b->len;
-	for (size_t off = 0; off < n; off += TXN_PAGE) {
-		size_t la = page_len(a->len, off), lb = page_len(b->len, off);
-		if (la == lb && memcmp(a->p + off, b->p + off, la) == 0)
-			continue;
-		spans_add(out, off, TXN_PAGE);
-	}
-}
-
-/* A run of pages, cut to a file of len bytes. */
-static struct span clip(struct span s, uint64_t len)
-{
-	if (s.off >= len)
-		return (struct span){s.off, 0};
-	if (s.off + s.len > len)
-		s.len = len - s.off;
-	return s;
-}
-
-/* ---- the header ---- */
-
-static const char *const states[] = {"creating", "applying", "complete", "undoing"};
-
-struct header {
-	char state[12];
-	int run;
-	uint64_t ioff, ilen, doff, dlen;
-	char isha[65], dsha[65];
-};
-
-/* Space padding that ends a line. */
-static void pad(uint8_t *p, size_t n)
-{
-	memset(p, ' ', n);
-	if (n)
-		p[n - 1] = '\n';
-}
-
-/* Always exactly JHEAD bytes of text, padded with spaces, so that the
- * state can be rewritten in place. */
-static void header_make(const struct header *h, uint8_t out[JHEAD])
-{
-	int n =
-	    snprintf((char *)out, JHEAD,
-		     MAGIC "state: %-8s\nrun: %d\nindex: %llu %llu sha256:%s\n"
-			   "data: %llu %llu sha256:%s\n",
-		     h->state, h->run, (unsigned long long)h->ioff, (unsigned long long)h->ilen,
-		     h->isha, (unsigned long long)h->doff, (unsigned long long)h->dlen, h->dsha);
-	pad(out + n, JHEAD - (size_t)n);
-}
-
-static int is_hex64(const char *s)
-{
-	size_t i = 0;
-	while (i < 64 && isxdigit((unsigned char)s[i]) && !isupper((unsigned char)s[i]))
-		i++;
-	return i == 64 && !s[64];
-}
-
-/* 1 parsed, 0 no header at all (a creation that never finished). */
-static int header_parse(const struct buf *b, struct header *h, char **bad)
-{
-	memset(h, 0, sizeof *h);
-	if (b->len < JHEAD || memcmp(b->p, MAGIC, strlen(MAGIC)) != 0)
-		return 0;
-	char text[JHEAD + 1];
-	memcpy(text, b->p, JHEAD);
-	text[JHEAD] = 0;
-	unsigned long long ioff, ilen, doff, dlen;
-	int used = 0;
-	if (sscanf(text,
-		   MAGIC "state: %11s\nrun: %d\nindex: %llu %llu sha256:%64s\ndata: %llu %llu "
-			 "sha256:%64s\n%n",
-		   h->state, &h->run, &ioff, &ilen, h->isha, &doff, &dlen, h->dsha, &used) != 8 ||
-	    !used) {
-		*bad = xstrdup("its header cannot be read");
-		return 1;
-	}
-	h->ioff = ioff, h->ilen = ilen, h->doff = doff, h->dlen = dlen;
-	int known = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(states); i++)
-		known |= STREQ(h->state, states[i]);
-	if (!known)
-		*bad = xasprintf("its state \"%s\" is not one nobounce writes", h->state);
-	return 1;
-}
-
-/* ---- reading journals ---- */
-
-static const char *jstr(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : "";
-}
-
-static uint64_t jnum(json_t *o, const char *k)
-{
-	json_int_t n = json_integer_value(json_object_get(o, k));
-	return n < 0 ? 0 : (uint64_t)n;
-}
-
-/* The files a journal may name: the ones nobounce edits, and the logs
- * beside the hives.  Anything else is not ours to write. */
-static int ours(const struct install *in, const char *path)
-{
-	const char *files[] = {in->system, in->software, in->metabase};
-	static const char *const logs[] = {"", ".LOG", ".LOG1", ".LOG2"};
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
-		for (size_t j = 0; files[i] && j < (i < 2 ? ARRAY_SIZE(logs) : 1); j++) {
-			CLEANUP_FREE char *want = xasprintf("%s%s", files[i], logs[j]);
-			if (STRCASEEQ(path, want))
-				return 1;
-		}
-	return 0;
-}
-
-static char *volume_copy_name(const char *path, int run)
-{
-	return xasprintf("%s.nobounce-%d.bak", path, run);
-}
-
-/* Why an index cannot be trusted, or NULL. */
-static char *index_bad(const struct install *in, json_t *ix, const struct header *h, int run)
-{
-	if (!json_is_object(ix) || json_integer_value(json_object_get(ix, "nobounce_journal")) != 1)
-		return xstrdup("its index is not a nobounce journal's");
-	if (json_integer_value(json_object_get(ix, "run")) != run)
-		return xstrdup("its index is for another run");
-	json_t *files = json_object_get(ix, "files");
-	if (!json_is_array(files) || !json_array_size(files))
-		return xstrdup("its index lists no file");
-	for (size_t i = 0; i < json_array_size(files); i++) {
-		json_t *f = json_array_get(files, i);
-		const char *path = jstr(f, "path");
-		if (!ours(in, path))
-			return xasprintf("it names %s, a file nobounce never edits", path);
-		uint64_t before = jnum(f, "size_before"), after = jnum(f, "size_after");
-		if (before > HIVE_MAX_BYTES || after > HIVE_MAX_BYTES ||
-		    !is_hex64(jstr(f, "sha256_before")) || !is_hex64(jstr(f, "sha256_after")))
-			return xasprintf("its entry for %s is malformed", path);
-		json_t *rs = json_object_get(f, "ranges");
-		uint64_t end = 0;
-		for (size_t k = 0; k < json_array_size(rs); k++) {
-			json_t *r = json_array_get(rs, k);
-			uint64_t off = jnum(r, "offset"), len = jnum(r, "length"),
-				 at = jnum(r, "at");
-			if (!len || off < end || off % TXN_PAGE || off + len > before ||
-			    at < h->doff || at + len > h->doff + h->dlen)
-				return xasprintf("its ranges for %s are malformed", path);
-			end = off + len;
-		}
-		const char *copy = json_string_value(json_object_get(f, "copy"));
-		const char *on = jstr(f, "copy_on");
-		if (copy && STREQ(on, "volume")) {
-			CLEANUP_FREE char *want = volume_copy_name(path, run);
-			if (!STRCASEEQ(copy, want))
-				return xasprintf("its copy of %s is named oddly", path);
-		} else if (copy && (!STREQ(on, "host") || strchr(copy, '/') || copy[0] == '.')) {
-			return xasprintf("its copy of %s is named oddly", path);
-		}
-	}
-	return NULL;
-}
-
-static void journal_judge(const struct install *in, struct journal *j)
-{
-	struct header h;
-	if (!header_parse(&j->bytes, &h, &j->bad))
-		return; /* no header: its creation never finished */
-	snprintf(j->state, sizeof j->state, "%s", h.state);
-	if (j->bad || STREQ(j->state, "creating"))
-		return;
-	char sha[65];
-	if (h.run != j->run) {
-		j->bad = xasprintf("its header says run %d", h.run);
-	} else if (h.ioff < JHEAD || h.ioff > j->bytes.len || h.ilen > j->bytes.len - h.ioff ||
-		   h.doff > j->bytes.len || h.dlen > j->bytes.len - h.doff) {
-		j->bad = xstrdup("it is shorter than its header says");
-	} else if (sha256_hex(j->bytes.p + h.ioff, h.ilen, sha), !STREQ(sha, h.isha)) {
-		j->bad = xstrdup("its index does not match its checksum");
-	} else if (sha256_hex(j->bytes.p + h.doff, h.dlen, sha), !STREQ(sha, h.dsha)) {
-		j->bad = xstrdup("its saved pages do not match their checksum");
-	} else {
-		json_error_t je;
-		j->index = json_loadb((const char *)j->bytes.p + h.ioff, h.ilen, 0, &je);
-		j->bad = j->index ? index_bad(in, j->index, &h, j->run)
-				  : xasprintf("its index cannot be parsed: %s", je.text);
-	}
-}
-
-/* "nobounce-N.journal", any letter case: N, or 0. */
-static int journal_run(const char *name)
-{
-	if (strncasecmp(name, "nobounce-", 9) != 0)
-		return 0;
-	const char *p = name + 9;
-	int n = 0;
-	while (isdigit((unsigned char)*p) && n < 1000000)
-		n = n * 10 + (*p++ - '0');
-	return p > name + 9 && n > 0 && STRCASEEQ(p, ".journal") ? n : 0;
-}
-
-static int by_run(const void *a, const void *b)
-{
-	int x = ((const struct journal *)a)->run, y = ((const struct journal *)b)->run;
-	return (x > y) - (x < y);
-}
-
-int txn_find(struct vol *v, const struct install *in, struct journals *js, struct err *e)
-{
-	memset(js, 0, sizeof *js);
-	struct strlist names = {0};
-	if (vol_list(v, in->sysroot, &names, e) == -1)
-		return -1;
-	int r = 0;
-	for (size_t i = 0; i < names.n && r == 0; i++) {
-		int run = journal_run(names.v[i]);
-		if (!run)
-			continue;
-		struct journal j = {.path = xasprintf("%s/%s", in->sysroot, names.v[i]),
-				    .run = run};
-		int k = vol_kind(v, j.path, e);
-		if (k == VOL_FILE)
-			r = vol_read(v, j.path, JOURNAL_MAX_BYTES, &j.bytes, e);
-		else if (k != -1)
-			j.bad = xstrdup("it is not a regular file");
-		else
-			r = -1;
-		if (r == 0)
-			journal_judge(in, &j);
-		js->v = xrealloc(js->v, (js->n + 1) * sizeof *js->v);
-		js->v[js->n++] = j;
-	}
-	strlist_free(&names);
-	if (js->n)
-		qsort(js->v, js->n, sizeof *js->v, by_run);
-	for (size_t i = 1; r == 0 && i < js->n; i++)
-		if (js->v[i].run == js->v[i - 1].run)
-			r = fail(e, "bad-journal",
-				 "%s and %s: two journals for one run (names that differ only in "
-				 "letter case). Remove the stray one and run again",
-				 js->v[i - 1].path, js->v[i].path);
-	return r;
-}
-
-void txn_free(struct journals *js)
-{
-	for (size_t i = 0; i < js->n; i++) {
-		free(js->v[i].path);
-		free(js->v[i].bad);
-		json_decref(js->v[i].index);
-		buf_free(&js->v[i].bytes);
-	}
-	free(js->v);
-	memset(js, 0, sizeof *js);
-}
-
-void txn_classes(const struct journals *js, struct fixctx *cx)
-{
-	for (size_t i = 0; i < js->n; i++) {
-		json_t *cl = json_object_get(js->v[i].index, "sink_classes");
-		for (size_t k = 0; k < json_array_size(cl); k++) {
-			const char *c = json_string_value(json_array_get(cl, k));
-			if (c)
-				fixctx_add_class(cx, c);
-		}
-	}
-}
-
-int txn_pending(const struct journals *js)
-{
-	for (size_t i = 0; i < js->n; i++)
-		if (!STREQ(js->v[i].state, "complete") || js->v[i].bad)
-			return 1;
-	return 0;
-}
 
 /* ---- small steps ---- */
 
 static int set_state(struct vol *v, const char *path, struct buf *bytes, const char *state,
 		     struct err *e)
 {
-	struct header h;
-	char *bad = NULL;
-	header_parse(bytes, &h, &bad);
-	free(bad);
-	snprintf(h.state, sizeof h.state, "%s", state);
-	uint8_t head[JHEAD];
-	header_make(&h, head);
-	memcpy(bytes->p, head, JHEAD);
-	if (vol_write_at(v, path, 0, head, JHEAD, e) == -1)
+	journal_set_state(bytes, state);
+	if (vol_write_at(v, path, 0, bytes->p, JOURNAL_HEAD, e) == -1)
 		return -1;
 	return vol_sync(v, 0, e);
 }
@@ -348,8 +54,8 @@ static int copy_open(struct vol *v, const struct txn_opts *to, json_t *f, struct
 		     struct err *e)
 {
 	memset(c, 0, sizeof *c);
-	const char *name = jstr(f, "copy");
-	if (STREQ(jstr(f, "copy_on"), "volume")) {
+	const char *name = json_field_str(f, "copy");
+	if (STREQ(json_field_str(f, "copy_on"), "volume")) {
 		c->vol = v;
 		c->path = xstrdup(name);
 		return 0;
@@ -404,9 +110,9 @@ static int drop(struct vol *v, struct journal *j, const struct txn_opts *to, int
 	static const struct txn_opts none;
 	if (j->index)
 		remove_copies(v, to ? to : &none, j->index, left);
-	static const uint8_t zero[JHEAD];
-	if (j->bytes.len >= JHEAD &&
-	    (vol_write_at(v, j->path, 0, zero, JHEAD, e) == -1 || vol_sync(v, 0, e) == -1))
+	static const uint8_t zero[JOURNAL_HEAD];
+	if (j->bytes.len >= JOURNAL_HEAD &&
+	    (vol_write_at(v, j->path, 0, zero, JOURNAL_HEAD, e) == -1 || vol_sync(v, 0, e) == -1))
 		return -1;
 	if (vol_remove(v, j->path, e) == -1 || vol_sync(v, 0, e) == -1)
 		return -1;
@@ -434,20 +140,20 @@ static int restore_plan(struct vol *v, struct journal *j, int strict, const stru
 	for (size_t i = 0; i < json_array_size(files); i++) {
 		json_t *f = json_array_get(files, i);
 		struct restore *r = &rs[i];
-		const char *path = jstr(f, "path");
+		const char *path = json_field_str(f, "path");
 		r->f = f;
 		char sha[65];
 		if (vol_read(v, path, HIVE_MAX_BYTES, &r->bytes, e) == -1)
 			return -1;
 		r->len_now = r->bytes.len;
 		sha256_hex(r->bytes.p, r->bytes.len, sha);
-		if (STREQ(sha, jstr(f, "sha256_before"))) {
+		if (STREQ(sha, json_field_str(f, "sha256_before"))) {
 			buf_free(&r->bytes);
 			continue; /* already as it was */
 		}
 		if (vol_check_inplace(v, path, e) == -1)
 			return -1;
-		int changed = !STREQ(sha, jstr(f, "sha256_after"));
+		int changed = !STREQ(sha, json_field_str(f, "sha256_after"));
 		if (strict && changed && !to->force)
 			return fail(e, "changed-since",
 				    "%s: was changed after nobounce fixed it; undo would lose that "
@@ -468,7 +174,7 @@ static int restore_plan(struct vol *v, struct journal *j, int strict, const stru
 				copy_close(&c);
 			if (k == -1)
 				return -1;
-			if (!STREQ(sha, jstr(f, "sha256_before"))) {
+			if (!STREQ(sha, json_field_str(f, "sha256_before"))) {
 				buf_free(&copy);
 				err_clear(e);
 				return fail(
@@ -489,7 +195,7 @@ static int restore_plan(struct vol *v, struct journal *j, int strict, const stru
 			continue;
 		}
 		/* the saved pages over the file as it is, in memory */
-		uint64_t before = jnum(f, "size_before");
+		uint64_t before = json_field_u64(f, "size_before");
 		if (before > r->bytes.len) {
 			struct buf grown = {0};
 			buf_alloc(&grown, before);
@@ -501,12 +207,13 @@ static int restore_plan(struct vol *v, struct journal *j, int strict, const stru
 		json_t *ranges = json_object_get(f, "ranges");
 		for (size_t k = 0; k < json_array_size(ranges); k++) {
 			json_t *g = json_array_get(ranges, k);
-			uint64_t off = jnum(g, "offset"), len = jnum(g, "length");
-			const uint8_t *saved = j->bytes.p + jnum(g, "at");
+			uint64_t off = json_field_u64(g, "offset"),
+				 len = json_field_u64(g, "length");
+			const uint8_t *saved = j->bytes.p + json_field_u64(g, "at");
 			/* only what differs is written (all of it past the
 			 * file's present end) */
-			for (uint64_t o = 0; o < len; o += TXN_PAGE) {
-				size_t n = len - o < TXN_PAGE ? (size_t)(len - o) : TXN_PAGE;
+			for (uint64_t o = 0; o < len; o += NB_PAGE) {
+				size_t n = len - o < NB_PAGE ? (size_t)(len - o) : NB_PAGE;
 				if (off + o + n > r->len_now ||
 				    memcmp(r->bytes.p + off + o, saved + o, n) != 0)
 					spans_add(&r->writes, off + o, n);
@@ -515,7 +222,7 @@ static int restore_plan(struct vol *v, struct journal *j, int strict, const stru
 		}
 		r->bytes.len = before;
 		sha256_hex(r->bytes.p, r->bytes.len, sha);
-		if (!STREQ(sha, jstr(f, "sha256_before")))
+		if (!STREQ(sha, json_field_str(f, "sha256_before")))
 			return fail(
 			    e, "changed-since",
 			    "%s: its journal (%s) does not lead back to the original: the file "
@@ -533,13 +240,13 @@ static int restore_write(struct vol *v, struct restore *rs, size_t n, struct err
 {
 	for (size_t i = 0; i < n; i++) {
 		struct restore *r = &rs[i];
-		const char *path = jstr(r->f, "path");
+		const char *path = json_field_str(r->f, "path");
 		if (!r->bytes.p && !r->writes.n && !r->from_copy)
 			continue;
 		if (r->bytes.len > r->len_now && vol_resize(v, path, r->bytes.len, e) == -1)
 			return -1;
 		for (size_t k = 0; k < r->writes.n; k++) {
-			struct span s = clip(r->writes.v[k], r->bytes.len);
+			struct span s = span_clip(r->writes.v[k], r->bytes.len);
 			if (s.len &&
 			    vol_write_at(v, path, s.off, r->bytes.p + s.off, s.len, e) == -1)
 				return -1;
@@ -550,14 +257,14 @@ static int restore_write(struct vol *v, struct restore *rs, size_t n, struct err
 	if (vol_sync(v, 1, e) == -1)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		const char *path = jstr(rs[i].f, "path");
+		const char *path = json_field_str(rs[i].f, "path");
 		struct buf back = {.memfd = -1};
 		char sha[65];
 		if (vol_read(v, path, HIVE_MAX_BYTES, &back, e) == -1)
 			return -1;
 		sha256_hex(back.p, back.len, sha);
 		buf_free(&back);
-		if (!STREQ(sha, jstr(rs[i].f, "sha256_before")))
+		if (!STREQ(sha, json_field_str(rs[i].f, "sha256_before")))
 			return fail(e, "verify-failed",
 				    "%s: reads back different from the original after restoring",
 				    path);
@@ -629,10 +336,11 @@ int txn_undo(struct vol *v, struct journal *j, const struct txn_opts *to, struct
 		json_t *f = json_array_get(files, i);
 		struct changes ch = {0};
 		changes_add(&ch, "restore-file", xstrdup(j->path), NULL,
-			    xasprintf("sha256:%s", jstr(f, "sha256_after")),
-			    xasprintf("sha256:%s", jstr(f, "sha256_before")));
+			    xasprintf("sha256:%s", json_field_str(f, "sha256_after")),
+			    xasprintf("sha256:%s", json_field_str(f, "sha256_before")));
 		o->edits = xrealloc(o->edits, (o->nedits + 1) * sizeof *o->edits);
-		o->edits[o->nedits++] = (struct edit){.path = xstrdup(jstr(f, "path")), .ch = ch};
+		o->edits[o->nedits++] =
+		    (struct edit){.path = xstrdup(json_field_str(f, "path")), .ch = ch};
 	}
 	return 0;
 }
@@ -654,20 +362,6 @@ int txn_drop(struct vol *v, struct journal *j, const struct txn_opts *to, struct
 
 /* ---- applying ---- */
 
-struct plan_file {
-	struct edit *ed;
-	struct spans pages; /* where before and after differ */
-	char *copy;
-};
-
-static void iso_now(char out[32])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static char *host_copy_name(const struct txn_opts *to, const char *path, int run)
 {
 	CLEANUP_FREE char *flat = xstrdup(path);
@@ -677,121 +371,20 @@ static char *host_copy_name(const struct txn_opts *to, const char *path, int run
 	return xasprintf("%s--%s.nobounce-%d.bak", to->copy_tag, flat, run);
 }
 
-static json_t *changes_json(struct edit *ed, size_t n)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < ed[i].ch.n; j++)
-			json_array_append_new(a, change_json(ed[i].path, &ed[i].ch.v[j]));
-	return a;
-}
-
-/* The journal's bytes: header (creating), index, saved pages. */
-static void journal_build(struct plan_file *pf, size_t n, int run, const struct txn_opts *to,
-			  const struct fixctx *cx, struct outcome *o, struct buf *out)
-{
-	/* the pages' places first: the index names them */
-	uint64_t data = 0;
-	json_t *files = json_array();
-	for (size_t i = 0; i < n; i++) {
-		struct edit *ed = pf[i].ed;
-		json_t *ranges = json_array();
-		for (size_t k = 0; k < pf[i].pages.n; k++) {
-			struct span s = clip(pf[i].pages.v[k], ed->before.len);
-			if (!s.len)
-				continue;
-			json_array_append_new(
-			    ranges, json_pack("{s:I,s:I,s:I}", "offset", (json_int_t)s.off,
-					      "length", (json_int_t)s.len, "at", (json_int_t)data));
-			data += s.len;
-		}
-		json_array_append_new(
-		    files,
-		    json_pack("{s:s,s:I,s:s,s:I,s:s,s:o,s:o,s:s?}", "path", ed->path, "size_before",
-			      (json_int_t)ed->before.len, "sha256_before",
-			      hash_wait(ed->hash_before), "size_after", (json_int_t)ed->after.len,
-			      "sha256_after", hash_wait(ed->hash_after), "ranges", ranges, "copy",
-			      pf[i].copy ? json_string(pf[i].copy) : json_null(), "copy_on",
-			      !pf[i].copy    ? NULL
-			      : to->copy_dir ? "host"
-					     : "volume"));
-	}
-	json_t *classes = json_array();
-	for (size_t i = 0; i < cx->sink_classes.n; i++)
-		json_array_append_new(classes, json_string(cx->sink_classes.v[i]));
-	char now[32];
-	iso_now(now);
-	/* the classes let a later run recognise PEEXCH50's bindings even when
-	 * its COM keys are already gone */
-	json_t *ix = json_pack("{s:i,s:i,s:s,s:i,s:o,s:o,s:o}", "nobounce_journal", 1, "run", run,
-			       "time", now, "page_size", TXN_PAGE, "files", files, "changes",
-			       changes_json(o->edits, o->nedits), "sink_classes", classes);
-	char *text = json_dumps(ix, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-	size_t ilen = strlen(text);
-	uint64_t doff = (TXN_PAGE + ilen + 1 + TXN_PAGE - 1) / TXN_PAGE * TXN_PAGE;
-	/* now the offsets are known: "at" is where each range lies in the file */
-	for (size_t i = 0; i < json_array_size(files); i++) {
-		json_t *rs = json_object_get(json_array_get(files, i), "ranges");
-		for (size_t k = 0; k < json_array_size(rs); k++) {
-			json_t *g = json_array_get(rs, k);
-			json_object_set_new(g, "at",
-					    json_integer((json_int_t)(jnum(g, "at") + doff)));
-		}
-	}
-	free(text);
-	text = json_dumps(ix, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-	ilen = strlen(text);
-	/* the offsets have more digits now: the data goes a page further on
-	 * if the index no longer fits before it */
-	while (TXN_PAGE + ilen + 1 > doff) {
-		for (size_t i = 0; i < json_array_size(files); i++) {
-			json_t *rs = json_object_get(json_array_get(files, i), "ranges");
-			for (size_t k = 0; k < json_array_size(rs); k++) {
-				json_t *g = json_array_get(rs, k);
-				json_object_set_new(
-				    g, "at", json_integer((json_int_t)(jnum(g, "at") + TXN_PAGE)));
-			}
-		}
-		doff += TXN_PAGE;
-		free(text);
-		text = json_dumps(ix, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-		ilen = strlen(text);
-	}
-	out->memfd = -1;
-	buf_alloc(out, doff + data);
-	pad(out->p + JHEAD, TXN_PAGE - JHEAD);
-	memcpy(out->p + TXN_PAGE, text, ilen);
-	pad(out->p + TXN_PAGE + ilen, doff - TXN_PAGE - ilen);
-	uint8_t *d = out->p + doff;
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < pf[i].pages.n; k++) {
-			struct span s = clip(pf[i].pages.v[k], pf[i].ed->before.len);
-			memcpy(d, pf[i].ed->before.p + s.off, s.len);
-			d += s.len;
-		}
-	struct header h = {.run = run, .ioff = TXN_PAGE, .ilen = ilen, .doff = doff, .dlen = data};
-	snprintf(h.state, sizeof h.state, "creating");
-	sha256_hex(out->p + TXN_PAGE, ilen, h.isha);
-	sha256_hex(out->p + doff, data, h.dsha);
-	header_make(&h, out->p);
-	free(text);
-	json_decref(ix);
-}
-
 /* The volume still holds what was planned on: same length, and the pages
  * about to change still hold the bytes saved for them. */
-static int still_planned(struct vol *v, struct plan_file *pf, size_t n, struct err *e)
+static int still_planned(struct vol *v, struct journal_file *pf, size_t n, struct err *e)
 {
-	uint8_t *page = xmalloc(TXN_PAGE);
+	uint8_t *page = xmalloc(NB_PAGE);
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		struct edit *ed = pf[i].ed;
 		uint64_t size;
 		r = vol_size(v, ed->path, &size, e);
 		for (size_t k = 0; k < pf[i].pages.n && r == 0 && size == ed->before.len; k++) {
-			struct span s = clip(pf[i].pages.v[k], ed->before.len);
-			for (uint64_t o = 0; o < s.len && r == 0; o += TXN_PAGE) {
-				size_t m = s.len - o < TXN_PAGE ? (size_t)(s.len - o) : TXN_PAGE;
+			struct span s = span_clip(pf[i].pages.v[k], ed->before.len);
+			for (uint64_t o = 0; o < s.len && r == 0; o += NB_PAGE) {
+				size_t m = s.len - o < NB_PAGE ? (size_t)(s.len - o) : NB_PAGE;
 				r = vol_read_at(v, ed->path, s.off + o, page, m, e);
 				if (r == 0 && memcmp(page, ed->before.p + s.off + o, m) != 0)
 					size = (uint64_t)-1;
@@ -807,7 +400,7 @@ static int still_planned(struct vol *v, struct plan_file *pf, size_t n, struct e
 	return r;
 }
 
-static int make_copies(struct vol *v, const struct txn_opts *to, struct plan_file *pf, size_t n,
+static int make_copies(struct vol *v, const struct txn_opts *to, struct journal_file *pf, size_t n,
 		       int run, size_t *made, struct err *e)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -815,8 +408,9 @@ static int make_copies(struct vol *v, const struct txn_opts *to, struct plan_fil
 		struct vol *cv = v;
 		if (to->copy_dir && !(cv = vol_open_dir(to->copy_dir, 1, e)))
 			return -1;
+		pf[i].copy_on = to->copy_dir ? "host" : "volume";
 		pf[i].copy = to->copy_dir ? host_copy_name(to, ed->path, run)
-					  : volume_copy_name(ed->path, run);
+					  : journal_copy_name(ed->path, run);
 		/* beside its original, a copy takes the original's protection */
 		int r = vol_create(cv, pf[i].copy, ed->before.p, ed->before.len,
 				   to->copy_dir ? NULL : ed->path, e);
@@ -841,7 +435,7 @@ static int make_copies(struct vol *v, const struct txn_opts *to, struct plan_fil
 
 /* Grows, writes, shrinks; then reads back every written range from the
  * disk. */
-static int write_files(struct vol *v, struct plan_file *pf, size_t n, struct err *e)
+static int write_files(struct vol *v, struct journal_file *pf, size_t n, struct err *e)
 {
 	for (size_t i = 0; i < n; i++) /* what allocates comes first */
 		if (pf[i].ed->after.len > pf[i].ed->before.len &&
@@ -850,7 +444,7 @@ static int write_files(struct vol *v, struct plan_file *pf, size_t n, struct err
 	for (size_t i = 0; i < n; i++) {
 		struct edit *ed = pf[i].ed;
 		for (size_t k = 0; k < pf[i].pages.n; k++) {
-			struct span s = clip(pf[i].pages.v[k], ed->after.len);
+			struct span s = span_clip(pf[i].pages.v[k], ed->after.len);
 			if (s.len &&
 			    vol_write_at(v, ed->path, s.off, ed->after.p + s.off, s.len, e) == -1)
 				return -1;
@@ -872,7 +466,7 @@ static int write_files(struct vol *v, struct plan_file *pf, size_t n, struct err
 			r = fail(e, "verify-failed", "%s: is %llu bytes after writing, not %zu",
 				 ed->path, (unsigned long long)size, ed->after.len);
 		for (size_t k = 0; k < pf[i].pages.n && r == 0; k++) {
-			struct span s = clip(pf[i].pages.v[k], ed->after.len);
+			struct span s = span_clip(pf[i].pages.v[k], ed->after.len);
 			if (!s.len)
 				continue;
 			buf_free(&back);
@@ -892,10 +486,10 @@ int txn_apply(struct vol *v, const struct install *in, int run, const struct txn
 	      const struct fixctx *cx, struct outcome *o, struct err *e)
 {
 	size_t n = o->nedits;
-	struct plan_file *pf = xcalloc(n, sizeof *pf);
+	struct journal_file *pf = xcalloc(n, sizeof *pf);
 	for (size_t i = 0; i < n; i++) {
 		pf[i].ed = &o->edits[i];
-		diff_pages(&o->edits[i].before, &o->edits[i].after, &pf[i].pages);
+		pages_diff(&o->edits[i].before, &o->edits[i].after, &pf[i].pages);
 	}
 	struct journal j = {.path = xasprintf("%s/nobounce-%d.journal", in->sysroot, run),
 			    .run = run};
@@ -908,7 +502,7 @@ int txn_apply(struct vol *v, const struct install *in, int run, const struct txn
 	 * files; "applying" only once it is whole */
 	int created = 0;
 	if (r == 0) {
-		journal_build(pf, n, run, to, cx, o, &j.bytes);
+		journal_build(pf, n, run, cx, o, &j.bytes);
 		r = vol_create(v, j.path, j.bytes.p, j.bytes.len, NULL, e);
 		created = r == 0;
 	}

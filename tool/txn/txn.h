@@ -24,9 +24,7 @@
 
 #include "fix/install.h"
 #include "fix/plan.h"
-
-/* The unit in which files are compared, saved and written. */
-#define TXN_PAGE 4096u
+#include "txn/journal.h"
 
 struct txn_opts {
 	int copies;	      /* --backup: also a full copy of each original */
@@ -34,32 +32,6 @@ struct txn_opts {
 	const char *copy_tag; /* names this target's copies there */
 	int force;	      /* undo over later changes, from the full copies */
 };
-
-/* One journal found on a volume. */
-struct journal {
-	char *path;	/* on the volume, as stored */
-	int run;	/* N of nobounce-N.journal */
-	char state[12]; /* creating applying complete undoing; "" when it has no
-			   header (a journal whose creation never finished) */
-	char *bad;	/* why it cannot be trusted, or NULL */
-	json_t *index;	/* when valid */
-	struct buf bytes;
-};
-
-struct journals {
-	struct journal *v; /* by run, ascending */
-	size_t n;
-};
-
-/* Finds and reads every journal in the installation's sysroot.  A journal
- * that is damaged or names a file nobounce never edits is kept, with
- * bad set. */
-int txn_find(struct vol *v, const struct install *in, struct journals *js, struct err *e);
-void txn_free(struct journals *js);
-/* The PEEXCH50 classes that earlier runs recorded. */
-void txn_classes(const struct journals *js, struct fixctx *cx);
-/* Whether a run is unfinished: a journal not complete. */
-int txn_pending(const struct journals *js);
 
 /* Writes the planned edits as run number run.  On failure after the first
  * write to Windows' files, every file is put back before returning. */

@@ -7,6 +7,7 @@
  * with the VCN of the block that holds the names sorting before it, and the
  * entry with the end flag is the last. */
 #include "vol/ntfs_index.h"
+#include "lib/bytes.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,21 +15,6 @@
 #define ENTRY_NODE 1u
 #define ENTRY_END 2u
 #define SECTOR 512u
-
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
 
 struct walk {
 	size_t block, nblocks;

@@ -39,10 +39,9 @@
 
 /* A held page: 4 KiB of the partition as libntfs-3g last wrote it. */
 struct held {
-	uint64_t off; /* in the partition, a multiple of HELD_PAGE */
+	uint64_t off; /* in the partition, a multiple of NB_PAGE */
 	uint8_t *p;
 };
-#define HELD_PAGE 4096u
 
 struct ntvol {
 	struct blockdev *bd;
@@ -130,20 +129,20 @@ static size_t held_find(struct ntvol *nt, uint64_t off, int *found)
 
 static size_t held_len(struct ntvol *nt, uint64_t off)
 {
-	return nt->size - off < HELD_PAGE ? (size_t)(nt->size - off) : HELD_PAGE;
+	return nt->size - off < NB_PAGE ? (size_t)(nt->size - off) : NB_PAGE;
 }
 
 static int hold(struct ntvol *nt, const uint8_t *buf, size_t count, uint64_t offset, struct err *e)
 {
 	while (count) {
-		uint64_t page = offset - offset % HELD_PAGE;
-		size_t in = (size_t)(offset - page), n = HELD_PAGE - in;
+		uint64_t page = offset - offset % NB_PAGE;
+		size_t in = (size_t)(offset - page), n = NB_PAGE - in;
 		if (n > count)
 			n = count;
 		int found;
 		size_t i = held_find(nt, page, &found);
 		if (!found) {
-			uint8_t *p = xcalloc(1, HELD_PAGE);
+			uint8_t *p = xcalloc(1, NB_PAGE);
 			if ((in || n < held_len(nt, page)) &&
 			    bdev_pread(nt->bd, p, held_len(nt, page), nt->off + page, e) == -1) {
 				free(p);
@@ -165,10 +164,10 @@ static int hold(struct ntvol *nt, const uint8_t *buf, size_t count, uint64_t off
 static void overlay(struct ntvol *nt, uint8_t *buf, size_t count, uint64_t offset)
 {
 	int found;
-	size_t i = held_find(nt, offset - offset % HELD_PAGE, &found);
+	size_t i = held_find(nt, offset - offset % NB_PAGE, &found);
 	for (; i < nt->nheld && nt->held[i].off < offset + count; i++) {
 		uint64_t a = nt->held[i].off > offset ? nt->held[i].off : offset;
-		uint64_t b = nt->held[i].off + HELD_PAGE;
+		uint64_t b = nt->held[i].off + NB_PAGE;
 		if (b > offset + count)
 			b = offset + count;
 		if (a < b)
@@ -187,15 +186,15 @@ static void burst_begin(struct ntvol *nt)
 static int log_update(struct ntvol *nt, struct err *e)
 {
 	struct undo_log u = {nt->off, nt->serial, xcalloc(nt->nheld, sizeof *u.pages), nt->nheld};
-	uint8_t *old = xmalloc(nt->nheld * HELD_PAGE);
+	uint8_t *old = xmalloc(nt->nheld * NB_PAGE);
 	int r = 0;
 	for (size_t i = 0; i < nt->nheld && r == 0; i++) {
 		struct undo_page *g = &u.pages[i];
 		g->off = nt->held[i].off;
 		g->len = (uint32_t)held_len(nt, g->off);
-		g->old = old + i * HELD_PAGE;
+		g->old = old + i * NB_PAGE;
 		g->new = nt->held[i].p;
-		r = bdev_pread(nt->bd, old + i * HELD_PAGE, g->len, nt->off + g->off, e);
+		r = bdev_pread(nt->bd, old + i * NB_PAGE, g->len, nt->off + g->off, e);
 	}
 	struct buf b = {0};
 	if (r == 0) {
@@ -223,12 +222,12 @@ static int burst_end(struct ntvol *nt, struct err *e)
 	uint8_t *run = NULL;
 	for (size_t i = 0; i < nt->nheld;) {
 		size_t j = i + 1;
-		while (j < nt->nheld && nt->held[j].off == nt->held[j - 1].off + HELD_PAGE)
+		while (j < nt->nheld && nt->held[j].off == nt->held[j - 1].off + NB_PAGE)
 			j++;
-		size_t len = (j - i - 1) * HELD_PAGE + held_len(nt, nt->held[j - 1].off);
+		size_t len = (j - i - 1) * NB_PAGE + held_len(nt, nt->held[j - 1].off);
 		run = xrealloc(run, len);
 		for (size_t k = i; k < j; k++)
-			memcpy(run + (k - i) * HELD_PAGE, nt->held[k].p,
+			memcpy(run + (k - i) * NB_PAGE, nt->held[k].p,
 			       held_len(nt, nt->held[k].off));
 		if (r == 0 && bdev_pwrite(nt->bd, run, len, nt->off + nt->held[i].off, e) == -1)
 			r = -1;
@@ -1440,7 +1439,7 @@ static int undo_fits(struct ntvol *nt, const struct undo_log *u, const char *fna
 	int r = 0;
 	for (size_t i = 0; i < u->npages && r == 0; i++) {
 		const struct undo_page *g = &u->pages[i];
-		if (g->off % HELD_PAGE || g->off >= nt->size || g->len != held_len(nt, g->off)) {
+		if (g->off % NB_PAGE || g->off >= nt->size || g->len != held_len(nt, g->off)) {
 			r = fail(e, "stray-file",
 				 "%s/%s: the undo log names a page outside this volume. Move it "
 				 "away, then run nobounce again",
@@ -1482,7 +1481,7 @@ static int undo_apply(struct ntvol *nt, const struct undo_log *u, int writable, 
 			r = bdev_pwrite(nt->bd, g->old, g->len, nt->off + g->off, e);
 		} else {
 			nt->preset = xrealloc(nt->preset, (nt->npreset + 1) * sizeof *nt->preset);
-			uint8_t *p = xcalloc(1, HELD_PAGE);
+			uint8_t *p = xcalloc(1, NB_PAGE);
 			memcpy(p, g->old, g->len);
 			nt->preset[nt->npreset++] = (struct held){g->off, p};
 		}
