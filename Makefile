@@ -38,7 +38,7 @@ TOOL_SRCS := $(wildcard tool/*/*.c)
 TOOL_HDRS := $(wildcard tool/*/*.h)
 BUILD ?= build
 
-.PHONY: all deps check check-built test powercut demo demo-built asan install uninstall clean fixtures format bench bench-deps fuzz fuzz-deps build-deps-present
+.PHONY: all deps check check-built test powercut race demo demo-built asan install uninstall clean fixtures format bench bench-deps fuzz fuzz-deps build-deps-present
 
 all: tool/nobounce
 
@@ -96,13 +96,17 @@ fixtures: $(BUILD)/mkhive
 # Fuzzing (libFuzzer, clang): `make fuzz` runs each harness FUZZ_SECONDS.
 # The harnesses are also built with a plain main (tests/fuzz/replay.c) so
 # that `make check` replays every input that ever crashed one.
-FUZZERS := metabase hive probe hivelog ntindex undolog mftrec
+FUZZERS := metabase hive probe hivelog ntindex undolog mftrec journal imgfmt
 FUZZ_SECONDS ?= 60
 FUZZ_LIB_SRCS := $(filter-out tool/cli/main.c,$(TOOL_SRCS))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 build-fuzz/fuzz-%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(TOOL_HDRS) | deps fuzz-deps
 	@mkdir -p build-fuzz
 	clang $(FUZZ_FLAGS) $(INC) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS) $(PKG_LIBS)
+
+$(BUILD)/unit: tests/unit.c $(FUZZ_LIB_SRCS) $(TOOL_HDRS) | deps
+	@mkdir -p $(BUILD)
+	$(COMPILE) $(DEFS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS) $(LINK_FLAGS) $(PKG_LIBS)
 
 $(BUILD)/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_LIB_SRCS) $(TOOL_HDRS) | deps
 	@mkdir -p $(BUILD)
@@ -119,7 +123,7 @@ fuzz: $(addprefix build-fuzz/fuzz-,$(FUZZERS)) $(BUILD)/mkhive $(BUILD)/mklog $(
 check: deps
 	$(MAKE) --no-print-directory check-built
 
-check-built: tool/nobounce $(BUILD)/mkhive $(BUILD)/mklog $(BUILD)/nobounce-faults $(BUILD)/ntfsput $(BUILD)/race $(addprefix $(BUILD)/replay-,$(FUZZERS))
+check-built: tool/nobounce $(BUILD)/mkhive $(BUILD)/mklog $(BUILD)/nobounce-faults $(BUILD)/ntfsput $(BUILD)/race $(BUILD)/unit $(addprefix $(BUILD)/replay-,$(FUZZERS))
 	tests/run $(BUILD)
 
 test: check
@@ -131,6 +135,11 @@ powercut: deps
 	$(MAKE) --no-print-directory tool/nobounce $(BUILD)/mkhive $(BUILD)/ntfsput
 	POWERCUT_SAMPLE=0 NOBOUNCE_SEED=fresh NOBOUNCE_KILLS=$${NOBOUNCE_KILLS:-128} \
 	  tests/run $(BUILD) t-powercut.sh t-randomkill.sh
+
+# The attacker's races of t-race, each run 50 times instead of check's 20.
+race: deps
+	$(MAKE) --no-print-directory tool/nobounce $(BUILD)/mkhive $(BUILD)/ntfsput $(BUILD)/race
+	RACE_RUNS=$${RACE_RUNS:-50} tests/run $(BUILD) t-race.sh
 
 demo: deps
 	$(MAKE) --no-print-directory demo-built
@@ -149,6 +158,7 @@ asan: | deps
 	$(CC) $(INC) $(WARN) $(ASAN_FLAGS) -o build-asan/ntfsput hives/ntfsput.c $(shell pkg-config --libs libntfs-3g)
 	$(CC) $(INC) $(WARN) $(ASAN_FLAGS) -o build-asan/mklog hives/mklog.c
 	$(CC) $(INC) $(WARN) $(ASAN_FLAGS) -o build-asan/race tests/race.c
+	$(CC) $(INC) $(WARN) $(ASAN_FLAGS) $(DEFS) $(PKG_CFLAGS) -o build-asan/unit tests/unit.c $(FUZZ_LIB_SRCS) $(PKG_LIBS)
 	$(CC) $(INC) $(WARN) $(ASAN_FLAGS) $(shell pkg-config --cflags hivex) -o build-asan/mkhive $(MKHIVE_SRCS) $(shell pkg-config --libs hivex)
 	NOBOUNCE=$(CURDIR)/build-asan/nobounce NOBOUNCE_SANITIZED=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp tests/run build-asan

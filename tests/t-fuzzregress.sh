@@ -3,7 +3,7 @@
 # AddressSanitizer and UndefinedBehaviorSanitizer).
 . "$TESTS/lib.sh"
 B=$(dirname "$MKHIVE")
-for name in metabase hive probe hivelog ntindex undolog mftrec; do
+for name in metabase hive probe hivelog ntindex undolog mftrec journal imgfmt; do
 	bin=$B/replay-$name
 	[ -x "$bin" ] || { flunk "$bin is missing"; continue; }
 	set -- $(find "$TESTS/fuzz/regress/$name" -type f 2>/dev/null)
@@ -48,3 +48,9 @@ ntfscat -i 0 u.img >mft.bin
 split -b 1024 -a 3 mft.bin rec.
 set -- rec.*
 check "mftrec: the $# records of a fixture's MFT run clean" "$B/replay-mftrec" "$@"
+# a fix's journal, and images qemu-img made (tests/fuzz/seeds-formats)
+"$TESTS/fuzz/seeds-formats" "$B" seeds
+set -- seeds/journal/*
+check "journal: a fixture's journal, whole and as the harness builds one ($#), runs clean" "$B/replay-journal" "$@"
+set -- seeds/imgfmt/*
+check "imgfmt: $# images qemu-img made (qcow2, VMDK, VHD, VHDX) run clean" "$B/replay-imgfmt" "$@"

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Unit tests of the pure functions, linked with the tool's sources: the
+ * page diff, a journal built, judged and its state rewritten, Windows' name
+ * order, the byte readers, the hive checksum.  One "ok"/"not ok" line per
+ * check (tests/t-unit.sh counts them); exits 1 on any failure. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/bytes.h"
+#include "reg/regf.h"
+#include "reg/regname.h"
+#include "txn/journal.h"
+
+static int failed;
+
+static void ok(int cond, const char *what)
+{
+	printf("%s - %s\n", cond ? "ok" : "not ok", what);
+	failed |= !cond;
+}
+
+static struct buf bytes(size_t len, uint8_t fill)
+{
+	struct buf b = {0};
+	buf_alloc(&b, len);
+	memset(b.p, fill, len);
+	return b;
+}
+
+static void test_pages(void)
+{
+	struct buf a = bytes(5 * NB_PAGE, 1), b = bytes(5 * NB_PAGE, 1);
+	struct spans s = {0};
+	pages_diff(&a, &b, &s);
+	ok(s.n == 0, "pages: equal files differ in no page");
+	b.p[NB_PAGE + 7] = 2;
+	b.p[2 * NB_PAGE] = 2;
+	b.p[4 * NB_PAGE + NB_PAGE - 1] = 2;
+	pages_diff(&a, &b, &s);
+	ok(s.n == 2 && s.v[0].off == NB_PAGE && s.v[0].len == 2 * NB_PAGE &&
+	       s.v[1].off == 4 * NB_PAGE && s.v[1].len == NB_PAGE,
+	   "pages: touching pages join into one run, a distant one stays apart");
+	free(s.v);
+	s = (struct spans){0};
+	struct buf c = bytes(3 * NB_PAGE + 100, 1);
+	pages_diff(&a, &c, &s);
+	ok(s.n == 1 && s.v[0].off == 3 * NB_PAGE && s.v[0].len == 2 * NB_PAGE,
+	   "pages: a shorter file differs from its last partial page on");
+	struct span k = span_clip(s.v[0], c.len);
+	ok(k.off == 3 * NB_PAGE && k.len == 100, "pages: a run clipped to the file's length");
+	k = span_clip((struct span){8 * NB_PAGE, NB_PAGE}, c.len);
+	ok(k.len == 0, "pages: a run past the end clips to nothing");
+	spans_add(&s, 9 * NB_PAGE, 0);
+	ok(s.n == 1, "pages: an empty run adds nothing");
+	free(s.v);
+	buf_free(&a);
+	buf_free(&b);
+	buf_free(&c);
+}
+
+static void test_journal(void)
+{
+	struct buf before = bytes(3 * NB_PAGE, 'a'), after = bytes(4 * NB_PAGE, 'a');
+	after.p[NB_PAGE] = 'b';
+	struct edit ed = {.path = "WINDOWS/system32/config/SYSTEM",
+			  .before = before,
+			  .after = after,
+			  .hash_before = hash_start(before.p, before.len),
+			  .hash_after = hash_start(after.p, after.len)};
+	struct journal_file f = {.ed = &ed};
+	pages_diff(&before, &after, &f.pages);
+	struct fixctx cx = {0};
+	strlist_add(&cx.sink_classes, xstrdup("Exchange.XExch50Sink.1"));
+	struct outcome o = {.edits = &ed, .nedits = 1};
+	struct journal j = {.run = 3};
+	journal_build(&f, 1, 3, &cx, &o, &j.bytes);
+	ok(!memcmp(j.bytes.p, "nobounce journal 1\nstate: creating", 34),
+	   "journal: a new one starts in state creating");
+	journal_set_state(&j.bytes, "complete");
+	struct install in = {.sysroot = "WINDOWS",
+			     .system = "WINDOWS/system32/config/SYSTEM",
+			     .software = "WINDOWS/system32/config/SOFTWARE"};
+	journal_judge(&in, &j);
+	ok(!j.bad && STREQ(j.state, "complete") && j.index,
+	   "journal: its state rewritten, it is trusted");
+	json_t *fs = json_object_get(j.index, "files");
+	json_t *rs = json_object_get(json_array_get(fs, 0), "ranges");
+	json_t *g = json_array_get(rs, 0);
+	uint64_t at = json_field_u64(g, "at"), len = json_field_u64(g, "length");
+	ok(json_array_size(rs) == 1 && json_field_u64(g, "offset") == NB_PAGE && len == NB_PAGE &&
+	       at + len <= j.bytes.len && !memcmp(j.bytes.p + at, before.p + NB_PAGE, len),
+	   "journal: the one changed page's original lies where the index says");
+	ok(json_field_u64(json_array_get(fs, 0), "size_after") == 4 * NB_PAGE,
+	   "journal: the grown length is recorded");
+	struct fixctx back = {0};
+	struct journals js = {.v = &j, .n = 1};
+	journal_classes(&js, &back);
+	ok(back.sink_classes.n == 1 && STREQ(back.sink_classes.v[0], "Exchange.XExch50Sink.1"),
+	   "journal: the sink classes come back");
+	ok(!journal_pending(&js), "journal: a complete run is not pending");
+	json_decref(j.index);
+	j.index = NULL;
+	struct journal j2 = {.run = 4, .bytes = j.bytes};
+	journal_judge(&in, &j2);
+	ok(j2.bad && strstr(j2.bad, "run 3"),
+	   "journal: run 3's journal under run 4's name is refused");
+	free(j2.bad);
+	j.bytes.p[NB_PAGE + 10] ^= 1;
+	struct journal j3 = {.run = 3, .bytes = j.bytes};
+	journal_judge(&in, &j3);
+	ok(j3.bad && strstr(j3.bad, "checksum"), "journal: a changed index byte is refused");
+	free(j3.bad);
+	struct install other = {.sysroot = "WINNT", .system = "WINNT/system32/config/SYSTEM"};
+	j.bytes.p[NB_PAGE + 10] ^= 1;
+	struct journal j4 = {.run = 3, .bytes = j.bytes};
+	journal_judge(&other, &j4);
+	ok(j4.bad && strstr(j4.bad, "never edits"),
+	   "journal: a file of another installation is refused");
+	free(j4.bad);
+	json_decref(j4.index);
+	ok(journal_run("NOBOUNCE-12.Journal") == 12 && journal_run("nobounce-0.journal") == 0 &&
+	       journal_run("nobounce-1.journal.bak") == 0 && journal_run("nobounce-.journal") == 0,
+	   "journal: run numbers from names, any case, nothing else");
+	buf_free(&j.bytes);
+	hash_free(ed.hash_before);
+	hash_free(ed.hash_after);
+	free(f.pages.v);
+	fixctx_free(&cx);
+	fixctx_free(&back);
+	buf_free(&before);
+	buf_free(&after);
+}
+
+static void test_names(void)
+{
+	ok(regname_cmp("abc", "ABC") == 0, "names: letter case does not count");
+	ok(regname_cmp("a", "B") < 0 && regname_cmp("B", "a") > 0, "names: compared upper-cased");
+	ok(regname_cmp("_x", "ax") > 0,
+	   "names: '_' (0x5f) sorts after letters, as upper case (0x41-0x5a)");
+	ok(regname_cmp("\xc3\xa9", "\xc3\x89") == 0, "names: e-acute equals E-acute");
+	ok(regname_cmp("ab", "abc") < 0, "names: a prefix sorts first");
+	const unsigned char *p = (const unsigned char *)"\xff";
+	ok(regname_next(&p) == 0xff && *p == 0, "names: an invalid byte is Latin-1");
+}
+
+static void test_bytes(void)
+{
+	const uint8_t b[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	ok(le16(b) == 0x0201 && le32(b) == 0x04030201 && le64(b) == 0x0807060504030201ull,
+	   "bytes: little-endian");
+	ok(be32(b) == 0x01020304 && be64(b) == 0x0102030405060708ull, "bytes: big-endian");
+	uint8_t block[512] = {0};
+	ok(regf_checksum(block) == 1, "regf: a zero checksum is written as 1");
+	memset(block, 0xff, 4);
+	ok(regf_checksum(block) == 0xfffffffeu, "regf: 0xffffffff is written as 0xfffffffe");
+	memcpy(block, "regf", 4);
+	ok(regf_checksum(block) == le32(block), "regf: the XOR of the dwords");
+}
+
+int main(void)
+{
+	test_pages();
+	test_journal();
+	test_names();
+	test_bytes();
+	return failed;
+}
