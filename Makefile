@@ -38,9 +38,9 @@ TOOL_SRCS := $(wildcard tool/*/*.c)
 TOOL_HDRS := $(wildcard tool/*/*.h)
 BUILD ?= build
 
-.PHONY: all deps check check-built test powercut race demo demo-built asan install uninstall clean fixtures format bench bench-deps fuzz fuzz-deps build-deps-present
+.PHONY: all deps check check-built check-fast check-fast-built test powercut race demo demo-built asan install uninstall clean fixtures format bench bench-deps fuzz fuzz-deps build-deps-present
 
-all: tool/nobounce
+all: $(BUILD)/nobounce
 
 # $(call apt_install,TARGET,PACKAGES): installs those not yet installed.
 define apt_install
@@ -64,7 +64,8 @@ build-deps-present:
 	  echo "nobounce: the build needs the development packages of: $(PKGS) (and libldm)."; \
 	  echo "  On Debian: apt-get install $(BUILD_DEBS); or run 'make deps'."; exit 1; }
 
-tool/nobounce: $(TOOL_SRCS) $(TOOL_HDRS) | build-deps-present
+$(BUILD)/nobounce: $(TOOL_SRCS) $(TOOL_HDRS) | build-deps-present
+	@mkdir -p $(BUILD)
 	$(COMPILE) $(DEFS) $(PKG_CFLAGS) -o $@ $(TOOL_SRCS) $(LINK_FLAGS) $(PKG_LIBS)
 
 MKHIVE_SRCS := hives/mkhive.c tool/reg/regname.c
@@ -123,28 +124,36 @@ fuzz: $(addprefix build-fuzz/fuzz-,$(FUZZERS)) $(BUILD)/mkhive $(BUILD)/mklog $(
 check: deps
 	$(MAKE) --no-print-directory check-built
 
-check-built: tool/nobounce $(BUILD)/mkhive $(BUILD)/mklog $(BUILD)/nobounce-faults $(BUILD)/ntfsput $(BUILD)/race $(BUILD)/unit $(addprefix $(BUILD)/replay-,$(FUZZERS))
+check-built: $(BUILD)/nobounce $(BUILD)/mkhive $(BUILD)/mklog $(BUILD)/nobounce-faults $(BUILD)/ntfsput $(BUILD)/race $(BUILD)/unit $(addprefix $(BUILD)/replay-,$(FUZZERS))
 	tests/run $(BUILD)
 
 test: check
+
+# The edit-build-test loop: every test file but the slow ones.
+SLOW_TESTS := t-crash.sh t-race.sh t-confine.sh t-randomkill.sh t-valgrind.sh t-powercut.sh t-package.sh
+check-fast: deps
+	$(MAKE) --no-print-directory check-fast-built
+
+check-fast-built: $(BUILD)/nobounce $(BUILD)/mkhive $(BUILD)/mklog $(BUILD)/nobounce-faults $(BUILD)/ntfsput $(BUILD)/race $(BUILD)/unit $(addprefix $(BUILD)/replay-,$(FUZZERS))
+	tests/run $(BUILD) $(filter-out $(SLOW_TESTS),$(notdir $(wildcard tests/t-*.sh)))
 
 # Every state a power cut can leave during a fix, an undo and a recovery
 # (t-powercut checks a sample of them), and t-randomkill with a fresh seed
 # and more kills.
 powercut: deps
-	$(MAKE) --no-print-directory tool/nobounce $(BUILD)/mkhive $(BUILD)/ntfsput
+	$(MAKE) --no-print-directory $(BUILD)/nobounce $(BUILD)/mkhive $(BUILD)/ntfsput
 	POWERCUT_SAMPLE=0 NOBOUNCE_SEED=fresh NOBOUNCE_KILLS=$${NOBOUNCE_KILLS:-128} \
 	  tests/run $(BUILD) t-powercut.sh t-randomkill.sh
 
 # The attacker's races of t-race, each run 50 times instead of check's 20.
 race: deps
-	$(MAKE) --no-print-directory tool/nobounce $(BUILD)/mkhive $(BUILD)/ntfsput $(BUILD)/race
+	$(MAKE) --no-print-directory $(BUILD)/nobounce $(BUILD)/mkhive $(BUILD)/ntfsput $(BUILD)/race
 	RACE_RUNS=$${RACE_RUNS:-50} tests/run $(BUILD) t-race.sh
 
 demo: deps
 	$(MAKE) --no-print-directory demo-built
 
-demo-built: tool/nobounce $(BUILD)/mkhive $(BUILD)/ntfsput
+demo-built: $(BUILD)/nobounce $(BUILD)/mkhive $(BUILD)/ntfsput
 	tests/demo $(BUILD)
 
 # The whole suite again with AddressSanitizer (leaks included) and
@@ -173,12 +182,12 @@ BENCH_TOOL_SRCS := tool/disk/blockdev.c tool/lib/hostfile.c tool/disk/image.c to
 $(BUILD)/iofloor: tests/bench/iofloor.c $(BENCH_TOOL_SRCS) $(TOOL_HDRS) | deps
 	$(COMPILE) $(PKG_CFLAGS) -o $@ $< $(BENCH_TOOL_SRCS) $(LINK_FLAGS) $(PKG_LIBS)
 
-bench: tool/nobounce $(BUILD)/mkhive $(BUILD)/ntfsput $(BUILD)/iofloor | bench-deps
+bench: $(BUILD)/nobounce $(BUILD)/mkhive $(BUILD)/ntfsput $(BUILD)/iofloor | bench-deps
 	tests/bench/run $(BUILD)
 
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
-install: tool/nobounce
-	install -D -m 0755 tool/nobounce $(DESTDIR)$(PREFIX)/bin/nobounce
+install: $(BUILD)/nobounce
+	install -D -m 0755 $(BUILD)/nobounce $(DESTDIR)$(PREFIX)/bin/nobounce
 	install -D -m 0644 docs/nobounce.1 $(DESTDIR)$(PREFIX)/share/man/man1/nobounce.1
 	install -D -m 0644 tool/cli/nobounce.bash $(DESTDIR)$(BASHCOMPDIR)/nobounce
 
@@ -190,4 +199,4 @@ format:
 	clang-format -i tool/*/*.c tool/*/*.h hives/*.c tests/fuzz/*.c tests/bench/*.c
 
 clean:
-	rm -rf tool/nobounce build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz

@@ -9,13 +9,13 @@ if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
 	git -C "$top" ls-files -z --cached --others --exclude-standard | tar -C "$top" --null -T - -cf - | tar -C src -xf -
 else
 	tar -C "$top" --exclude=./build --exclude=./build-asan --exclude=./build-fuzz \
-		--exclude=./tool/nobounce -cf - . | tar -C src -xf -
+		-cf - . | tar -C src -xf -
 fi
-check "the copy has no build output" test ! -e src/tool/nobounce -a ! -e src/build
+check "the copy has no build output" test ! -e src/build
 
 # plain make builds and installs nothing else
 make -C src -s WERROR= >make.out 2>&1
-check "plain make builds the program ($(tail -1 make.out))" test -x src/tool/nobounce
+check "plain make builds the program ($(tail -1 make.out))" test -x src/build/nobounce
 check "plain make runs no apt-get" sh -c '! grep -q "apt-get\|installing:" make.out'
 
 # make install and uninstall, under DESTDIR
