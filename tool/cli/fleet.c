@@ -26,6 +26,7 @@
 
 #include "disk/blockdev.h"
 #include "cli/fleet.h"
+#include "run/dynamic.h"
 #include "run/report.h"
 
 /* After SIGTERM on timeout, a worker gets this long (at most) to finish or
@@ -79,7 +80,7 @@ static void child(const struct options *op, char **targets, const struct job *jo
 		char **disks = xcalloc(job->n, sizeof *disks);
 		for (size_t i = 0; i < job->n; i++)
 			disks[i] = targets[job->idx[i]];
-		code = target_run_dynamic(op, disks, job->n);
+		code = dynamic_run(op, disks, job->n);
 	} else {
 		struct options first = *op;
 		first.defer_dynamic = 1;

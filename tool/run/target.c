@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* target: what a TARGET is -- a directory; a disk image or device with its
- * partitions; or the dynamic disks of one server, given together -- and
- * running one command on every Windows installation in it. */
+/* target: what a TARGET is -- a directory, or a disk image or device with
+ * its partitions (its dynamic disks go to dynamic.c) -- and running one
+ * command on every Windows installation in it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,81 +13,13 @@
 #include "fix/install.h"
 #include "disk/ldm.h"
 #include "disk/partitions.h"
+#include "run/dynamic.h"
 #include "run/target.h"
 #include "vol/vol.h"
-
-/* Names a place's copies in --backup-dir: readable, and unique per image
- * file and partition or volume ("disk.img-p2-1a2b3c4d"). */
-static char *backup_tag(const struct place *pl)
-{
-	const char *first = pl->vol ? pl->disks[0] : pl->target;
-	char *abs = realpath(first, NULL);
-	const char *key = pl->vol ? pl->vol->guid : abs ? abs : first;
-	char sha[65];
-	sha256_hex(key, strlen(key), sha);
-	const char *base = strrchr(first, '/');
-	base = base && base[1] ? base + 1 : first;
-	char *tag = pl->vol ? xasprintf("%s-%s-%.8s", base, pl->vol->name, sha)
-		    : pl->part && pl->part->number
-			? xasprintf("%s-p%u-%.8s", base, pl->part->number, sha)
-			: xasprintf("%s-%.8s", base, sha);
-	for (char *c = tag; *c; c++)
-		if (*c == '/' || *c == ' ')
-			*c = '_';
-	free(abs);
-	return tag;
-}
 
 int output_failed(void)
 {
 	return ferror(stdout) || fflush(stdout) == EOF;
-}
-
-int exit_worse(int a, int b)
-{
-	if (a == EXIT_FAILED || b == EXIT_FAILED)
-		return EXIT_FAILED;
-	return a == EXIT_WORK || b == EXIT_WORK ? EXIT_WORK : EXIT_OK;
-}
-
-/* Reports an error for a place and gives the exit code. */
-static int failed(const struct options *op, const struct place *pl, struct err *e)
-{
-	report_target(&op->ro, pl, "error", e);
-	err_clear(e);
-	return EXIT_FAILED;
-}
-
-/* Runs the command on every installation of one volume; said, when set, is
- * a sentence about the volume for each outcome's notes. */
-static int run_volume(const struct options *op, const struct place *pl, struct vol *v,
-		      const char *said)
-{
-	struct err e = {0};
-	struct install *ins = NULL;
-	size_t n = 0;
-	install_find(v, &ins, &n, &e);
-	if (e.msg)
-		return failed(op, pl, &e);
-	if (n == 0)
-		return EXIT_NONE;
-	int code = EXIT_OK;
-	CLEANUP_FREE char *tag = backup_tag(pl);
-	struct run_opts ro = {{op->backup, op->backup_dir, tag, op->force}, op->no_recover};
-	for (size_t i = 0; i < n; i++) {
-		struct outcome o;
-		int r = run_install(v, &ins[i], op->cmd, &ro, &o);
-		if (said)
-			outcome_note(&o, "%s", said);
-		report_outcome(&op->ro, pl, &o);
-		if (r == -1)
-			code = EXIT_FAILED;
-		else if (op->cmd == CMD_CHECK && STREQ(o.status, "needs-fix"))
-			code = exit_worse(code, EXIT_WORK);
-		outcome_free(&o);
-	}
-	install_free(ins, n);
-	return code;
 }
 
 static int run_dir(const struct options *op, const char *target)
@@ -100,8 +32,8 @@ static int run_dir(const struct options *op, const char *target)
 		v = NULL;
 	}
 	if (!v)
-		return failed(op, &pl, &e);
-	int code = run_volume(op, &pl, v, NULL);
+		return volume_failed(op, &pl, &e);
+	int code = volume_run(op, &pl, v, NULL);
 	if (code == EXIT_NONE) {
 		/* a folder inside the volume, given by mistake, is named as such */
 		int k1 = vol_kind(v, "system32", &e), k2 = vol_kind(v, "SYSTEM", &e);
@@ -113,20 +45,10 @@ static int run_dir(const struct options *op, const char *target)
 		     k1 == VOL_DIR    ? ": this looks like the WINDOWS folder itself"
 		     : k2 == VOL_FILE ? ": this looks like the system32/config folder"
 				      : "");
-		code = failed(op, &pl, &e);
+		code = volume_failed(op, &pl, &e);
 	}
 	vol_close(v);
 	return code;
-}
-
-/* Opens one disk image or device for the run. */
-static struct blockdev *open_disk(const struct options *op, const char *name, struct err *e)
-{
-	int writable = op->cmd != CMD_CHECK;
-	struct hostfile hf;
-	if (host_open_target(name, writable, &hf, e) == -1)
-		return NULL;
-	return bdev_open(name, hf.fd, hf.dirfd, op->format, writable, e);
 }
 
 /* Why an image holds nothing to work on, with what to give instead: a hive
@@ -157,7 +79,7 @@ static int run_image(const struct options *op, const char *target)
 	struct err e = {0};
 	int writable = op->cmd != CMD_CHECK;
 	struct place whole = {.target = target};
-	struct blockdev *bd = open_disk(op, target, &e);
+	struct blockdev *bd = volume_open_disk(op, target, &e);
 	struct ldm_ident id;
 	int dynamic = bd ? ldm_probe(bd, &id, &e) : -1;
 	if (dynamic == 1) {
@@ -169,7 +91,7 @@ static int run_image(const struct options *op, const char *target)
 			return EXIT_DEFERRED;
 		}
 		char *one[] = {(char *)target};
-		return target_run_dynamic(op, one, 1);
+		return dynamic_run(op, one, 1);
 	}
 	struct part *parts = NULL;
 	size_t n = 0;
@@ -180,7 +102,7 @@ static int run_image(const struct options *op, const char *target)
 		if (!e.msg)
 			no_ntfs(bd, &e);
 		bdev_close(bd);
-		return failed(op, &whole, &e);
+		return volume_failed(op, &whole, &e);
 	}
 	int code = EXIT_OK, found = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -193,10 +115,10 @@ static int run_image(const struct options *op, const char *target)
 		struct vol *v =
 		    vol_open_ntfs(bd, parts[i].start, parts[i].size, name, writable, &e);
 		if (!v) {
-			code = failed(op, &pl, &e);
+			code = volume_failed(op, &pl, &e);
 			continue;
 		}
-		int c = run_volume(op, &pl, v, NULL);
+		int c = volume_run(op, &pl, v, NULL);
 		if (c == EXIT_NONE)
 			note("%s: no Windows installation on it", name);
 		else
@@ -209,292 +131,12 @@ static int run_image(const struct options *op, const char *target)
 		     "system32/config/SYSTEM) on its %zu NTFS partition(s). Give the disk that "
 		     "holds the system volume",
 		     n);
-		code = failed(op, &whole, &e);
+		code = volume_failed(op, &whole, &e);
 	}
 	if (bdev_flush(bd, &e) == -1)
-		code = failed(op, &whole, &e);
+		code = volume_failed(op, &whole, &e);
 	free(parts);
 	bdev_close(bd);
-	return code;
-}
-
-/* ---- dynamic disks ---- */
-
-/* Whether a run on any installation of the volume was cut short. */
-static int volume_pending(struct vol *v)
-{
-	struct err e = {0};
-	struct install *ins = NULL;
-	size_t n = 0;
-	int pending = 0;
-	if (install_find(v, &ins, &n, &e) == 0)
-		for (size_t i = 0; i < n && !pending; i++)
-			pending = run_pending(v, &ins[i]);
-	install_free(ins, n);
-	err_clear(&e);
-	return pending;
-}
-
-/* Whether the halves of a mirror hold the same NTFS metadata -- all that a
- * file operation of anyone's writes (vol_ntfs_metadata), in the directories
- * nobounce uses -- and the same backup boot sector.  Halves of two clones of
- * one machine, a mirror Windows had not finished resynchronising, or a
- * nobounce run cut short in its first step all differ there. */
-static int halves_agree(struct blockdev *mbd, struct vol *v, struct err *e)
-{
-	struct strlist dirs = {0};
-	struct install *ins = NULL;
-	size_t n = 0;
-	strlist_add(&dirs, xstrdup(""));
-	if (install_find(v, &ins, &n, e) == -1)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		const char *files[] = {ins[i].system, ins[i].metabase};
-		strlist_add(&dirs, xstrdup(ins[i].sysroot));
-		strlist_add(&dirs, xasprintf("%s/system32", ins[i].sysroot));
-		for (size_t k = 0; k < ARRAY_SIZE(files); k++)
-			if (files[k])
-				strlist_add(
-				    &dirs,
-				    strndup(files[k], (size_t)(strrchr(files[k], '/') - files[k])));
-	}
-	install_free(ins, n);
-	struct vol_ranges rs = {0};
-	int r = vol_ntfs_metadata(v, &dirs, &rs, e);
-	strlist_free(&dirs);
-	uint64_t compared = 512;
-	if (r == 0)
-		r = bdev_legs_agree(mbd, mbd->size - 512, 512, e);
-	for (size_t i = 0; i < rs.n && r == 1; i++) {
-		uint64_t off = rs.v[i].off, len = rs.v[i].len;
-		if (off >= mbd->size)
-			continue;
-		if (len > mbd->size - off)
-			len = mbd->size - off;
-		compared += len;
-		r = bdev_legs_agree(mbd, off, len, e);
-	}
-	free(rs.v);
-	note("%s: compared %llu bytes of NTFS metadata across the mirror's halves: %s", v->name,
-	     (unsigned long long)compared,
-	     r == 1   ? "equal"
-	     : r == 0 ? "different"
-		      : "error");
-	return r;
-}
-
-static void refuse_volume(struct vol *v, const char *kind, char *why)
-{
-	if (v->refusal) { /* hibernated or dirty: said first */
-		free(why);
-		return;
-	}
-	v->refusal_kind = kind;
-	v->refusal = why;
-}
-
-/* Whether the volume on one half, seen alone, shows a nobounce run that was
- * cut short. */
-static int half_pending(const struct bdev_leg *leg, uint64_t size, const char *name)
-{
-	struct err e = {0};
-	struct vol *v = vol_open_ntfs(leg->bd, leg->off, size, name, 0, &e);
-	int pending = v ? volume_pending(v) : 0;
-	vol_close(v);
-	err_clear(&e);
-	return pending;
-}
-
-/* A mirror's halves.  Every write goes to the first half first, so when any
- * half shows a nobounce run cut short (a kill between the halves, or inside
- * a write), the first half is copied over the others where they differ;
- * otherwise they must agree where any writer writes first. */
-static int check_halves(const struct options *op, struct blockdev *mbd, struct vol *v,
-			char **detail, struct err *e)
-{
-	int ours = op->resync_mirror;
-	for (size_t i = 0; i < mbd->nlegs && !ours; i++)
-		ours = half_pending(&mbd->legs[i], mbd->size, v->name);
-	if (ours) {
-		if (op->cmd == CMD_CHECK)
-			return 0; /* fix and undo resynchronise first */
-		uint64_t copied;
-		if (bdev_legs_resync(mbd, &copied, e) == -1)
-			return -1;
-		*detail = xasprintf("%s; %llu bytes were copied from the mirror's first half to "
-				    "the others first",
-				    op->resync_mirror ? "--resync-mirror"
-						      : "a nobounce run on it was cut short",
-				    (unsigned long long)copied);
-		note("%s: %s", v->name, *detail);
-		return 0;
-	}
-	int r = halves_agree(mbd, v, e);
-	if (r == 0)
-		refuse_volume(
-		    v, "mirror-differs",
-		    xstrdup("the halves of the mirror hold different bytes: they are not "
-			    "two halves of one mirror (disks of two clones of one "
-			    "machine?), or Windows had not finished resynchronising them. "
-			    "Boot Windows, wait until Disk Management shows the volume "
-			    "Healthy, and run nobounce again (if they differ because a "
-			    "nobounce run was cut short, --resync-mirror copies the first "
-			    "half over the others)"));
-	return r == -1 ? -1 : 0;
-}
-
-static int run_dynamic_volume(const struct options *op, char *const *disks, struct blockdev **bds,
-			      const struct ldm_volume *lv)
-{
-	int writable = op->cmd != CMD_CHECK, code = EXIT_OK;
-	struct bdev_leg legs[64];
-	size_t nl = 0, missing = 0;
-	CLEANUP_FREE char *label = xstrdup("");
-	for (size_t i = 0; i < lv->nlegs && nl < ARRAY_SIZE(legs); i++) {
-		const struct ldm_leg *l = &lv->legs[i];
-		if (l->disk < 0) {
-			missing++;
-			continue;
-		}
-		legs[nl++] = (struct bdev_leg){bds[l->disk], l->off};
-		char *next = xasprintf("%s%s%s", label, *label ? " + " : "", disks[l->disk]);
-		free(label);
-		label = next;
-	}
-	struct place pl = {label, NULL, lv, disks, missing && op->degraded};
-	struct err e = {0};
-	uint8_t boot[512];
-	struct blockdev *mbd = bdev_open_legs(label, legs, nl, lv->size, writable);
-	if (bdev_pread(mbd, boot, sizeof boot, 0, &e) == -1) {
-		bdev_close(mbd);
-		return failed(op, &pl, &e);
-	}
-	if (memcmp(boot + 3, "NTFS    ", 8) != 0) {
-		note("%s: %s holds no NTFS file system", label, lv->name);
-		bdev_close(mbd);
-		return EXIT_NONE;
-	}
-	CLEANUP_FREE char *name = xasprintf("%s (%s)", label, lv->name);
-	struct vol *v = vol_open_ntfs(mbd, 0, lv->size, name, writable, &e);
-	char *detail = NULL;
-	if (v && missing && !op->degraded)
-		refuse_volume(
-		    v, "incomplete-mirror",
-		    xasprintf("only %zu of the mirror's %zu halves were given: writing one "
-			      "half alone desynchronises the mirror, and Windows does not "
-			      "resynchronise it by itself. Give all of the server's disks "
-			      "together (nobounce fix DISK1 DISK2), or, if the missing disk "
-			      "is gone for good, use --degraded (see nobounce(1))",
-			      nl, lv->nlegs));
-	if (v && nl > 1 && check_halves(op, mbd, v, &detail, &e) == -1) {
-		vol_close(v);
-		v = NULL;
-	}
-	if (!v) {
-		free(detail);
-		bdev_close(mbd);
-		return failed(op, &pl, &e);
-	}
-	code = run_volume(op, &pl, v, detail);
-	free(detail);
-	vol_close(v);
-	if (bdev_flush(mbd, &e) == -1)
-		code = failed(op, &pl, &e);
-	bdev_close(mbd);
-	return code;
-}
-
-/* Two of the disks given are one disk (copies, or disks of clones of one
- * machine): never assembled, whichever is meant. */
-static int same_disk_twice(char *const *disks, const struct ldm_ident *ids, size_t n, struct err *e)
-{
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = i + 1; k < n; k++)
-			if (STREQ(ids[i].disk, ids[k].disk))
-				return fail(
-				    e, "same-disk",
-				    "%s and %s are the same dynamic disk (LDM disk %s): "
-				    "copies of one disk, or disks of clones of one machine. "
-				    "nobounce never assembles a volume from two copies; give "
-				    "each machine's disks in a run of their own",
-				    disks[i], disks[k], ids[i].disk);
-	return 0;
-}
-
-int target_run_dynamic(const struct options *op, char *const *disks, size_t n)
-{
-	report_t0 = now_seconds();
-	struct blockdev **bds = xcalloc(n, sizeof *bds);
-	struct ldm_ident *ids = xcalloc(n, sizeof *ids);
-	CLEANUP_FREE char *all = xstrdup("");
-	for (size_t i = 0; i < n; i++) {
-		char *next = xasprintf("%s%s%s", all, i ? " + " : "", disks[i]);
-		free(all);
-		all = next;
-	}
-	struct place whole = {.target = all};
-	struct err e = {0};
-	for (size_t i = 0; i < n && !e.msg; i++) {
-		bds[i] = open_disk(op, disks[i], &e);
-		int r = bds[i] ? ldm_probe(bds[i], &ids[i], &e) : -1;
-		if (r == 0)
-			fail(&e, "unsupported-target", "%s: not a dynamic disk; give it on its own",
-			     disks[i]);
-		else if (r == 1 && !STREQ(ids[i].group, ids[0].group))
-			fail(&e, "unsupported-target",
-			     "%s belongs to another disk group than %s: give each server's disks "
-			     "in a run of their own",
-			     disks[i], disks[0]);
-		else if (r == -1 && n > 1 && e.msg) {
-			CLEANUP_FREE char *why = xstrdup(e.msg);
-			const char *kind = e.kind;
-			err_clear(&e);
-			fail(&e, kind, "%s: %s", disks[i], why);
-		}
-	}
-	struct ldm_layout lay = {0};
-	int code = EXIT_OK;
-	if (!e.msg)
-		same_disk_twice(disks, ids, n, &e);
-	if (!e.msg)
-		ldm_read(bds, disks, n, &lay, &e);
-	if (e.msg) {
-		code = failed(op, &whole, &e);
-	} else {
-		int any = 0;
-		for (size_t i = 0; i < lay.n; i++) {
-			const struct ldm_volume *lv = &lay.v[i];
-			size_t given = 0;
-			for (size_t k = 0; k < lv->nlegs; k++)
-				given += lv->legs[k].disk >= 0;
-			if (!STREQ(lv->type, "simple") && !STREQ(lv->type, "mirrored")) {
-				note("%s: %s (%s%s%s): %s volumes cannot hold a Windows system; "
-				     "not looked at, never written",
-				     all, lv->name, lv->type, lv->hint ? " " : "",
-				     lv->hint ? lv->hint : "", lv->type);
-				continue;
-			}
-			if (!given) {
-				note("%s: %s lies on disks not given", all, lv->name);
-				continue;
-			}
-			int c = run_dynamic_volume(op, disks, bds, lv);
-			if (c != EXIT_NONE)
-				any = 1, code = exit_worse(code, c);
-		}
-		if (!any && code == EXIT_OK) {
-			fail(&e, "no-windows",
-			     "no Windows installation on the dynamic volumes of these disks that "
-			     "nobounce can write (simple and mirrored ones; see -v). Give the "
-			     "disks that hold the system volume");
-			code = failed(op, &whole, &e);
-		}
-	}
-	ldm_layout_free(&lay);
-	for (size_t i = 0; i < n; i++)
-		bdev_close(bds[i]);
-	free(bds);
-	free(ids);
 	return code;
 }
 
@@ -515,7 +157,7 @@ int target_run(const struct options *op, const char *target)
 		} else {
 			fail(&e, "not-found", "cannot open: %s. Check the path", strerror(errno));
 		}
-		return failed(op, &pl, &e);
+		return volume_failed(op, &pl, &e);
 	}
 	return S_ISDIR(st.st_mode) ? run_dir(op, target) : run_image(op, target);
 }
