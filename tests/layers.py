@@ -2,7 +2,8 @@
 """layers.py TOOLDIR: checks that tool/ is one folder per layer, each file
 including only its own folder's headers or those of the folders after it
 (cli -> run -> txn -> fix -> reg -> vol -> disk -> lib), every include of
-ours written as FOLDER/FILE, and that no two files depend on each other.
+ours written as FOLDER/FILE, that a door's inside (NAME_impl.h) is included
+only in its own folder, and that no two files depend on each other.
 Prints the count, then one line per fault; exits 1 on any."""
 import os, re, sys
 order = ["cli", "run", "txn", "fix", "reg", "vol", "disk", "lib"]
@@ -28,12 +29,15 @@ for name, text in files.items():
             bad.append('%s: includes "%s", which is not written as FOLDER/FILE of tool/' % (name, inc))
             continue
         to = inc.split("/")[0]
+        if inc.endswith("_impl.h") and to != layer:
+            bad.append('%s includes "%s": the inside of a door of another folder' % (name, inc))
         if order.index(to) < order.index(layer):
             bad.append('%s (%s) includes "%s": up the order, from %s to %s' % (name, layer, inc, layer, to))
         deps[name].add(inc)
 # a file depends on another when it or its header includes that one's header
-def unit(f):
-    return f[:-2]
+def unit(f):  # a door's inside (X_impl.h) is part of X
+    f = f[:-2]
+    return f[:-5] if f.endswith("_impl") else f
 udeps = {}
 for f, ds in deps.items():
     udeps.setdefault(unit(f), set()).update(unit(d) for d in ds if unit(d) != unit(f))

@@ -14,7 +14,10 @@ echo '#include "cli/x.h"' >fake/lib/y.h
 printf '#include "vol/b.h"\n' >fake/vol/a.h
 printf '#include "vol/a.h"\n' >fake/vol/b.h
 echo '#include "b.h"' >fake/vol/c.c
+: >fake/vol/d_impl.h
+echo '#include "vol/d_impl.h"' >fake/cli/e.c
 python3 "$TESTS/layers.py" fake >probe.out 2>&1
 check "the checker catches an include up the order" grep -q 'up the order, from lib to cli' probe.out
 check "the checker catches two files that include each other" grep -q 'a cycle: vol/a -> vol/b -> vol/a' probe.out
 check "the checker catches an include not written in full" grep -q 'includes "b.h", which is not written' probe.out
+check "the checker catches a door's inside included from another folder" grep -q 'cli/e.c includes "vol/d_impl.h": the inside of a door' probe.out

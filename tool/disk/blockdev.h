@@ -14,27 +14,8 @@
 
 #include "lib/util.h"
 
-struct nbd_handle;
-
-struct blockdev {
-	char *name;    /* as the user named it, for messages */
-	char *format;  /* "raw", "qcow2", "vmdk", "vpc", "vhdx", "vdi" */
-	uint64_t size; /* bytes the guest sees */
-	int writable;
-	int fd;			/* the image file or device */
-	int dirfd;		/* its directory (O_PATH), where the names it holds are
-				 * looked up; -1 for none */
-	struct nbd_handle *nbd; /* for non-raw formats */
-	uint64_t align;		/* the export's minimum block size (1: any) */
-	pid_t server;		/* qemu-nbd, or 0 */
-	struct stat *judged;	/* the files qemu-nbd may hold open */
-	size_t njudged;
-	/* A dynamic disk's volume: the legs that each hold all of it (one for
-	 * a simple volume, two or more for a mirror), or NULL. */
-	struct bdev_leg *legs;
-	size_t nlegs;
-	uint64_t written; /* bytes written so far (a mirror: on each disk) */
-};
+/* An opened disk: its opener's until bdev_close. */
+struct blockdev;
 
 /* Where a volume lies on one disk. */
 struct bdev_leg {
@@ -68,6 +49,15 @@ int bdev_flush(struct blockdev *bd, struct err *e);
  * reads come from the disk and prove what the writes left there. */
 int bdev_drop_cache(struct blockdev *bd, struct err *e);
 void bdev_close(struct blockdev *bd);
+
+/* The bytes the guest sees; the name given, for messages; the format
+ * ("raw", "qcow2", "vmdk", "vpc", "vhdx", "vdi"). */
+uint64_t bdev_size(const struct blockdev *bd);
+const char *bdev_name(const struct blockdev *bd);
+const char *bdev_format(const struct blockdev *bd);
+/* A dynamic volume's legs (0 for a disk). */
+size_t bdev_nlegs(const struct blockdev *bd);
+const struct bdev_leg *bdev_leg(const struct blockdev *bd, size_t i);
 
 /* Stops every qemu-nbd this process started (for signal handlers). */
 void bdev_kill_servers(void);

@@ -55,7 +55,7 @@ static int locate(struct blockdev *bd, struct ldm_ident *id, struct where *w, st
 {
 	uint8_t s[SECTOR];
 	memset(id, 0, sizeof *id);
-	if (bd->size < 64 * SECTOR || bdev_pread(bd, s, SECTOR, 0, e) == -1)
+	if (bdev_size(bd) < 64 * SECTOR || bdev_pread(bd, s, SECTOR, 0, e) == -1)
 		return e->msg ? -1 : 0;
 	if (s[510] != 0x55 || s[511] != 0xaa)
 		return 0;
@@ -79,7 +79,7 @@ static int locate(struct blockdev *bd, struct ldm_ident *id, struct where *w, st
 		return 0;
 	}
 	uint8_t h[SECTOR];
-	if (w->privhead >= bd->size / SECTOR ||
+	if (w->privhead >= bdev_size(bd) / SECTOR ||
 	    bdev_pread(bd, h, SECTOR, w->privhead * SECTOR, e) == -1 || memcmp(h, "PRIVHEAD", 8))
 		return e->msg
 			   ? -1
@@ -94,7 +94,8 @@ static int locate(struct blockdev *bd, struct ldm_ident *id, struct where *w, st
 	w->cfg_start = be64(h + 0x12b);
 	w->cfg_size = be64(h + 0x133);
 	if (!w->cfg_size || w->cfg_size > LDM_CONFIG_MAX_SECTORS ||
-	    w->cfg_start > bd->size / SECTOR || w->cfg_size > bd->size / SECTOR - w->cfg_start)
+	    w->cfg_start > bdev_size(bd) / SECTOR ||
+	    w->cfg_size > bdev_size(bd) / SECTOR - w->cfg_start)
 		return fail(e, "damaged-image",
 			    "a dynamic disk (Windows LDM) whose database lies outside the disk");
 	return 1;
@@ -110,7 +111,7 @@ int ldm_probe(struct blockdev *bd, struct ldm_ident *id, struct err *e)
 
 static int copy_range(struct blockdev *bd, int fd, uint64_t sector, uint64_t count, struct err *e)
 {
-	uint64_t total = bd->size / SECTOR;
+	uint64_t total = bdev_size(bd) / SECTOR;
 	if (sector >= total)
 		return 0;
 	if (count > total - sector)
@@ -136,12 +137,12 @@ static int metadata_copy(struct blockdev *bd, int *out, struct err *e)
 	if (r == -1)
 		return -1;
 	int fd = memfd_create("nobounce-ldm", 0);
-	if (fd == -1 || ftruncate(fd, (off_t)bd->size) == -1) {
+	if (fd == -1 || ftruncate(fd, (off_t)bdev_size(bd)) == -1) {
 		if (fd != -1)
 			close(fd);
 		return fail(e, "io", "memfd: %s", strerror(errno));
 	}
-	uint64_t total = bd->size / SECTOR;
+	uint64_t total = bdev_size(bd) / SECTOR;
 	r = copy_range(bd, fd, 0, 34, e);
 	if (r == 0)
 		r = copy_range(bd, fd, total - 34, 34, e);
@@ -392,8 +393,8 @@ static int volume_legs(json_t *jv, json_t *disks, struct blockdev **bds, size_t 
 				    v->name);
 		leg->off = (data_start + start) * SECTOR;
 		leg->size = size * SECTOR;
-		if (leg->disk >= 0 && (leg->off > bds[leg->disk]->size ||
-				       leg->size > bds[leg->disk]->size - leg->off))
+		if (leg->disk >= 0 && (leg->off > bdev_size(bds[leg->disk]) ||
+				       leg->size > bdev_size(bds[leg->disk]) - leg->off))
 			return fail(e, "damaged-image",
 				    "volume %s: its partition %s lies outside the disk", v->name,
 				    str_or(p, "name", "?"));

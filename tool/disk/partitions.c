@@ -39,7 +39,7 @@ static int add(struct blockdev *bd, struct found *f, const char *scheme, unsigne
 {
 	if (!sectors)
 		return 0;
-	uint64_t total = bd->size / f->ss;
+	uint64_t total = bdev_size(bd) / f->ss;
 	if (lba > total || sectors > total - lba)
 		return fail(e, "damaged-image",
 			    "partition %u lies outside the image (sectors %llu+%llu of %llu): "
@@ -67,7 +67,7 @@ static int add(struct blockdev *bd, struct found *f, const char *scheme, unsigne
 
 static int read_sector(struct blockdev *bd, unsigned ss, uint64_t lba, uint8_t *s, struct err *e)
 {
-	if (lba >= bd->size / ss)
+	if (lba >= bdev_size(bd) / ss)
 		return fail(e, "damaged-image", "the partition table points past its end");
 	return bdev_pread(bd, s, ss, lba * ss, e);
 }
@@ -124,7 +124,7 @@ static int gpt_copy(struct blockdev *bd, unsigned ss, uint64_t lba, struct gpt *
 		    struct err *e)
 {
 	uint8_t h[4096];
-	uint64_t total = bd->size / ss;
+	uint64_t total = bdev_size(bd) / ss;
 	memset(g, 0, sizeof *g);
 	if (lba == 0 || lba >= total)
 		return *why = "its header lies outside the disk", 0;
@@ -169,7 +169,7 @@ static int gpt(struct blockdev *bd, struct found *f, struct err *e)
 	int r = gpt_copy(bd, f->ss, 1, &g, &why1, e);
 	if (r == 0) {
 		/* as Windows and Linux do: the backup, in the disk's last sector */
-		r = gpt_copy(bd, f->ss, bd->size / f->ss - 1, &g, &why2, e);
+		r = gpt_copy(bd, f->ss, bdev_size(bd) / f->ss - 1, &g, &why2, e);
 		if (r == 0)
 			return fail(e, "damaged-image",
 				    "both copies of the GPT are damaged (the primary: %s; the "
@@ -177,7 +177,7 @@ static int gpt(struct blockdev *bd, struct found *f, struct err *e)
 				    "before running nobounce",
 				    why1, why2);
 		if (r == 1) {
-			note("%s: the primary GPT is damaged (%s); using the backup", bd->name,
+			note("%s: the primary GPT is damaged (%s); using the backup", bdev_name(bd),
 			     why1);
 			f->note = "the primary GPT is damaged; its backup copy was used, as "
 				  "Windows and Linux do. Repair the table when convenient "
@@ -208,7 +208,7 @@ int parts_gpt_find(struct blockdev *bd, const uint8_t type[16], uint64_t *first,
 	const char *why = NULL;
 	int r = gpt_copy(bd, 512, 1, &g, &why, e);
 	if (r == 0)
-		r = gpt_copy(bd, 512, bd->size / 512 - 1, &g, &why, e);
+		r = gpt_copy(bd, 512, bdev_size(bd) / 512 - 1, &g, &why, e);
 	if (r == 0)
 		return fail(e, "damaged-image", "both copies of the GPT are damaged (%s)", why);
 	if (r == -1)
@@ -275,11 +275,11 @@ int parts_find(struct blockdev *bd, struct part **out, size_t *n, struct err *e)
 	unsigned ss;
 	*out = NULL;
 	*n = 0;
-	if (bd->size < sizeof s || bdev_pread(bd, s, sizeof s, 0, e) == -1)
+	if (bdev_size(bd) < sizeof s || bdev_pread(bd, s, sizeof s, 0, e) == -1)
 		return e->msg ? -1 : 0;
 	if (is_ntfs_boot(s)) {
 		*out = xmalloc(sizeof **out);
-		**out = (struct part){0, "none", 0, bd->size, NULL};
+		**out = (struct part){0, "none", 0, bdev_size(bd), NULL};
 		*n = 1;
 		return 0;
 	}
@@ -292,7 +292,7 @@ int parts_find(struct blockdev *bd, struct part **out, size_t *n, struct err *e)
 	/* an image does not say its sector size: a GPT header says it by where
 	 * it lies; an MBR by where its partitions' boot sectors are */
 	uint8_t h[8];
-	if (bd->size >= 4096 + 8 && bdev_pread(bd, h, 8, 512, e) == 0 &&
+	if (bdev_size(bd) >= 4096 + 8 && bdev_pread(bd, h, 8, 512, e) == 0 &&
 	    memcmp(h, "EFI PART", 8) != 0 && bdev_pread(bd, h, 8, 4096, e) == 0 &&
 	    memcmp(h, "EFI PART", 8) == 0)
 		return parse(bd, 4096, s, out, n, e);

@@ -51,13 +51,13 @@ static int halves_agree(struct blockdev *mbd, struct vol *v, struct err *e)
 	strlist_free(&dirs);
 	uint64_t compared = 512;
 	if (r == 0)
-		r = bdev_legs_agree(mbd, mbd->size - 512, 512, e);
+		r = bdev_legs_agree(mbd, bdev_size(mbd) - 512, 512, e);
 	for (size_t i = 0; i < rs.n && r == 1; i++) {
 		uint64_t off = rs.v[i].off, len = rs.v[i].len;
-		if (off >= mbd->size)
+		if (off >= bdev_size(mbd))
 			continue;
-		if (len > mbd->size - off)
-			len = mbd->size - off;
+		if (len > bdev_size(mbd) - off)
+			len = bdev_size(mbd) - off;
 		compared += len;
 		r = bdev_legs_agree(mbd, off, len, e);
 	}
@@ -100,8 +100,8 @@ static int check_halves(const struct options *op, struct blockdev *mbd, struct v
 			char **detail, struct err *e)
 {
 	int ours = op->resync_mirror;
-	for (size_t i = 0; i < mbd->nlegs && !ours; i++)
-		ours = half_pending(&mbd->legs[i], mbd->size, v->name);
+	for (size_t i = 0; i < bdev_nlegs(mbd) && !ours; i++)
+		ours = half_pending(bdev_leg(mbd, i), bdev_size(mbd), v->name);
 	if (ours) {
 		if (op->cmd == CMD_CHECK)
 			return 0; /* fix and undo resynchronise first */

@@ -57,7 +57,7 @@ static void no_ntfs(struct blockdev *bd, struct err *e)
 {
 	char head[4] = {0};
 	struct err ignore = {0};
-	if (bd && bd->size >= 4 && bdev_pread(bd, head, 4, 0, &ignore) == 0 &&
+	if (bd && bdev_size(bd) >= 4 && bdev_pread(bd, head, 4, 0, &ignore) == 0 &&
 	    !memcmp(head, "regf", 4)) {
 		fail(e, "no-windows",
 		     "this is a registry hive, not a disk or volume. Give the disk image or "
@@ -71,7 +71,7 @@ static void no_ntfs(struct blockdev *bd, struct err *e)
 	     "image that holds Windows. Give the whole disk image or device, or the root "
 	     "directory of the mounted system volume; for an image in a format nobounce did "
 	     "not recognise, give --format",
-	     bd ? bd->format : "raw");
+	     bd ? bdev_format(bd) : "raw");
 }
 
 static int run_image(const struct options *op, const char *target)
