@@ -66,7 +66,7 @@ int install_find(struct vol *v, struct install **out, size_t *n, struct err *e)
 		}
 		if (found == 0)
 			note("%s: %s has no system32/config/SYSTEM file: not a Windows system root",
-			     v->name, top.v[i]);
+			     vol_name(v), top.v[i]);
 		install_free_one(&in);
 		r = found;
 	}

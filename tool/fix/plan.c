@@ -83,7 +83,7 @@ void plan_describe(struct vol *v, struct install *in)
 	if (sw)
 		install_describe(in, sw);
 	else if (e.msg)
-		note("%s: %s", v->name, e.msg);
+		note("%s: %s", vol_name(v), e.msg);
 	hive_free(sw);
 	err_clear(&e);
 }
@@ -161,7 +161,7 @@ static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef
 	struct buf raw = {.memfd = -1}, rec = {0};
 	if (vol_read(v, path, HIVE_MAX_BYTES, &raw, e) == -1)
 		return -1;
-	note("%s: read %s (%zu bytes)", v->name, path, raw.len);
+	note("%s: read %s (%zu bytes)", vol_name(v), path, raw.len);
 	if (build) /* hashed while hivex works */
 		ed->hash_before = hash_start(raw.p, raw.len);
 	size_t nlogs0 = *nlogs;
@@ -174,7 +174,7 @@ static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef
 		   !hive_mentions(bytes->p, bytes->len, fx->word);
 	struct hive *hv = r == 0 ? hive_open_bytes(path, bytes, build && !idle, e) : NULL;
 	if (hv)
-		note("%s: opened %s with hivex%s%s", v->name, path,
+		note("%s: opened %s with hivex%s%s", vol_name(v), path,
 		     build && !idle ? " (writable)" : "",
 		     idle ? "; no used cell mentions the DLL: not walked" : "");
 	/* a fix keeps the bytes it planned on: the journal saves the pages
@@ -190,20 +190,20 @@ static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef
 		install_describe(in, hv);
 	if (r == 0 && !idle) {
 		r = fx->plan_hive(hv, cx, &ed->ch, e);
-		note("%s: planned %s: %zu change(s)", v->name, path, ed->ch.n);
+		note("%s: planned %s: %zu change(s)", vol_name(v), path, ed->ch.n);
 	}
 	if (r == 0 && ed->ch.n && build)
 		r = hive_serialize(hv, &ed->after, e);
 	if (r == 0 && ed->ch.n && build) {
 		ed->hash_after = hash_start(ed->after.p, ed->after.len);
-		note("%s: built the new %s (%zu bytes)", v->name, path, ed->after.len);
+		note("%s: built the new %s (%zu bytes)", vol_name(v), path, ed->after.len);
 	}
 	/* hivex's copy goes before the new bytes are opened again to verify */
 	hive_free(hv);
 	if (r == 0 && ed->ch.n && build &&
 	    (r = verify_hive(fx, path, &ed->after, &ed->ch, base, e)) == 0)
-		note("%s: verified the new %s: it walks whole, and nothing is left to do", v->name,
-		     path);
+		note("%s: verified the new %s: it walks whole, and nothing is left to do",
+		     vol_name(v), path);
 	if (r == 0 && !ed->ch.n && *nlogs > nlogs0) {
 		/* nothing to change: the dirty hive and its logs stay as they are,
 		 * for Windows to replay at boot */
@@ -220,7 +220,7 @@ static int plan_bytes_file(struct vol *v, const struct fixdef *fx, const char *p
 	struct buf before = {0};
 	if (vol_read(v, path, fx->max_bytes, &before, e) == -1)
 		return -1;
-	note("%s: read %s (%zu bytes)", v->name, path, before.len);
+	note("%s: read %s (%zu bytes)", vol_name(v), path, before.len);
 	if (build)
 		ed->hash_before = hash_start(before.p, before.len);
 	int r = fx->plan_bytes(path, &before, cx, &ed->ch, build ? &ed->after : NULL, e);

@@ -105,7 +105,7 @@ struct hive *hive_load(struct vol *v, const char *path, int writable, char sha[6
 	struct buf b = {.memfd = -1};
 	if (vol_read(v, path, HIVE_MAX_BYTES, &b, e) == -1)
 		return NULL;
-	note("%s: read %s (%zu bytes)", v->name, path, b.len);
+	note("%s: read %s (%zu bytes)", vol_name(v), path, b.len);
 	if (sha)
 		sha256_hex(b.p, b.len, sha);
 	struct hive *hv = hive_open_bytes(path, &b, writable, e);

@@ -62,22 +62,12 @@ static int halves_agree(struct blockdev *mbd, struct vol *v, struct err *e)
 		r = bdev_legs_agree(mbd, off, len, e);
 	}
 	free(rs.v);
-	note("%s: compared %llu bytes of NTFS metadata across the mirror's halves: %s", v->name,
+	note("%s: compared %llu bytes of NTFS metadata across the mirror's halves: %s", vol_name(v),
 	     (unsigned long long)compared,
 	     r == 1   ? "equal"
 	     : r == 0 ? "different"
 		      : "error");
 	return r;
-}
-
-static void refuse_volume(struct vol *v, const char *kind, char *why)
-{
-	if (v->refusal) { /* hibernated or dirty: said first */
-		free(why);
-		return;
-	}
-	v->refusal_kind = kind;
-	v->refusal = why;
 }
 
 /* Whether the volume on one half, seen alone, shows a nobounce run that was
@@ -101,7 +91,7 @@ static int check_halves(const struct options *op, struct blockdev *mbd, struct v
 {
 	int ours = op->resync_mirror;
 	for (size_t i = 0; i < bdev_nlegs(mbd) && !ours; i++)
-		ours = half_pending(bdev_leg(mbd, i), bdev_size(mbd), v->name);
+		ours = half_pending(bdev_leg(mbd, i), bdev_size(mbd), vol_name(v));
 	if (ours) {
 		if (op->cmd == CMD_CHECK)
 			return 0; /* fix and undo resynchronise first */
@@ -113,20 +103,19 @@ static int check_halves(const struct options *op, struct blockdev *mbd, struct v
 				    op->resync_mirror ? "--resync-mirror"
 						      : "a nobounce run on it was cut short",
 				    (unsigned long long)copied);
-		note("%s: %s", v->name, *detail);
+		note("%s: %s", vol_name(v), *detail);
 		return 0;
 	}
 	int r = halves_agree(mbd, v, e);
 	if (r == 0)
-		refuse_volume(
-		    v, "mirror-differs",
-		    xstrdup("the halves of the mirror hold different bytes: they are not "
-			    "two halves of one mirror (disks of two clones of one "
-			    "machine?), or Windows had not finished resynchronising them. "
-			    "Boot Windows, wait until Disk Management shows the volume "
-			    "Healthy, and run nobounce again (if they differ because a "
-			    "nobounce run was cut short, --resync-mirror copies the first "
-			    "half over the others)"));
+		vol_refuse(v, "mirror-differs",
+			   xstrdup("the halves of the mirror hold different bytes: they are not "
+				   "two halves of one mirror (disks of two clones of one "
+				   "machine?), or Windows had not finished resynchronising them. "
+				   "Boot Windows, wait until Disk Management shows the volume "
+				   "Healthy, and run nobounce again (if they differ because a "
+				   "nobounce run was cut short, --resync-mirror copies the first "
+				   "half over the others)"));
 	return r == -1 ? -1 : 0;
 }
 
@@ -165,14 +154,13 @@ static int run_dynamic_volume(const struct options *op, char *const *disks, stru
 	struct vol *v = vol_open_ntfs(mbd, 0, lv->size, name, writable, &e);
 	char *detail = NULL;
 	if (v && missing && !op->degraded)
-		refuse_volume(
-		    v, "incomplete-mirror",
-		    xasprintf("only %zu of the mirror's %zu halves were given: writing one "
-			      "half alone desynchronises the mirror, and Windows does not "
-			      "resynchronise it by itself. Give all of the server's disks "
-			      "together (nobounce fix DISK1 DISK2), or, if the missing disk "
-			      "is gone for good, use --degraded (see nobounce(1))",
-			      nl, lv->nlegs));
+		vol_refuse(v, "incomplete-mirror",
+			   xasprintf("only %zu of the mirror's %zu halves were given: writing one "
+				     "half alone desynchronises the mirror, and Windows does not "
+				     "resynchronise it by itself. Give all of the server's disks "
+				     "together (nobounce fix DISK1 DISK2), or, if the missing disk "
+				     "is gone for good, use --degraded (see nobounce(1))",
+				     nl, lv->nlegs));
 	if (v && nl > 1 && check_halves(op, mbd, v, &detail, &e) == -1) {
 		vol_close(v);
 		v = NULL;

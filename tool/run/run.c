@@ -14,7 +14,7 @@ static int roll_back(struct vol *v, struct journals *js, int stillborn_only, str
 		if (!j->run || (STREQ(j->state, "complete") && !j->bad) ||
 		    (stillborn_only && !stillborn))
 			continue;
-		note("%s: rolling back interrupted run %d", v->name, j->run);
+		note("%s: rolling back interrupted run %d", vol_name(v), j->run);
 		critical_begin();
 		int r = txn_rollback(v, j, &o->err);
 		critical_end();
@@ -119,9 +119,9 @@ int run_install(struct vol *v, struct install *in, enum command cmd, const struc
 	o->inst = in;
 	o->status = "error";
 	int r = 0, interrupted = 0;
-	if (v->refusal && cmd != CMD_CHECK) {
+	if (vol_refusal(v) && cmd != CMD_CHECK) {
 		plan_describe(v, in);
-		r = fail(&o->err, v->refusal_kind, "%s; nothing was written", v->refusal);
+		r = fail(&o->err, vol_refusal_kind(v), "%s; nothing was written", vol_refusal(v));
 		goto out;
 	}
 	r = journal_find(v, in, &js, &o->err);
@@ -172,8 +172,8 @@ int run_install(struct vol *v, struct install *in, enum command cmd, const struc
 		if (r == 0)
 			o->status = "fixed";
 	}
-	if (r == 0 && cmd == CMD_CHECK && v->refusal && o->nedits)
-		outcome_note(o, "fix will refuse this volume: %s", v->refusal);
+	if (r == 0 && cmd == CMD_CHECK && vol_refusal(v) && o->nedits)
+		outcome_note(o, "fix will refuse this volume: %s", vol_refusal(v));
 	if (r == 0 && in->metabase_bin)
 		outcome_note(o,
 			     "%s: IIS 5 (Windows 2000) keeps its metabase in this binary file, "

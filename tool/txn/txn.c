@@ -65,7 +65,7 @@ static int copy_open(struct vol *v, const struct txn_opts *to, json_t *f, struct
 	 * on the host */
 	if (!to->copy_dir)
 		return 1;
-	c->vol = vol_open_dir(to->copy_dir, v->writable, e);
+	c->vol = vol_open_dir(to->copy_dir, vol_writable(v), e);
 	if (!c->vol)
 		return -1;
 	c->own = 1;
@@ -95,7 +95,7 @@ static void remove_copies(struct vol *v, const struct txn_opts *to, json_t *ix, 
 		if (r)
 			(*left)++;
 		if (r == -1)
-			note("%s: %s", v->name, e.msg);
+			note("%s: %s", vol_name(v), e.msg);
 		err_clear(&e);
 		if (r != 1)
 			copy_close(&c);
@@ -356,7 +356,8 @@ int txn_drop(struct vol *v, struct journal *j, const struct txn_opts *to, struct
 	if (drop(v, j, to, &left, e) == -1)
 		return -1;
 	if (left)
-		note("%s: run %d's full copies on this host stay where they are", v->name, j->run);
+		note("%s: run %d's full copies on this host stay where they are", vol_name(v),
+		     j->run);
 	return 0;
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Backend-independent part of the volume door: case-insensitive resolution
  * and the read-only guard. */
-#include "vol/vol.h"
+#include "vol/vol_impl.h"
 
 #include <stdio.h>
 
@@ -200,4 +200,34 @@ int vol_kind(struct vol *v, const char *path, struct err *e)
 int vol_lock(struct vol *v, int exclusive, struct err *e)
 {
 	return v->ops->lock(v, exclusive, e);
+}
+
+const char *vol_name(const struct vol *v)
+{
+	return v->name;
+}
+
+int vol_writable(const struct vol *v)
+{
+	return v->writable;
+}
+
+const char *vol_refusal(const struct vol *v)
+{
+	return v->refusal;
+}
+
+const char *vol_refusal_kind(const struct vol *v)
+{
+	return v->refusal_kind;
+}
+
+void vol_refuse(struct vol *v, const char *kind, char *why)
+{
+	if (v->refusal) { /* hibernated or dirty: said first */
+		free(why);
+		return;
+	}
+	v->refusal_kind = kind;
+	v->refusal = why;
 }

@@ -5,7 +5,7 @@
  * with O_NOFOLLOW, so a symbolic link anywhere on the path is refused, never
  * followed, and nothing can resolve outside the root (the same guarantee as
  * openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, without needing Linux 5.6). */
-#include "vol/vol.h"
+#include "vol/vol_impl.h"
 
 #include <dirent.h>
 #include <errno.h>
