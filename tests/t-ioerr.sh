@@ -74,6 +74,29 @@ for n in 0 1 3 10 30 100 300; do
 	done
 done
 
+# A device whose reads start failing: a clean io error that says what the
+# disk said (libntfs-3g itself sees only EIO), without -v.  Before the first
+# write nothing is written; after it (the read-back fails), the next undo
+# puts every file back.
+for n in 0 5 200 600; do
+	rm -rf "$NOBOUNCE_STATE_DIR"
+	cp --sparse=always pristine.img r.img
+	NOBOUNCE_EIO_READS_AFTER=$n "$F" fix --json r.img >out 2>err
+	rc=$?
+	if [ $rc = 3 ]; then
+		jqok "reads fail after $n: a clean io error" '.status == "error" and .error.kind == "io"' out
+		has "reads fail after $n: the message keeps the disk's cause" err 'pread of [0-9]* bytes at byte [0-9]* failed: Input/output error'
+		if cmp -s r.img pristine.img; then
+			pass "reads fail after $n: the image is byte-identical"
+		else
+			"$NOBOUNCE" undo -q r.img 2>err
+			check "reads fail after $n: past the first write, undo puts every file back" test "$(state r.img)" = original
+		fi
+	else
+		flunk "reads fail after $n: fix exited $rc: $(cat err)"
+	fi
+done
+
 # A volume with no room for the journal: ENOSPC, a clean error, nothing left.
 MKIMAGE_MB=22 "$HIVES/mkimage" "$NTFSPUT" tiny.img mbr "$ORIG" -- --fill 16
 START=$(sfdisk --json tiny.img | jq '.partitiontable.partitions[0].start')

@@ -180,45 +180,63 @@ int bdev_legs_resync(struct blockdev *bd, uint64_t *copied, struct err *e)
 	return bdev_flush(bd, e);
 }
 
+#ifdef NOBOUNCE_FAULTS
+/* A failing device, for the tests: NOBOUNCE_EIO_AFTER=N makes every write
+ * after the first N fail with EIO, NOBOUNCE_EIO_READS_AFTER=N every read
+ * after the first N. */
+static int eio_now(const char *var, long *left)
+{
+	if (*left == -2) {
+		const char *s = getenv(var);
+		*left = s ? atol(s) : -1;
+	}
+	if (*left < 0)
+		return 0;
+	return (*left)-- == 0 ? (*left = 0, 1) : 0;
+}
+static long writes_left = -2, reads_left = -2;
+#define write_fails() eio_now("NOBOUNCE_EIO_AFTER", &writes_left)
+#define read_fails() eio_now("NOBOUNCE_EIO_READS_AFTER", &reads_left)
+#else
+#define write_fails() 0
+#define read_fails() 0
+#endif
+
+/* A leg's failure names its disk: a mirror's two halves are two disks. */
+static int on_leg(struct blockdev *bd, size_t i, int r, struct err *e)
+{
+	if (r == -1 && e->msg) {
+		CLEANUP_FREE char *low = xstrdup(e->msg);
+		const char *kind = e->kind;
+		err_clear(e);
+		fail(e, kind, "%s: %s", bd->legs[i].bd->name, low);
+	}
+	return r;
+}
+
 int bdev_pread(struct blockdev *bd, void *p, size_t len, uint64_t off, struct err *e)
 {
 	if (off > bd->size || len > bd->size - off)
 		return fail(e, "damaged-image", "read of %zu bytes at %llu is past its end", len,
 			    (unsigned long long)off);
 	if (bd->legs)
-		return bdev_pread(bd->legs[0].bd, p, len, bd->legs[0].off + off, e);
+		return on_leg(bd, 0, bdev_pread(bd->legs[0].bd, p, len, bd->legs[0].off + off, e),
+			      e);
 	if (bd->nbd)
 		return nbdsrv_io(bd, p, len, off, 0, e);
-	if (pread_all(bd->fd, p, len, off) == -1)
-		return fail(e, "io", "read at %llu failed: %s", (unsigned long long)off,
-			    errno ? strerror(errno) : "short read");
+	int r = read_fails() ? (errno = EIO, -1) : pread_all(bd->fd, p, len, off);
+	if (r == -1)
+		return fail(e, "io", "pread of %zu bytes at byte %llu failed: %s", len,
+			    (unsigned long long)off, errno ? strerror(errno) : "short read");
 	return 0;
 }
 
-#ifdef NOBOUNCE_FAULTS
-/* A failing device, for the tests: NOBOUNCE_EIO_AFTER=N makes every write
- * after the first N fail with EIO. */
-static int eio_now(void)
-{
-	static long left = -2;
-	if (left == -2) {
-		const char *s = getenv("NOBOUNCE_EIO_AFTER");
-		left = s ? atol(s) : -1;
-	}
-	if (left < 0)
-		return 0;
-	return left-- == 0 ? (left = 0, 1) : 0;
-}
-#else
-#define eio_now() 0
-#endif
-
 int bdev_pwrite(struct blockdev *bd, const void *p, size_t len, uint64_t off, struct err *e)
 {
-	if (eio_now()) {
+	if (write_fails()) {
 		errno = EIO;
-		return fail(e, "io", "write at %llu failed: %s", (unsigned long long)off,
-			    strerror(EIO));
+		return fail(e, "io", "pwrite of %zu bytes at byte %llu failed: %s", len,
+			    (unsigned long long)off, strerror(EIO));
 	}
 	if (!bd->writable)
 		return fail(e, "internal", "write refused: opened read-only");
@@ -227,7 +245,8 @@ int bdev_pwrite(struct blockdev *bd, const void *p, size_t len, uint64_t off, st
 	for (size_t i = 0; i < bd->nlegs; i++) { /* each leg whole, in order */
 		if (i)
 			FAULT("between-legs"); /* the halves differ here */
-		if (bdev_pwrite(bd->legs[i].bd, p, len, bd->legs[i].off + off, e) == -1)
+		if (on_leg(bd, i, bdev_pwrite(bd->legs[i].bd, p, len, bd->legs[i].off + off, e),
+			   e) == -1)
 			return -1;
 	}
 	if (bd->legs)
@@ -236,8 +255,8 @@ int bdev_pwrite(struct blockdev *bd, const void *p, size_t len, uint64_t off, st
 	if (bd->nbd)
 		return nbdsrv_io(bd, (void *)p, len, off, 1, e);
 	if (pwrite_all(bd->fd, p, len, off) == -1)
-		return fail(e, "io", "write at %llu failed: %s", (unsigned long long)off,
-			    strerror(errno));
+		return fail(e, "io", "pwrite of %zu bytes at byte %llu failed: %s", len,
+			    (unsigned long long)off, strerror(errno));
 	return 0;
 }
 
@@ -246,17 +265,17 @@ int bdev_flush(struct blockdev *bd, struct err *e)
 	if (!bd->writable)
 		return 0;
 	for (size_t i = 0; i < bd->nlegs; i++)
-		if (bdev_flush(bd->legs[i].bd, e) == -1)
+		if (on_leg(bd, i, bdev_flush(bd->legs[i].bd, e), e) == -1)
 			return -1;
 	if (bd->legs)
 		return 0;
 	if (bd->nbd) {
 		if (nbd_can_flush(bd->nbd) == 1 && nbd_flush(bd->nbd, 0) == -1)
-			return fail(e, "io", "flush: %s", nbd_get_error());
+			return fail(e, "io", "NBD flush failed: %s", nbd_get_error());
 		return 0;
 	}
 	if (fsync(bd->fd) == -1)
-		return fail(e, "io", "fsync: %s", strerror(errno));
+		return fail(e, "io", "fsync failed: %s", strerror(errno));
 	return 0;
 }
 

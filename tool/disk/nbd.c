@@ -361,7 +361,7 @@ int nbdsrv_start(struct blockdev *bd, int probed, struct err *e)
 		return -1;
 	int64_t size = nbd_get_size(bd->nbd);
 	if (size < 0)
-		return fail(e, "io", "%s", nbd_get_error());
+		return fail(e, "io", "NBD: cannot get the export's size: %s", nbd_get_error());
 	bd->size = (uint64_t)size;
 	int64_t min = nbd_get_block_size(bd->nbd, LIBNBD_SIZE_MINIMUM);
 	bd->align = min > 1 && min <= 65536 && !(min & (min - 1)) ? (uint64_t)min : 1;
@@ -417,5 +417,8 @@ static int nbd_io_one(struct blockdev *bd, void *p, size_t len, uint64_t off, in
 			r = nbd_pwrite(bd->nbd, bounce, hi - lo, lo, 0);
 		free(bounce);
 	}
-	return r == -1 ? fail(e, "io", "%s", nbd_get_error()) : 0;
+	return r == -1
+		   ? fail(e, "io", "NBD %s of %zu bytes at byte %llu failed: %s",
+			  write ? "write" : "read", len, (unsigned long long)off, nbd_get_error())
+		   : 0;
 }

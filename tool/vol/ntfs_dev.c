@@ -12,6 +12,15 @@
 
 /* ---- the device libntfs-3g sees ---- */
 
+void dev_failed(struct ntvol *nt, struct err *e)
+{
+	note("%s", e->msg);
+	free(nt->dev_err);
+	nt->dev_err = e->msg;
+	e->msg = NULL;
+	err_clear(e);
+}
+
 static struct ntvol *nt_of(struct ntfs_device *dev)
 {
 	return dev->d_private;
@@ -190,8 +199,7 @@ static s64 dev_pread(struct ntfs_device *dev, void *buf, s64 count, s64 offset)
 		count = (s64)(nt->size - (uint64_t)offset);
 	struct err e = {0};
 	if (bdev_pread(nt->bd, buf, (size_t)count, nt->off + (uint64_t)offset, &e) == -1) {
-		note("%s", e.msg);
-		err_clear(&e);
+		dev_failed(nt, &e);
 		errno = EIO;
 		return -1;
 	}
@@ -222,8 +230,7 @@ static s64 dev_pwrite(struct ntfs_device *dev, const void *buf, s64 count, s64 o
 		    ? hold(nt, buf, (size_t)count, (uint64_t)offset, &e)
 		    : bdev_pwrite(nt->bd, buf, (size_t)count, nt->off + (uint64_t)offset, &e);
 	if (r == -1) {
-		note("%s", e.msg);
-		err_clear(&e);
+		dev_failed(nt, &e);
 		errno = EIO;
 		return -1;
 	}
@@ -259,7 +266,7 @@ static int dev_sync(struct ntfs_device *dev)
 {
 	struct err e = {0};
 	if (bdev_flush(nt_of(dev)->bd, &e) == -1) {
-		err_clear(&e);
+		dev_failed(nt_of(dev), &e);
 		errno = EIO;
 		return -1;
 	}

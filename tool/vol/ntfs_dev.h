@@ -56,6 +56,9 @@ struct ntvol {
 	 * under way, no limit), and whether one ran out (read_budget) */
 	uint64_t budget, spent;
 	int overrun;
+	/* what the disk said when a device call last failed in this operation
+	 * (libntfs-3g only ever sees EIO), or NULL */
+	char *dev_err;
 	/* a read-only run's view of pages an undo log puts back */
 	struct held *preset;
 	size_t npreset;
@@ -63,6 +66,9 @@ struct ntvol {
 
 /* The device's calls; d_private is the struct ntvol. */
 extern struct ntfs_device_operations ntfs_dev_ops;
+
+/* Keeps the disk's message of a failed device call in nt->dev_err. */
+void dev_failed(struct ntvol *nt, struct err *e);
 
 /* The bytes of the held page at off: NB_PAGE, less at the partition's end. */
 size_t held_len(struct ntvol *nt, uint64_t off);

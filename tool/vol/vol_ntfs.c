@@ -818,6 +818,7 @@ static void n_close(struct vol *v)
 		close(nt->udir);
 	free(nt->udirpath);
 	free(nt->uname);
+	free(nt->dev_err);
 	for (size_t i = 0; i < nt->npreset; i++)
 		free(nt->preset[i].p);
 	free(nt->preset);
@@ -836,6 +837,8 @@ static void n_close(struct vol *v)
 
 static void op_begin(struct ntvol *nt)
 {
+	free(nt->dev_err);
+	nt->dev_err = NULL;
 	nt->spent = 0;
 	nt->overrun = 0;
 	nt->budget = (16ull << 30) + 4 * nt->size;
@@ -856,6 +859,12 @@ static int op_end(struct ntvol *nt, int r, const char *path, struct err *e)
 		     "Windows, then run nobounce again",
 		     path && *path ? path : "/", (unsigned long long)nt->budget,
 		     low ? low : "the read was stopped");
+	} else if (r == -1 && nt->dev_err && e->msg && !strstr(e->msg, nt->dev_err)) {
+		/* libntfs-3g says only EIO: what the disk said is kept */
+		CLEANUP_FREE char *low = xstrdup(e->msg);
+		const char *kind = e->kind;
+		err_clear(e);
+		fail(e, kind, "%s (%s)", low, nt->dev_err);
 	}
 	nt->budget = 0;
 	return r;
@@ -1285,6 +1294,11 @@ struct vol *vol_open_ntfs(struct blockdev *bd, uint64_t off, uint64_t size, cons
 			     "no sound volume needs: its metadata loops. Run 'chkdsk /f' on it "
 			     "from Windows, then run nobounce again",
 			     (unsigned long long)nt->budget);
+		else if (nt->dev_err)
+			fail(e, "io",
+			     "reading the NTFS volume failed: %s. Check the disk (or the image and "
+			     "what serves it) and run nobounce again",
+			     nt->dev_err);
 		else
 			fail(e, "unreadable-image",
 			     "the NTFS volume cannot be mounted: %s. Run 'chkdsk /f' "
@@ -1304,7 +1318,23 @@ struct vol *vol_open_ntfs(struct blockdev *bd, uint64_t off, uint64_t size, cons
 			nt->vol = NULL;
 			errno = EIO;
 		}
-		err_clear(&held);
+		if (held.msg) {
+			fail(e, held.kind,
+			     "mounting the NTFS volume for writing failed: %s. Check the disk "
+			     "(or the image and what serves it) and run nobounce again",
+			     held.msg);
+			err_clear(&held);
+			vol_close(v);
+			return NULL;
+		}
+		if (!nt->vol && nt->dev_err) {
+			fail(e, "io",
+			     "mounting the NTFS volume for writing failed: %s. Check the disk "
+			     "(or the image and what serves it) and run nobounce again",
+			     nt->dev_err);
+			vol_close(v);
+			return NULL;
+		}
 		if (!nt->vol) {
 			int err = errno;
 			fail(e, "dirty-volume",
