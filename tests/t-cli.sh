@@ -83,13 +83,44 @@ nb 0 "recover of a clean hive with -o" recover clean.hiv -o copy.hiv
 check "recover of a clean hive with -o: OUT is a copy" cmp -s clean.hiv copy.hiv
 has "recover of a clean hive with -o: says so" out "copied to copy.hiv as it is"
 
-# The man page documents every option --help shows, and every exit status.
+# One option table: --help, the man page and the bash completion all say
+# what the binary takes (--long-options, --short-options), and no more.
 man1=$TESTS/../docs/nobounce.1
 "$NOBOUNCE" --help >help
-for opt in $(grep -oE -- '--[a-z][a-z-]*[a-z]' help | sort -u); do
+"$NOBOUNCE" --long-options | sort >long
+"$NOBOUNCE" --short-options | sort >short
+check "--long-options lists the options ($(wc -l <long))" test "$(wc -l <long)" -ge 15
+for opt in $(cat long short); do
 	esc=$(printf '%s' "$opt" | sed 's/-/\\\\-/g')
 	check "nobounce.1 documents $opt" grep -q -- "$esc" "$man1"
+	check "--help shows $opt" grep -qE -- "(^|[ ,])$opt([ ,]|$)" help
 done
+grep -oE -- '--[a-z][a-z-]*[a-z]' help | sort -u >help.long
+check "--help shows no option the binary does not take: $(comm -23 help.long long | tr '\n' ' ')" test -z "$(comm -23 help.long long)"
+sed -n '/^\.SH OPTIONS/,/^\.SH /p' "$man1" | grep -oE '\\-\\-[a-z](\\-|[a-z])*[a-z]' | sed 's/\\-/-/g' | sort -u >man.long
+check "nobounce.1's OPTIONS names no option the binary does not take: $(comm -23 man.long long | tr '\n' ' ')" test -z "$(comm -23 man.long long)"
+for c in check fix undo commit recover; do
+	"$NOBOUNCE" $c --long-options >$c.long
+	check "$c --long-options: only options $c takes ($(wc -l <$c.long))" sh -c "[ -s $c.long ] && [ -z \"\$(sort $c.long | comm -23 - long)\" ]"
+done
+check "recover's options are not fix's" sh -c '! grep -qx -- --backup recover.long && grep -qx -- --output recover.long'
+# the completion asks the binary: simulated with bash-completion's two
+# helpers stubbed, it offers exactly what fix --long-options says
+if command -v bash >/dev/null; then
+	cat >comp.sh <<'EOS'
+_init_completion() { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
+_filedir() { :; }
+complete() { :; }
+. "$1"
+COMP_WORDS=(nobounce fix --); COMP_CWORD=2
+_nobounce "$2" --
+printf '%s\n' "${COMPREPLY[@]}" | sort
+EOS
+	bash comp.sh "$TOOL/cli/nobounce.bash" "$NOBOUNCE" >comp.out 2>comp.err
+	"$NOBOUNCE" fix --long-options | sort >fix.sorted
+	check "the bash completion offers fix's options from the binary ($(wc -l <comp.out))" cmp -s comp.out fix.sorted
+	check "the bash completion lists no option itself" sh -c '! grep -E "(^|[ \"])--(json|backup|force)" "$0"' "$TOOL/cli/nobounce.bash"
+fi
 for code in 0 1 2 3 4; do
 	check "nobounce.1 documents exit status $code" grep -qx ".B $code" "$man1"
 done

@@ -18,6 +18,57 @@
 #include "run/target.h"
 #include "lib/version.h"
 
+/* The options, once: getopt's table, --help's lines, and what
+ * --long-options and --short-options print for the bash completion (which
+ * asks the binary, as libguestfs' tools' completions do) come from here. */
+struct optdef {
+	const char *name; /* the long name */
+	int val;	  /* the short letter, or a code above 'z'... for long only */
+	int has_arg;
+	const char *arg;  /* its argument's name in --help */
+	const char *cmds; /* the commands it goes with ("" for all) */
+	const char *help; /* --help's line */
+};
+enum {
+	O_JSON = 256,
+	O_FORMAT,
+	O_BACKUP,
+	O_BACKUP_DIR,
+	O_FROM,
+	O_TIMEOUT,
+	O_NO_RECOVER,
+	O_DEGRADED,
+	O_RESYNC,
+	O_FORCE,
+	O_LONG_OPTIONS,
+	O_SHORT_OPTIONS
+};
+static const struct optdef optdefs[] = {
+    {"json", O_JSON, 0, NULL, "", "one JSON object a line on stdout, per installation"},
+    {"force", O_FORCE, 0, NULL, "undo", "undo files changed since the fix too (--backup copies)"},
+    {"format", O_FORMAT, 1, "FMT", "check fix undo commit",
+     "auto raw qcow2 vmdk vpc (VHD) vhdx vdi"},
+    {"backup", O_BACKUP, 0, NULL, "fix", "fix also keeps a full copy of each original"},
+    {"backup-dir", O_BACKUP_DIR, 1, "DIR", "fix undo commit",
+     "those full copies in DIR on this host instead"},
+    {"jobs", 'j', 1, "N", "check fix undo commit", "targets at a time, each in a worker (cores)"},
+    {"from", O_FROM, 1, "FILE", "check fix undo commit",
+     "targets from FILE too, one a line (- for stdin)"},
+    {"timeout", O_TIMEOUT, 1, "SECS", "check fix undo commit", "stop a target's worker after SECS"},
+    {"no-recover", O_NO_RECOVER, 0, NULL, "check fix",
+     "refuse dirty hives, do not replay their logs"},
+    {"degraded", O_DEGRADED, 0, NULL, "check fix undo commit",
+     "write a mirror whose other half is lost for good"},
+    {"resync-mirror", O_RESYNC, 0, NULL, "fix undo", "copy a mirror's first half over the others"},
+    {"output", 'o', 1, "OUT", "recover", "recover: write the recovered hive to OUT"},
+    {"verbose", 'v', 0, NULL, "", "show each step on stderr"},
+    {"quiet", 'q', 0, NULL, "", "print only errors"},
+    {"help", 'h', 0, NULL, "", "this help"},
+    {"version", 'V', 0, NULL, "", "the version and the libraries built with"},
+    {"long-options", O_LONG_OPTIONS, 0, NULL, NULL, NULL},
+    {"short-options", O_SHORT_OPTIONS, 0, NULL, NULL, NULL},
+};
+
 static void usage(FILE *f)
 {
 	fputs("usage: nobounce check [OPTIONS] TARGET...\n"
@@ -44,20 +95,20 @@ static void usage(FILE *f)
 	      "  commit    drop the journals: keep the fix, leave no nobounce file\n"
 	      "  recover   replay a dirty hive's transaction logs (HIVE.LOG, .LOG1,\n"
 	      "            .LOG2 beside it) into OUT, or say what they would recover\n"
-	      "  --json    one JSON object per installation per line on stdout\n"
-	      "  --force   undo even files changed since the fix (from --backup copies)\n"
-	      "  --format  raw, qcow2, vmdk, vpc (VHD), vhdx or vdi: skip detection\n"
-	      "  --backup  fix also keeps a full copy of each original beside it\n"
-	      "  --backup-dir DIR  those full copies in DIR on this host instead\n"
-	      "  -j N, --jobs N    targets at a time, each in a worker (default: cores)\n"
-	      "  --from FILE       targets from FILE too, one a line (- for stdin)\n"
-	      "  --timeout SECS    stop a target's worker after SECS\n"
-	      "  --no-recover      refuse dirty hives instead of replaying their logs\n"
-	      "  --degraded        write a mirrored dynamic volume whose other half is\n"
-	      "            gone for good (see nobounce(1) before using it)\n"
-	      "  --resync-mirror   copy a mirror's first half over the others first\n"
-	      "  -v        show each step on stderr;  -q  print only errors\n"
-	      "\n"
+	      "\n",
+	      f);
+	for (size_t i = 0; i < ARRAY_SIZE(optdefs); i++) {
+		const struct optdef *o = &optdefs[i];
+		if (!o->help)
+			continue;
+		char left[40];
+		int n = o->val < 256 ? snprintf(left, sizeof left, "-%c, --%s", o->val, o->name)
+				     : snprintf(left, sizeof left, "--%s", o->name);
+		if (o->arg)
+			snprintf(left + n, sizeof left - (size_t)n, " %s", o->arg);
+		fprintf(f, "  %-22s %s\n", left, o->help);
+	}
+	fputs("\n"
 	      "Exit status: 0 done or nothing to do, 1 check found work, 2 usage error,\n"
 	      "3 a target failed (and was left as it was), 4 standard output failed.\n"
 	      "\n"
@@ -65,6 +116,27 @@ static void usage(FILE *f)
 	      "data, and public-folder replication between Exchange servers stops without it.\n"
 	      "See nobounce(1).\n",
 	      f);
+}
+
+/* --long-options and --short-options: one option a line, those that go
+ * with cmd (every one when cmd is NULL). */
+static void list_options(const char *cmd, int shorts)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(optdefs); i++) {
+		const struct optdef *o = &optdefs[i];
+		if (!o->help)
+			continue;
+		int goes = !cmd || !*o->cmds;
+		for (const char *c = o->cmds; cmd && !goes && (c = strstr(c, cmd)); c++)
+			goes = (c == o->cmds || c[-1] == ' ') &&
+			       (!c[strlen(cmd)] || c[strlen(cmd)] == ' ');
+		if (!goes)
+			continue;
+		if (shorts && o->val < 256)
+			printf("-%c\n", o->val);
+		else if (!shorts)
+			printf("--%s\n", o->name);
+	}
 }
 
 /* A usage error: one line that says what is wrong, and where to look. */
@@ -180,46 +252,43 @@ static int parse_number(const char *opt, const char *arg, double min, double max
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"json", no_argument, NULL, 'J'},
-	    {"force", no_argument, NULL, 'f'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {"format", required_argument, NULL, 'F'},
-	    {"backup-dir", required_argument, NULL, 'B'},
-	    {"jobs", required_argument, NULL, 'j'},
-	    {"from", required_argument, NULL, 'R'},
-	    {"timeout", required_argument, NULL, 'T'},
-	    {"output", required_argument, NULL, 'o'},
-	    {"no-recover", no_argument, NULL, 'N'},
-	    {"degraded", no_argument, NULL, 'D'},
-	    {"resync-mirror", no_argument, NULL, 'M'},
-	    {"backup", no_argument, NULL, 'b'},
-	    {NULL, 0, NULL, 0},
-	};
+	struct option longopts[ARRAY_SIZE(optdefs) + 1];
+	char shortopts[2 * ARRAY_SIZE(optdefs) + 1];
+	size_t ns = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(optdefs); i++) {
+		const struct optdef *o = &optdefs[i];
+		longopts[i] = (struct option){o->name, o->has_arg ? required_argument : no_argument,
+					      NULL, o->val};
+		if (o->val < 256) {
+			shortopts[ns++] = (char)o->val;
+			if (o->has_arg)
+				shortopts[ns++] = ':';
+		}
+	}
+	longopts[ARRAY_SIZE(optdefs)] = (struct option){NULL, 0, NULL, 0};
+	shortopts[ns] = 0;
 	/* process-lifetime: every early return may leave them as they are */
 	static struct options op;
 	static struct strlist targets;
 	int fleet = 0, c;
 	double d;
 	const char *output = NULL;
-	while ((c = getopt_long(argc, argv, "vqhVj:o:", longopts, NULL)) != -1) {
+	int listing = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			output = optarg;
 			break;
-		case 'N':
+		case O_NO_RECOVER:
 			op.no_recover = 1;
 			break;
-		case 'D':
+		case O_DEGRADED:
 			op.degraded = 1;
 			break;
-		case 'M':
+		case O_RESYNC:
 			op.resync_mirror = 1;
 			break;
-		case 'J':
+		case O_JSON:
 			op.ro.json = 1;
 			break;
 		case 'j':
@@ -228,26 +297,26 @@ int main(int argc, char **argv)
 			op.jobs = (int)d;
 			fleet = 1;
 			break;
-		case 'T':
+		case O_TIMEOUT:
 			if (parse_number("--timeout", optarg, 0.001, 1e7, 0, &op.timeout) == -1)
 				return EXIT_USAGE;
 			fleet = 1;
 			break;
-		case 'R':
+		case O_FROM:
 			if (read_targets(optarg, &targets) == -1)
 				return EXIT_USAGE;
 			fleet = 1;
 			break;
-		case 'f':
+		case O_FORCE:
 			op.force = 1;
 			break;
-		case 'b':
+		case O_BACKUP:
 			op.backup = 1;
 			break;
-		case 'F':
+		case O_FORMAT:
 			op.format = optarg;
 			break;
-		case 'B':
+		case O_BACKUP_DIR:
 			free(op.backup_dir);
 			op.backup_dir = realpath(optarg, NULL);
 			if (!op.backup_dir)
@@ -266,10 +335,18 @@ int main(int argc, char **argv)
 			puts("nobounce " NOBOUNCE_VERSION);
 			puts("built with " NOBOUNCE_BUILT_WITH);
 			return finish(EXIT_OK);
+		case O_LONG_OPTIONS:
+		case O_SHORT_OPTIONS:
+			listing = c;
+			break;
 		default: /* getopt said what */
 			fputs("Try 'nobounce --help' for more information.\n", stderr);
 			return EXIT_USAGE;
 		}
+	}
+	if (listing) {
+		list_options(optind < argc ? argv[optind] : NULL, listing == O_SHORT_OPTIONS);
+		return finish(EXIT_OK);
 	}
 	if (optind >= argc)
 		return usage_error("no command: give check, fix, undo, commit or recover");

@@ -1,11 +1,12 @@
-# bash completion for nobounce(1)
+# bash completion for nobounce(1).  The options come from the binary itself
+# (nobounce [COMMAND] --long-options / --short-options), so this file never
+# lists one and cannot drift from it.
 _nobounce()
 {
 	local cur prev words cword
 	_init_completion || return
 
 	local commands="check fix undo commit recover"
-	local common="-v -q --json --format -j --jobs --from --timeout --help --version"
 	local cmd="" w
 	for w in "${words[@]:1:cword-1}"; do
 		case $w in check | fix | undo | commit | recover) cmd=$w; break ;; esac
@@ -30,14 +31,8 @@ _nobounce()
 		return
 	fi
 	if [[ $cur == -* ]]; then
-		local opts=$common
-		case $cmd in
-		fix) opts="$opts --backup --backup-dir --no-recover --degraded --resync-mirror" ;;
-		undo) opts="$opts --force --backup-dir --degraded --resync-mirror" ;;
-		commit) opts="$opts --backup-dir" ;;
-		check) opts="$opts --degraded --no-recover" ;;
-		recover) opts="--json -o --output" ;;
-		esac
+		local opts
+		opts="$("$1" $cmd --long-options 2>/dev/null) $("$1" $cmd --short-options 2>/dev/null)"
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 		return
 	fi
