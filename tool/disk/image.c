@@ -113,12 +113,10 @@ static int open_part(const struct stat *img, int topdir, int refdir, const char 
 	int ok = *base != 0;
 	if (ok && slash) {
 		CLEANUP_FREE char *dir = strndup(ref, slash == ref ? 1 : (size_t)(slash - ref));
-		int dfd = openat(refdir, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		CLEANUP_CLOSE int dfd = openat(refdir, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		struct stat ds, ts;
 		ok = dfd != -1 && fstat(dfd, &ds) == 0 && fstat(topdir, &ts) == 0 &&
 		     same_file(&ds, &ts);
-		if (dfd != -1)
-			close(dfd);
 	}
 	if (!ok)
 		return fail(e, "unsafe-image",
@@ -126,7 +124,7 @@ static int open_part(const struct stat *img, int topdir, int refdir, const char 
 			    "directory; nobounce only writes files there. Convert the image "
 			    "into one file (qemu-img convert) if that file is really its own",
 			    path, role);
-	int fd = openat(topdir, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	CLEANUP_CLOSE int fd = openat(topdir, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
 		return fail(e, "unsafe-image", "its %s %s cannot be opened: %s", role, path,
 			    strerror(errno));
@@ -144,15 +142,12 @@ static int open_part(const struct stat *img, int topdir, int refdir, const char 
 		why = "it belongs to another user than the image";
 	else if (writable && !(st.st_mode & 0222))
 		why = "its mode forbids writing";
-	if (why) {
-		close(fd);
+	if (why)
 		return fail(e, "unsafe-image", "its %s %s is refused: %s", role, path, why);
-	}
 	char proc[64];
 	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
 	int rw = open(proc, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
 	int err = errno;
-	close(fd);
 	if (rw == -1)
 		return fail(e, "unsafe-image", "its %s %s cannot be opened: %s", role, path,
 			    strerror(err));
@@ -287,8 +282,9 @@ static json_t *backing_node(struct builder *b, const char *path, int dirfd, cons
 		return NULL;
 	}
 	CLEANUP_FREE char *bpath = resolve(path, r->backing);
-	int bdir = -1,
-	    fd = open_read(&b->owner, dirfd, r->backing, bpath, "backing file", &bdir, e);
+	CLEANUP_CLOSE int bdir = -1;
+	CLEANUP_CLOSE int fd =
+	    open_read(&b->owner, dirfd, r->backing, bpath, "backing file", &bdir, e);
 	if (fd == -1)
 		return NULL;
 	struct stat st;
@@ -305,13 +301,12 @@ static json_t *backing_node(struct builder *b, const char *path, int dirfd, cons
 	if (!why && probed && imgfmt_detect(fd, fmt, sizeof fmt, e) == -1)
 		why = "its format cannot be detected";
 	if (why) {
-		close(fd);
-		close(bdir);
 		fail(e, "unsafe-image", "its backing file %s is refused: %s", bpath, why);
 		return NULL;
 	}
 	b->seen[b->nseen++] = st;
-	return image_node(b, bpath, fd, bdir, probed ? fmt : r->backing_fmt, probed, depth + 1, e);
+	return image_node(b, bpath, fd_take(&fd), fd_take(&bdir), probed ? fmt : r->backing_fmt,
+			  probed, depth + 1, e);
 }
 
 /* The extents of a VMDK: beside its descriptor, each checked like a data
@@ -327,18 +322,13 @@ static int add_extents(struct builder *b, const char *path, int dirfd, const str
 				    "nobounce only opens extents there",
 				    who, x);
 		CLEANUP_FREE char *p = resolve(path, x);
-		int xdir = -1;
-		int fd = top ? open_part(&b->top_st, b->topdir, dirfd, x, p, "extent", writable, e)
-			     : open_read(&b->owner, dirfd, x, p, "extent", &xdir, e);
-		if (xdir != -1)
-			close(xdir);
-		if (fd == -1)
+		CLEANUP_CLOSE int xdir = -1;
+		CLEANUP_CLOSE int fd =
+		    top ? open_part(&b->top_st, b->topdir, dirfd, x, p, "extent", writable, e)
+			: open_read(&b->owner, dirfd, x, p, "extent", &xdir, e);
+		if (fd == -1 || imgfmt_vmdk_nested(fd, r->ext_types.v[i], who, e) == -1)
 			return -1;
-		if (imgfmt_vmdk_nested(fd, r->ext_types.v[i], who, e) == -1) {
-			close(fd);
-			return -1;
-		}
-		xfd[i] = keep(b, fd, p, "extent", writable);
+		xfd[i] = keep(b, fd_take(&fd), p, "extent", writable);
 		if (xfd[i] == -1)
 			return fail(e, "io", "%s: %s", p, strerror(errno));
 	}
@@ -395,12 +385,10 @@ static json_t *image_node(struct builder *b, const char *path, int fd, int dirfd
 		 : NULL;
 	if (ok && r.data_file) {
 		CLEANUP_FREE char *p = resolve(path, r.data_file);
-		int ddir = -1;
+		CLEANUP_CLOSE int ddir = -1;
 		int dfd = top ? open_part(&b->top_st, b->topdir, dirfd, r.data_file, p, "data file",
 					  writable, e)
 			      : open_read(&b->owner, dirfd, r.data_file, p, "data file", &ddir, e);
-		if (ddir != -1)
-			close(ddir);
 		if (dfd != -1)
 			dfd = keep(b, dfd, p, "data file", writable);
 		if (dfd == -1)

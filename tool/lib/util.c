@@ -22,6 +22,20 @@ void cleanup_free(void *ptr)
 	free(*(void **)ptr);
 }
 
+void cleanup_close(int *fd)
+{
+	if (*fd >= 0) {
+		int err = errno;
+		close(*fd);
+		errno = err;
+	}
+}
+
+void cleanup_json(json_t **j)
+{
+	json_decref(*j);
+}
+
 static void oom(void)
 {
 	fputs("nobounce: out of memory\n", stderr);

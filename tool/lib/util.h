@@ -3,6 +3,8 @@
 #ifndef NOBOUNCE_UTIL_H
 #define NOBOUNCE_UTIL_H
 
+#include <jansson.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -18,8 +20,21 @@
  * which NTFS writes are held until they go to the disk as one burst. */
 #define NB_PAGE 4096u
 
+/* Cleanup helpers (GCC and Clang's cleanup attribute): the variable is
+ * freed, closed or released when it goes out of scope, errno kept.  Hand a
+ * descriptor on with fd_take, which leaves -1 behind. */
 void cleanup_free(void *ptr);
 #define CLEANUP_FREE __attribute__((cleanup(cleanup_free)))
+void cleanup_close(int *fd);
+#define CLEANUP_CLOSE __attribute__((cleanup(cleanup_close)))
+void cleanup_json(json_t **j);
+#define CLEANUP_JSON __attribute__((cleanup(cleanup_json)))
+static inline int fd_take(int *fd)
+{
+	int r = *fd;
+	*fd = -1;
+	return r;
+}
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t m);

@@ -138,26 +138,18 @@ static int walk_parent(struct vol *v, const char *path, const char **leaf, struc
 static int open_file(struct vol *v, const char *path, int flags, struct stat *st, struct err *e)
 {
 	const char *leaf;
-	int dfd = walk_parent(v, path, &leaf, e);
+	CLEANUP_CLOSE int dfd = walk_parent(v, path, &leaf, e);
 	if (dfd == -1)
 		return -1;
-	int fd = openat(dfd, leaf, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1) {
-		refuse(v, dfd, path, leaf, errno, e);
-		close(dfd);
-		return -1;
-	}
-	close(dfd);
-	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
-		close(fd);
+	CLEANUP_CLOSE int fd = openat(dfd, leaf, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1)
+		return refuse(v, dfd, path, leaf, errno, e);
+	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode))
 		return fail(e, "unsafe-path", "%s: is not a regular file; refusing to touch it",
 			    path);
-	}
-	if (!on_root_mount(v->priv, fd)) {
-		close(fd);
+	if (!on_root_mount(v->priv, fd))
 		return crossed(path, e);
-	}
-	return fd;
+	return fd_take(&fd);
 }
 
 static int d_list(struct vol *v, const char *dir, struct strlist *out, struct err *e)
@@ -194,31 +186,26 @@ static int d_list(struct vol *v, const char *dir, struct strlist *out, struct er
 static int d_kind(struct vol *v, const char *path, struct err *e)
 {
 	const char *leaf;
-	int dfd = walk_parent(v, path, &leaf, e);
+	CLEANUP_CLOSE int dfd = walk_parent(v, path, &leaf, e);
 	if (dfd == -1)
 		return -1;
 	struct stat st;
-	int r;
 	if (fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == -1)
-		r = errno == ENOENT ? VOL_MISSING : fail(e, "io", "%s: %s", path, strerror(errno));
-	else if (S_ISREG(st.st_mode))
-		r = VOL_FILE;
-	else if (S_ISDIR(st.st_mode))
-		r = VOL_DIR;
-	else
-		r = refuse(v, dfd, path, leaf, EINVAL, e);
-	close(dfd);
-	return r;
+		return errno == ENOENT ? VOL_MISSING : fail(e, "io", "%s: %s", path, strerror(errno));
+	if (S_ISREG(st.st_mode))
+		return VOL_FILE;
+	if (S_ISDIR(st.st_mode))
+		return VOL_DIR;
+	return refuse(v, dfd, path, leaf, EINVAL, e);
 }
 
 static int d_read(struct vol *v, const char *path, size_t max, struct buf *out, struct err *e)
 {
 	struct stat st;
-	int fd = open_file(v, path, O_RDONLY, &st, e);
+	CLEANUP_CLOSE int fd = open_file(v, path, O_RDONLY, &st, e);
 	if (fd == -1)
 		return -1;
 	if ((uint64_t)st.st_size > max) {
-		close(fd);
 		return fail(e, "too-large",
 			    "%s: is %lld bytes, more than the %zu a real one can be; refusing "
 			    "to read it",
@@ -229,22 +216,19 @@ static int d_read(struct vol *v, const char *path, size_t max, struct buf *out, 
 	if (pread_all(fd, out->p, len, 0) == -1) {
 		int err = errno;
 		buf_free(out);
-		close(fd);
 		return fail(e, "io", "%s: read failed: %s", path,
 			    err == EIO ? "the file shrank while being read, or the disk failed"
 				       : strerror(err));
 	}
-	close(fd);
 	return 0;
 }
 
 static int d_size(struct vol *v, const char *path, uint64_t *size, struct err *e)
 {
 	struct stat st;
-	int fd = open_file(v, path, O_RDONLY, &st, e);
+	CLEANUP_CLOSE int fd = open_file(v, path, O_RDONLY, &st, e);
 	if (fd == -1)
 		return -1;
-	close(fd);
 	*size = (uint64_t)st.st_size;
 	return 0;
 }
@@ -253,16 +237,14 @@ static int d_read_at(struct vol *v, const char *path, uint64_t off, void *p, siz
 		     struct err *e)
 {
 	struct stat st;
-	int fd = open_file(v, path, O_RDONLY, &st, e);
+	CLEANUP_CLOSE int fd = open_file(v, path, O_RDONLY, &st, e);
 	if (fd == -1)
 		return -1;
-	int r = 0;
 	if (pread_all(fd, p, len, off) == -1)
-		r = fail(e, "io", "%s: read failed at %llu: %s", path, (unsigned long long)off,
-			 errno == EIO ? "the file ends early, or the disk failed"
-				      : strerror(errno));
-	close(fd);
-	return r;
+		return fail(e, "io", "%s: read failed at %llu: %s", path, (unsigned long long)off,
+			    errno == EIO ? "the file ends early, or the disk failed"
+					 : strerror(errno));
+	return 0;
 }
 
 /* Files written since the last sync, to be flushed (and their cached pages
@@ -361,13 +343,12 @@ static int d_create(struct vol *v, const char *path, const void *p, size_t len, 
 {
 	struct stat lst;
 	if (like) {
-		int lfd = open_file(v, like, O_RDONLY, &lst, e);
+		CLEANUP_CLOSE int lfd = open_file(v, like, O_RDONLY, &lst, e);
 		if (lfd == -1)
 			return -1;
-		close(lfd);
 	}
 	const char *leaf;
-	int dfd = walk_parent(v, path, &leaf, e);
+	CLEANUP_CLOSE int dfd = walk_parent(v, path, &leaf, e);
 	if (dfd == -1)
 		return -1;
 	int r = create_at(v, dfd, leaf, path, p, len, like ? &lst : NULL, e);
@@ -376,7 +357,6 @@ static int d_create(struct vol *v, const char *path, const void *p, size_t len, 
 		r = fail(e, "io", "%s: fsync of its directory failed: %s", path, strerror(errno));
 		unlinkat(dfd, leaf, 0);
 	}
-	close(dfd);
 	return r;
 }
 
@@ -388,23 +368,20 @@ static int d_remove(struct vol *v, const char *path, struct err *e)
 	if (k != VOL_FILE)
 		return k == -1 ? -1 : fail(e, "io", "%s: is a directory", path);
 	const char *leaf;
-	int dfd = walk_parent(v, path, &leaf, e);
+	CLEANUP_CLOSE int dfd = walk_parent(v, path, &leaf, e);
 	if (dfd == -1)
 		return -1;
-	int r = 0;
 	if (unlinkat(dfd, leaf, 0) == -1 || fsync(dfd) == -1)
-		r = fail(e, "io", "%s: cannot remove: %s", path, strerror(errno));
-	close(dfd);
-	return r;
+		return fail(e, "io", "%s: cannot remove: %s", path, strerror(errno));
+	return 0;
 }
 
 static int d_links(struct vol *v, const char *path, struct err *e)
 {
 	struct stat st;
-	int fd = open_file(v, path, O_RDONLY, &st, e);
+	CLEANUP_CLOSE int fd = open_file(v, path, O_RDONLY, &st, e);
 	if (fd == -1)
 		return -1;
-	close(fd);
 	return st.st_nlink > INT32_MAX ? INT32_MAX : (int)st.st_nlink;
 }
 
