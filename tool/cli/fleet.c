@@ -121,26 +121,31 @@ static int spawn(const struct options *op, char **targets, struct job *job, stru
 static char *job_label(char **targets, const struct job *job)
 {
 	char *s = xstrdup("");
-	for (size_t i = 0; i < job->n; i++) {
-		char *next = xasprintf("%s%s%s", s, i ? " + " : "", targets[job->idx[i]]);
-		free(s);
-		s = next;
-	}
+	for (size_t i = 0; i < job->n; i++)
+		str_add(&s, " + ", "%s", targets[job->idx[i]]);
 	return s;
 }
 
 /* ---- progress and summary ---- */
 
+static const char *const statuses[] = {
+    "clean",	       "needs-fix",	    "fixed",	      "restored", "committed",
+    "nothing-to-undo", "nothing-to-commit", "not-applicable", "error",	  "interrupted"};
+
 struct tally {
 	size_t done, total, failed, started;
-	size_t by_status[10];
+	size_t by_status[ARRAY_SIZE(statuses)]; /* as statuses[] names them */
 	double t0;
 	int progress; /* stderr is a terminal */
 };
 
-static const char *const statuses[] = {
-    "clean",	       "needs-fix",	    "fixed",	      "restored", "committed",
-    "nothing-to-undo", "nothing-to-commit", "not-applicable", "error",	  "interrupted"};
+/* Counts one more target of status s, by its name. */
+static void count_status(struct tally *t, const char *s)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(statuses); i++)
+		if (STREQ(s, statuses[i]))
+			t->by_status[i]++;
+}
 
 static void count_statuses(struct tally *t, const struct buf *b)
 {
@@ -148,9 +153,7 @@ static void count_statuses(struct tally *t, const struct buf *b)
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = 0;
-		for (size_t i = 0; i < ARRAY_SIZE(statuses); i++)
-			if (STREQ(line, statuses[i]))
-				t->by_status[i]++;
+		count_status(t, line);
 	}
 }
 
@@ -279,7 +282,7 @@ static int finish(const struct options *op, char **targets, struct worker *w, in
 		CLEANUP_FREE char *label = job_label(targets, w->job);
 		struct place pl = {.target = label};
 		report_target(&op->ro, &pl, "error", &e);
-		t->by_status[8]++; /* "error" */
+		count_status(t, "error");
 		err_clear(&e);
 		code = EXIT_FAILED;
 	}

@@ -67,6 +67,26 @@ int imgfmt_detect(int fd, char *fmt, size_t fmtlen, struct err *e)
 
 /* ---- what each format names ---- */
 
+/* qcow2's header (docs/interop/qcow2.txt in qemu), big-endian. */
+#define QCOW2_VERSION 4
+#define QCOW2_BACKING_OFFSET 8
+#define QCOW2_BACKING_SIZE 16
+#define QCOW2_CLUSTER_BITS 20
+#define QCOW2_V2_HEADER_LEN 72 /* and where version 3's fields start */
+#define QCOW2_INCOMPAT 72
+#define QCOW2_HEADER_LEN 100
+#define QCOW2_INCOMPAT_DATA_FILE (1u << 2)
+#define QCOW2_EXT_BACKING_FORMAT 0xE2792ACAu
+#define QCOW2_EXT_DATA_FILE 0x44415441u
+/* VHD's footer: the disk type, 4 for a differencing disk. */
+#define VPC_DISK_TYPE 60
+#define VPC_DIFFERENCING 4
+/* VHDX: the region table, at 192 KiB, 64 KiB long; a metadata item's
+ * file-parameters flag 2 is HasParent. */
+#define VHDX_REGION_TABLE (192 * 1024)
+#define VHDX_REGION_TABLE_LEN (64 * 1024)
+#define VHDX_HAS_PARENT 2u
+
 /* What qemu reads of a VMDK descriptor: extents from up to 1 MiB, the
  * parent's name from 10 KiB at the descriptor's offset (block/vmdk.c). */
 #define VMDK_DESC_MAX ((1 << 20) - 1)
@@ -100,10 +120,11 @@ static uint8_t *read_at(int fd, uint64_t size, uint64_t off, size_t max, size_t 
 
 static int refs_qcow2(int fd, uint64_t size, const char *who, struct imgrefs *r, struct err *e)
 {
-	uint8_t h[104] = {0};
-	if (size < 72 || pread_all(fd, h, size < sizeof h ? (size_t)size : sizeof h, 0) == -1)
+	uint8_t h[QCOW2_HEADER_LEN + 4] = {0};
+	if (size < QCOW2_V2_HEADER_LEN ||
+	    pread_all(fd, h, size < sizeof h ? (size_t)size : sizeof h, 0) == -1)
 		return fail(e, "unreadable-image", "%scannot read its qcow2 header", who);
-	uint32_t version = be32(h + 4), cbits = be32(h + 20);
+	uint32_t version = be32(h + QCOW2_VERSION), cbits = be32(h + QCOW2_CLUSTER_BITS);
 	if (version < 2 || version > 3 || cbits < 9 || cbits > 21)
 		return fail(e, "unreadable-image",
 			    "%snot a qcow2 image nobounce can open (version %u, cluster bits %u)",
@@ -112,16 +133,16 @@ static int refs_qcow2(int fd, uint64_t size, const char *who, struct imgrefs *r,
 	CLEANUP_FREE uint8_t *c = read_at(fd, size, 0, csize, &got);
 	if (!c)
 		return fail(e, "unreadable-image", "%scannot read: %s", who, strerror(errno));
-	uint64_t boff = be64(h + 8);
-	uint32_t blen = be32(h + 16);
+	uint64_t boff = be64(h + QCOW2_BACKING_OFFSET);
+	uint32_t blen = be32(h + QCOW2_BACKING_SIZE);
 	if (boff) {
 		if (blen > 1023 || boff > got || blen > got - boff)
 			return fail(e, "unsafe-image", "%sits backing file name is malformed", who);
 		if (blen && c[boff])
 			r->backing = strndup((char *)c + boff, blen);
 	}
-	uint64_t incompat = version == 3 ? be64(h + 72) : 0;
-	size_t hlen = version == 3 ? be32(h + 100) : 72;
+	uint64_t incompat = version == 3 ? be64(h + QCOW2_INCOMPAT) : 0;
+	size_t hlen = version == 3 ? be32(h + QCOW2_HEADER_LEN) : QCOW2_V2_HEADER_LEN;
 	char *data_name = NULL;
 	/* header extensions: type, length, data padded to 8 bytes; 0 ends */
 	for (size_t off = hlen; off + 8 <= got;) {
@@ -134,13 +155,13 @@ static int refs_qcow2(int fd, uint64_t size, const char *who, struct imgrefs *r,
 				    who);
 		}
 		const char *d = (const char *)c + off + 8;
-		if (type == 0xE2792ACA && len && !r->backing_fmt)
+		if (type == QCOW2_EXT_BACKING_FORMAT && len && !r->backing_fmt)
 			r->backing_fmt = strndup(d, len);
-		else if (type == 0x44415441 && len && !data_name)
+		else if (type == QCOW2_EXT_DATA_FILE && len && !data_name)
 			data_name = strndup(d, len);
 		off += 8 + ((size_t)len + 7) / 8 * 8;
 	}
-	if (incompat & (1u << 2)) { /* an external data file */
+	if (incompat & QCOW2_INCOMPAT_DATA_FILE) {
 		if (!data_name || !*data_name) {
 			free(data_name);
 			return fail(e, "unsafe-image",
@@ -255,13 +276,13 @@ static int refs_vpc(int fd, uint64_t size, const char *who, struct imgrefs *r, s
 	int h = size >= 512 && pread_all(fd, head, 512, 0) == 0 && !memcmp(head, "conectix", 8);
 	int t = size >= 1024 && pread_all(fd, tail, 512, size - 512) == 0 &&
 		!memcmp(tail, "conectix", 8);
-	if (h && t && be32(head + 60) != be32(tail + 60))
+	if (h && t && be32(head + VPC_DISK_TYPE) != be32(tail + VPC_DISK_TYPE))
 		return fail(e, "unsafe-image",
 			    "%sits two footer copies disagree (disk type %u at its start, %u at "
 			    "its end): the image is damaged, or made to be read two ways",
-			    who, be32(head + 60), be32(tail + 60));
+			    who, be32(head + VPC_DISK_TYPE), be32(tail + VPC_DISK_TYPE));
 	if (t || h)
-		r->differencing = be32((t ? tail : head) + 60) == 4;
+		r->differencing = be32((t ? tail : head) + VPC_DISK_TYPE) == VPC_DIFFERENCING;
 	return 0;
 }
 
@@ -275,7 +296,8 @@ static int refs_vhdx(int fd, uint64_t size, struct imgrefs *r)
 	static const uint8_t parent_locator[16] = {0x2d, 0x5f, 0xd3, 0xa8, 0x0b, 0xb3, 0x4d, 0x45,
 						   0xab, 0xf7, 0xd3, 0xd8, 0x48, 0x34, 0xab, 0x0c};
 	size_t got = 0;
-	CLEANUP_FREE uint8_t *rt = read_at(fd, size, 192 * 1024, 64 * 1024, &got);
+	CLEANUP_FREE uint8_t *rt =
+	    read_at(fd, size, VHDX_REGION_TABLE, VHDX_REGION_TABLE_LEN, &got);
 	if (!rt || got < 16 || memcmp(rt, "regi", 4))
 		return 0; /* qemu will say what is wrong */
 	uint32_t n = le32(rt + 8);
@@ -297,7 +319,7 @@ static int refs_vhdx(int fd, uint64_t size, struct imgrefs *r)
 				r->differencing = 1;
 			uint32_t ioff = le32(it + 16);
 			if (!memcmp(it, file_params, 16) && ioff < mgot && mgot - ioff >= 8 &&
-			    (le32(m + ioff + 4) & 2))
+			    (le32(m + ioff + 4) & VHDX_HAS_PARENT))
 				r->differencing = 1;
 		}
 	}

@@ -302,6 +302,20 @@ char *who_am_i(void)
 		  : xasprintf("uid %u", (unsigned)uid);
 }
 
+void str_add(char **s, const char *sep, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *text;
+	if (vasprintf(&text, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	char *next = xasprintf("%s%s%s", *s ? *s : "", *s && **s ? sep : "", text);
+	free(text);
+	free(*s);
+	*s = next;
+}
+
 char *strlist_join(const struct strlist *l, const char *sep)
 {
 	size_t len = 1;

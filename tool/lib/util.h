@@ -110,6 +110,9 @@ void strlist_add(struct strlist *l, char *owned);
 void strlist_free(struct strlist *l);
 /* The strings with sep between them (a new string; "" for none). */
 char *strlist_join(const struct strlist *l, const char *sep);
+/* The one way a string is joined: appends the formatted text to *s (a
+ * malloc'd string, or NULL for none yet), after sep when *s is not empty. */
+void str_add(char **s, const char *sep, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* SIGINT and SIGTERM.  Outside a critical section a signal ends the process
  * at once, after the cleanup given to signals_install (stopping qemu-nbd).

@@ -133,9 +133,7 @@ static int run_dynamic_volume(const struct options *op, char *const *disks, stru
 			continue;
 		}
 		legs[nl++] = (struct bdev_leg){bds[l->disk], l->off};
-		char *next = xasprintf("%s%s%s", label, *label ? " + " : "", disks[l->disk]);
-		free(label);
-		label = next;
+		str_add(&label, " + ", "%s", disks[l->disk]);
 	}
 	struct place pl = {label, NULL, lv, disks, missing && op->degraded};
 	struct err e = {0};
@@ -202,11 +200,8 @@ int dynamic_run(const struct options *op, char *const *disks, size_t n)
 	struct blockdev **bds = xcalloc(n, sizeof *bds);
 	struct ldm_ident *ids = xcalloc(n, sizeof *ids);
 	CLEANUP_FREE char *all = xstrdup("");
-	for (size_t i = 0; i < n; i++) {
-		char *next = xasprintf("%s%s%s", all, i ? " + " : "", disks[i]);
-		free(all);
-		all = next;
-	}
+	for (size_t i = 0; i < n; i++)
+		str_add(&all, " + ", "%s", disks[i]);
 	struct place whole = {.target = all};
 	struct err e = {0};
 	for (size_t i = 0; i < n && !e.msg; i++) {

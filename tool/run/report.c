@@ -166,12 +166,8 @@ static void degraded_line(const struct place *pl)
 		return;
 	CLEANUP_FREE char *missing = xstrdup("");
 	for (size_t i = 0; i < pl->vol->nlegs; i++)
-		if (pl->vol->legs[i].disk < 0) {
-			char *m = xasprintf("%s%s%s", missing, *missing ? ", " : "",
-					    pl->vol->legs[i].disk_name);
-			free(missing);
-			missing = m;
-		}
+		if (pl->vol->legs[i].disk < 0)
+			str_add(&missing, ", ", "%s", pl->vol->legs[i].disk_name);
 	eline(stdout,
 	      "  degraded mirror: %s was not given and was not written. In Windows' Disk "
 	      "Management, remove it from the mirror (Remove Mirror), then add a new disk "

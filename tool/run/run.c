@@ -72,9 +72,7 @@ static int do_commit(struct vol *v, struct journals *js, const struct run_opts *
 			continue;
 		if (txn_drop(v, &js->v[i], &ro->txn, &o->err) == -1)
 			return -1;
-		char *next = xasprintf("%s%s%d", runs, *runs ? ", " : "", js->v[i].run);
-		free(runs);
-		runs = next;
+		str_add(&runs, ", ", "%d", js->v[i].run);
 	}
 	o->status = *runs ? "committed" : "nothing-to-commit";
 	if (*runs)

@@ -191,7 +191,8 @@ static int d_kind(struct vol *v, const char *path, struct err *e)
 		return -1;
 	struct stat st;
 	if (fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == -1)
-		return errno == ENOENT ? VOL_MISSING : fail(e, "io", "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? VOL_MISSING
+				       : fail(e, "io", "%s: %s", path, strerror(errno));
 	if (S_ISREG(st.st_mode))
 		return VOL_FILE;
 	if (S_ISDIR(st.st_mode))
