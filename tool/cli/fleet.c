@@ -11,10 +11,10 @@
  * one disk of a Windows dynamic disk group only says which group (and
  * disk), and once every target has been seen, the disks of each group are
  * run together in one worker, so that a mirror's halves are written as one
- * volume (target.c).
+ * volume (dynamic.c).
  *
  * SIGINT/SIGTERM: no new target is started; children that are writing
- * finish or roll back (plan.c holds the signal during writes), the others
+ * finish or roll back (run.c holds the signal during writes), the others
  * stop before writing anything. */
 #include <errno.h>
 #include <fcntl.h>
@@ -370,7 +370,7 @@ int fleet_run(const struct options *op, char **targets, size_t n)
 			next++;
 		}
 		if (stop_sig && !forwarded) {
-			/* children hold the signal while writing (plan.c) */
+			/* children hold the signal while writing (run.c) */
 			for (size_t i = 0; i < slots; i++)
 				if (ws[i].pid)
 					kill(ws[i].pid, SIGTERM);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* nobounce: switch off Exchange 2003's XEXCH50 verb on Windows system images,
- * offline.  Options, commands and exit codes; the work is in run.c. */
+/* main: nobounce, which switches off Exchange 2003's XEXCH50 verb on Windows system images,
+ * offline.  Options, commands and exit codes; the work is in run/. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>

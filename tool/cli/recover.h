@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* recover: the command that replays a hive's transaction logs on this
+ * host (nobounce recover), in recover.c. */
 #ifndef NOBOUNCE_RECOVER_H
 #define NOBOUNCE_RECOVER_H
 

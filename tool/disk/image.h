@@ -13,7 +13,7 @@
  * that names its extents by those descriptors.  qemu-nbd then runs as the
  * image's owner, under a Landlock rule set that lets it open those files
  * and nothing else (sandbox.c), and what it holds open once it serves is
- * checked against them (blockdev.c).  The rules (docs/safety.md, "What an
+ * checked against them (nbd.c).  The rules (docs/safety.md, "What an
  * image may make nobounce open"):
  *
  *  - written: only the image named on the command line and, for a VMDK's

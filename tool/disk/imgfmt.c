@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Image formats: which one a file is, and what it names (imgfmt.h). */
+/* imgfmt: image formats: which one a file is, and what it names (imgfmt.h). */
 #include "disk/imgfmt.h"
 #include "lib/bytes.h"
 

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* partitions: MBR (with its chain of logical partitions), GPT and bare NTFS
+ * partitions, read bounds-checked (see partitions.h). */
 #include "disk/partitions.h"
 #include "lib/bytes.h"
 

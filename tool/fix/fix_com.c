@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* PEEXCH50.DLL's COM registration in the SOFTWARE hive: what
+/* fix_com: PEEXCH50.DLL's COM registration in the SOFTWARE hive: what
  * `regsvr32 /u peexch50.dll` removes on a live server.
  *
  * No public source gives the DLL's CLSIDs or ProgIDs, so nothing here names

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* PEEXCH50's SMTP event-sink bindings in the IIS 6 metabase (MetaBase.xml).
+/* fix_metabase: PEEXCH50's SMTP event-sink bindings in the IIS 6 metabase (MetaBase.xml).
  *
  * The metabase is flat: one element per key under <MBProperty>, its path in
  * the Location attribute.  SMTP sink bindings are the keys

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* SuppressExternal in the SYSTEM hive: the outbound half of the fix.
+/* fix_system: SuppressExternal in the SYSTEM hive: the outbound half of the fix.
  *
  * Offline there is no CurrentControlSet: Select's Current, Default and
  * LastKnownGood name the ControlSet00N keys Windows may boot with, and each

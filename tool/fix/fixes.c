@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The list of fixes, in the order they are planned and applied: the COM fix
+/* fixes: the list of fixes, in the order they are planned and applied: the COM fix
  * runs before the metabase fix, which needs the classes it found. */
 #include "fix/fixes.h"
 

@@ -4,7 +4,7 @@
  * Each fix looks at one file of an installation and lists the changes it
  * needs.  Given a writable (in-memory) hive, a hive fix also makes them there;
  * a byte fix (the metabase) returns the new bytes when asked.  The volume
- * itself is only ever written by plan.c. */
+ * itself is only ever written by txn.c. */
 #ifndef NOBOUNCE_FIXES_H
 #define NOBOUNCE_FIXES_H
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* install: the WINDOWS and WINNT installations of a volume (see install.h). */
 #include "fix/install.h"
 
 static const char *const sysroot_names[] = {"WINDOWS", "WINNT"};

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* util: memory, buffers, errors, hashing, string lists, signals (see
+ * util.h). */
 #include "lib/util.h"
 
 #include <errno.h>

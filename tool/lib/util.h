@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Small helpers every module uses: memory, buffers, errors, hashing. */
+/* util: small helpers every module uses: memory, buffers, errors, hashing. */
 #ifndef NOBOUNCE_UTIL_H
 #define NOBOUNCE_UTIL_H
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The version, from the Makefile (NOBOUNCE_VERSION=...), for --version and
+/* version: the version, from the Makefile (NOBOUNCE_VERSION=...), for --version and
  * every JSON line. */
 #ifndef NOBOUNCE_VERSION_H
 #define NOBOUNCE_VERSION_H

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* hive: hives through hivex, after their base block is checked (see
+ * hive.h). */
 #include "reg/hive.h"
 #include "reg/regf.h"
 #include "reg/regname.h"

@@ -5,7 +5,7 @@
  * (signature, checksum, sequence numbers, size) before hivex sees it, and
  * hivex works on a private in-memory copy (a memfd).  Nothing hivex does can
  * touch the volume: hivex_commit writes to another memfd, and the bytes it
- * produces go to the volume through plan.c only after they were verified. */
+ * produces go to the volume (txn.c) only after plan.c verified them. */
 #ifndef NOBOUNCE_HIVE_H
 #define NOBOUNCE_HIVE_H
 

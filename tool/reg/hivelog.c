@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* hivelog: a dirty hive's transaction logs replayed in memory (see
+ * hivelog.h and docs/recovery.md). */
 #include "reg/hivelog.h"
 #include "reg/regf.h"
 #include "vol/vol.h"

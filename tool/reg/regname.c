@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* regname: registry names, decoded and ordered as Windows orders them (see
+ * regname.h). */
 #include "reg/regname.h"
 
 uint32_t regname_next(const unsigned char **pp)

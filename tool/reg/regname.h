@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Registry names: UTF-8 decoding and the order Windows keeps subkeys in
+/* regname: registry names: UTF-8 decoding and the order Windows keeps subkeys in
  * (names compared upper-cased, character by character).  Shared with the
  * fixture builder, which must write lists in the same order nobounce checks. */
 #ifndef NOBOUNCE_REGNAME_H

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* report: an outcome printed for people or as a JSON line (see report.h). */
 #include "run/report.h"
 #include "lib/version.h"
 

@@ -16,7 +16,7 @@
  *
  * On NTFS, creating and removing the journal and changing a file's length
  * are the only metadata operations, and each reaches the disk as one burst
- * of writes (vol_ntfs.c). */
+ * of writes (ntfs_dev.c). */
 #ifndef NOBOUNCE_TXN_H
 #define NOBOUNCE_TXN_H
 

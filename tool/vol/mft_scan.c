@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The clusters an MFT record claims (mft_scan.h).  The layout: "FILE", the
+/* mft_scan: the clusters an MFT record claims (mft_scan.h).  The layout: "FILE", the
  * update sequence's offset and count, the offset of the first attribute at
  * 0x14, the flags at 0x16 (1: in use), the base record at 0x20.  Each
  * attribute: type (0xffffffff ends the list), length, and at 8 the

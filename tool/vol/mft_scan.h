@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* mft_scan: the clusters an MFT record claims, from its bytes alone. */
 #ifndef NOBOUNCE_MFT_SCAN_H
 #define NOBOUNCE_MFT_SCAN_H
 #include <stddef.h>

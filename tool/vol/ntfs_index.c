@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* An NTFS directory index checked whole before libntfs-3g walks it: see
+/* ntfs_index: an NTFS directory index checked whole before libntfs-3g walks it: see
  * ntfs_index.h.  The layout: an index root (16 bytes) or an index block
  * ("INDX", update sequence, its VCN at 0x10) carries an index header
  * (entries offset, index length, allocated size, flags), whose entries each

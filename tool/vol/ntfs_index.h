@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* ntfs_index: an NTFS directory index checked whole, from its bytes. */
 #ifndef NOBOUNCE_NTFS_INDEX_H
 #define NOBOUNCE_NTFS_INDEX_H
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The undo log of an NTFS metadata update (undolog.h). */
+/* undolog: the undo log of an NTFS metadata update (undolog.h). */
 #include "vol/undolog.h"
 
 #include <errno.h>

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* undolog: the undo log of an NTFS metadata update, kept in the host's
+ * state directory. */
 #ifndef NOBOUNCE_UNDOLOG_H
 #define NOBOUNCE_UNDOLOG_H
 #include <stddef.h>

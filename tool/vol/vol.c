@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Backend-independent part of the volume door: case-insensitive resolution
+/* vol: the backend-independent part of the volume door: case-insensitive resolution
  * and the read-only guard. */
 #include "vol/vol_impl.h"
 

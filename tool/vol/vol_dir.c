@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The volume door for a directory: the root of a mounted Windows volume.
+/* vol_dir: the volume door for a directory: the root of a mounted Windows volume.
  *
  * Every path is walked from the root's descriptor one component at a time
  * with O_NOFOLLOW, so a symbolic link anywhere on the path is refused, never

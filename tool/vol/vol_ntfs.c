@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The volume door for NTFS, in-process through libntfs-3g: no root, no FUSE,
+/* vol_ntfs: the volume door for NTFS, in-process through libntfs-3g: no root, no FUSE,
  * no loop device.  libntfs-3g has no offset option, so it gets a device of
  * our own whose reads and writes go to the partition's byte range of a
  * blockdev (a raw image, a device, or an NBD export).
