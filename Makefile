@@ -178,7 +178,7 @@ BENCH_DEBS := hyperfine libguestfs-tools linux-image-amd64 time
 bench-deps: | deps
 	$(call apt_install,bench-deps,$(BENCH_DEBS))
 
-BENCH_TOOL_SRCS := tool/disk/blockdev.c tool/lib/hostfile.c tool/disk/image.c tool/disk/imgfmt.c tool/lib/sandbox.c tool/disk/partitions.c tool/vol/vol.c tool/vol/vol_ntfs.c tool/vol/ntfs_index.c tool/vol/undolog.c tool/lib/util.c
+BENCH_TOOL_SRCS := $(FUZZ_LIB_SRCS)
 $(BUILD)/iofloor: tests/bench/iofloor.c $(BENCH_TOOL_SRCS) $(TOOL_HDRS) | deps
 	$(COMPILE) $(PKG_CFLAGS) -o $@ $< $(BENCH_TOOL_SRCS) $(LINK_FLAGS) $(PKG_LIBS)
 

@@ -28,8 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n = 0;
 		if (parts_find(bd, &parts, &n, &e) == 0)
 			for (size_t i = 0; i < n; i++)
-				if (parts[i].start > bd->size ||
-				    parts[i].size > bd->size - parts[i].start)
+				if (parts[i].start > bdev_size(bd) ||
+				    parts[i].size > bdev_size(bd) - parts[i].start)
 					__builtin_trap(); /* a partition outside the image */
 		free(parts);
 		bdev_close(bd);
