@@ -121,10 +121,12 @@ fuzz: $(addprefix build-fuzz/fuzz-,$(FUZZERS)) $(BUILD)/mkhive $(BUILD)/mklog $(
 
 # check and demo install what they need first, then build and run (a make
 # of their own, so that nothing is built before the packages are there)
+CHECK_BINS = $(BUILD)/nobounce $(BUILD)/mkhive $(BUILD)/mklog $(BUILD)/nobounce-faults $(BUILD)/ntfsput $(BUILD)/race $(BUILD)/unit $(addprefix $(BUILD)/replay-,$(FUZZERS))
 check: deps
+	$(MAKE) --no-print-directory -j$$(nproc) $(CHECK_BINS)
 	$(MAKE) --no-print-directory check-built
 
-check-built: $(BUILD)/nobounce $(BUILD)/mkhive $(BUILD)/mklog $(BUILD)/nobounce-faults $(BUILD)/ntfsput $(BUILD)/race $(BUILD)/unit $(addprefix $(BUILD)/replay-,$(FUZZERS))
+check-built: $(CHECK_BINS)
 	tests/run $(BUILD)
 
 test: check
@@ -132,9 +134,10 @@ test: check
 # The edit-build-test loop: every test file but the slow ones.
 SLOW_TESTS := t-crash.sh t-race.sh t-confine.sh t-randomkill.sh t-valgrind.sh t-powercut.sh t-package.sh
 check-fast: deps
+	$(MAKE) --no-print-directory -j$$(nproc) $(CHECK_BINS)
 	$(MAKE) --no-print-directory check-fast-built
 
-check-fast-built: $(BUILD)/nobounce $(BUILD)/mkhive $(BUILD)/mklog $(BUILD)/nobounce-faults $(BUILD)/ntfsput $(BUILD)/race $(BUILD)/unit $(addprefix $(BUILD)/replay-,$(FUZZERS))
+check-fast-built: $(CHECK_BINS)
 	tests/run $(BUILD) $(filter-out $(SLOW_TESTS),$(notdir $(wildcard tests/t-*.sh)))
 
 # Every state a power cut can leave during a fix, an undo and a recovery
