@@ -115,3 +115,36 @@ hivexregedit --export vol4/$SW '\Classes\TypeLib\{0000000A-0000-0000-0000-000000
 check "hivexregedit: version 2.0 (other.dll) is still there" grep -qF '[\Classes\TypeLib\{0000000A-0000-0000-0000-0000000000CC}\2.0\0\win32]' tl.reg
 check "hivexregedit: version 1.0 is gone" sh -c "! grep -qF '1.0]' tl.reg"
 check "hivexregedit: the interface of the shared library stays" sh -c "hivexregedit --export vol4/$SW '\\Classes\\Interface' | grep -qF '{0000000B-0000-0000-0000-0000000000CC}'"
+
+# AppIDs, as an ATL sink registers them: a class's own AppID goes with it
+# (its key, DllSurrogate and all, and the executable-name entry naming it);
+# one that a class that stays names too stays, and so does another
+# program's.  Read back with libregf (tests/regf-keys) and hivexregedit.
+fresh appid va
+nb 1 "AppIDs: check" check --json va
+jq -r '.changes[] | select(.file == "WINDOWS/system32/config/SOFTWARE") | .key' out >planned
+for k in 'Classes\AppID\{A1B2C3D4-3001-4E58-8535-304558434835}' 'Classes\AppID\PEEXCH50.DLL'; do
+	check "AppIDs: check plans $k" grep -qxF "$k" planned
+done
+for k in 'Classes\AppID\{A1B2C3D4-3002-4E58-8535-304558434835}' 'Classes\AppID\EXPS.DLL' 'Classes\AppID\{C0C0C0C0-3003-4E58-8535-304558434835}'; do
+	check "AppIDs: check keeps $k" sh -c "! grep -qixF '$k' planned"
+done
+jqok "AppIDs: check names the class's subkey that regsvr32 /u would have left" \
+	'.notes | any(test("CLSID\\\\\\{A1B2C3D4-0004-4E58-8535-304558434835\\}\\\\Sinks is not a subkey COM registers"))' out
+jqok "AppIDs: and no standard subkey" '[.notes[] | select(test("is not a subkey COM"))] | length == 1' out
+nb 0 "AppIDs: fix" fix va
+"$TESTS/regf-keys" va/$SW '\Classes\AppID' >appid.after
+check "AppIDs: libregf reads the fixed AppID key ($(grep -c . appid.after) lines)" test -s appid.after
+for k in '{A1B2C3D4-3001-4E58-8535-304558434835}' 'PEEXCH50.DLL'; do
+	check "AppIDs: libregf: \\Classes\\AppID\\$k is gone" sh -c '! grep -qixF "$1" "$2"' - "\\Classes\\AppID\\$k" appid.after
+	check "AppIDs: libregf: \\Classes\\AppID\\$k was there before" sh -c '"$0" "$1" "\\Classes\\AppID" | grep -qixF "$2"' "$TESTS/regf-keys" "$FIXTURES/appid/$SW" "\\Classes\\AppID\\$k"
+done
+for k in '{A1B2C3D4-3002-4E58-8535-304558434835}' 'EXPS.DLL' '{C0C0C0C0-3003-4E58-8535-304558434835}'; do
+	check "AppIDs: libregf: \\Classes\\AppID\\$k stays" grep -qxF "\\Classes\\AppID\\$k" appid.after
+done
+check "AppIDs: libregf: the shared AppID's class (exps.dll) stays, naming it" \
+	sh -c "'$TESTS/regf-keys' va/$SW '\\Classes\\CLSID\\{B0B0B0B0-0009-4E58-8535-455850534B31}' | grep -qi 'AppID.*{a1b2c3d4-3002'"
+regexport va/$SW '\Classes\AppID' >appid.reg
+check "AppIDs: hivexregedit agrees: two AppIDs and EXPS.DLL left" test "$(grep -c '^\[' appid.reg)" = 4
+nb 0 "AppIDs: undo" undo va
+check "AppIDs: undo restores SOFTWARE byte for byte" cmp -s va/$SW "$FIXTURES/appid/$SW"

@@ -96,3 +96,22 @@ nb 0 "killed between files: fix again" fix vol
 for f in WINDOWS/system32/config/SYSTEM WINDOWS/system32/config/SOFTWARE $MB; do
 	check "killed between files: $f equals a clean run's" cmp -s vol/$f ref/$f
 done
+
+# The form IIS writes a property its schema does not know in
+# (Name="UnknownName_0", UserType="IIS_MD_UT_SERVER"), with the transport
+# submission sink "Exchange Transport XEXCH50 Submission Sink" and a decoy
+# of the same display name whose sink class is another DLL's: the match is
+# the sink class, never the name (hives/mbvariant).
+fresh unknownname vu
+nb 1 "UnknownName_0: check" check --json vu
+jq -r '.changes[] | select(.action == "remove-binding") | [.instance, .event, .value // "-", .old] | join("|")' out >planned
+check "UnknownName_0: five bindings, the submission sink among them" \
+	grep -qxF '1|OnTransportSubmission|Exchange Transport XEXCH50 Submission Sink|Exchange.XExch50Sink.1' planned
+check "UnknownName_0: the four of the usual form too ($(wc -l <planned))" test "$(wc -l <planned)" = 5
+nb 0 "UnknownName_0: fix" fix vu
+"$HIVES/mbvariant" "$EXPECTED" decoy >expected.unknown
+check "UnknownName_0: MetaBase.xml equals the expected file byte for byte (the decoy kept)" cmp -s vu/$MB expected.unknown
+check "UnknownName_0: xmllint reads the result" xmllint --noout vu/$MB
+check "UnknownName_0: the decoy's binding stays" grep -qF '{88888888-2222-4E58-8535-000000000008}/SinkClass' vu/$MB
+nb 0 "UnknownName_0: undo" undo vu
+check "UnknownName_0: undo restores MetaBase.xml byte for byte" cmp -s vu/$MB "$FIXTURES/unknownname/$MB"

@@ -78,9 +78,40 @@ static char *name_of(struct hive *hv, hive_node_h node)
 	return s ? s : xstrdup("?");
 }
 
-/* Classes\CLSID\{x} whose InprocServer32 is the DLL; their ProgIDs. */
+/* The subkeys COM's registrars (ATL's .rgs scripts, MFC, hand-written
+ * DllRegisterServer) write under a class.  Any other is named in a note:
+ * regsvr32 /u keeps a key that still has subkeys its script did not list,
+ * nobounce removes the class whole. */
+static const char *const com_subkeys[] = {
+    "InprocServer32", "InprocHandler32", "LocalServer32", "ProgID", "VersionIndependentProgID",
+    "TypeLib", "Implemented Categories", "Required Categories", "Programmable", "Version",
+    "Control", "Insertable", "MiscStatus", "ToolboxBitmap32", "DefaultIcon", "AuxUserType",
+    "Verb", "DataFormats", "Elevation", "Instance", "Conversion", "TreatAs", "AutoTreatAs"};
+
+static void note_extra_subkeys(struct hive *hv, hive_node_h cls, const char *name,
+			       struct fixctx *cx)
+{
+	hive_node_h *subs = hivex_node_children(hv->h, cls);
+	for (size_t i = 0; subs && subs[i]; i++) {
+		CLEANUP_FREE char *sub = name_of(hv, subs[i]);
+		int standard = 0;
+		for (size_t j = 0; j < ARRAY_SIZE(com_subkeys) && !standard; j++)
+			standard = STRCASEEQ(sub, com_subkeys[j]);
+		if (!standard)
+			strlist_add(&cx->notes,
+				    xasprintf("Classes\\CLSID\\%s\\%s is not a subkey COM registers "
+					      "for a class: 'regsvr32 /u' would have left it (and "
+					      "the class key with it); nobounce removes the class "
+					      "whole",
+					      name, sub));
+	}
+	free(subs);
+}
+
+/* Classes\CLSID\{x} whose InprocServer32 is the DLL; their ProgIDs and
+ * AppIDs. */
 static void find_classes(struct hive *hv, hive_node_h clsid, struct fixctx *cx,
-			 struct strlist *progids, struct victims *vic)
+			 struct strlist *progids, struct strlist *appids, struct victims *vic)
 {
 	hive_node_h *kids = hivex_node_children(hv->h, clsid);
 	for (size_t i = 0; kids && kids[i]; i++) {
@@ -97,10 +128,51 @@ static void find_classes(struct hive *hv, hive_node_h clsid, struct fixctx *cx,
 			else
 				free(p);
 		}
+		char *appid = hive_string(hv, kids[i], "AppID");
+		if (appid && *appid)
+			strlist_add(appids, appid);
+		else
+			free(appid);
+		note_extra_subkeys(hv, kids[i], name, cx);
 		victim_add(vic, kids[i], xasprintf("Classes\\CLSID\\%s", name));
 		free(name);
 	}
 	free(kids);
+}
+
+/* Classes\AppID\{appid} of the removed classes, unless a class that stays
+ * names it too, with its executable-name entries (Classes\AppID\NAME.EXE
+ * whose AppID value names it); DllSurrogate and the like are values of the
+ * key and go with it. */
+static void find_appids(struct hive *hv, hive_node_h classes, hive_node_h clsid,
+			const struct strlist *appids, struct victims *vic)
+{
+	struct fixctx gone = {0}, kept = {0}; /* GUID sets */
+	for (size_t i = 0; i < appids->n; i++)
+		fixctx_add_class(&gone, appids->v[i]);
+	hive_node_h *kids = clsid ? hivex_node_children(hv->h, clsid) : NULL;
+	for (size_t i = 0; kids && kids[i]; i++) {
+		CLEANUP_FREE char *server = default_of(hv, kids[i], "InprocServer32");
+		if (server && names_peexch50(server))
+			continue;
+		CLEANUP_FREE char *appid = hive_string(hv, kids[i], "AppID");
+		if (appid && fixctx_has_class(&gone, appid))
+			fixctx_add_class(&kept, appid);
+	}
+	free(kids);
+	hive_node_h appid_key = hivex_node_get_child(hv->h, classes, "AppID");
+	kids = appid_key ? hivex_node_children(hv->h, appid_key) : NULL;
+	for (size_t i = 0; kids && kids[i]; i++) {
+		CLEANUP_FREE char *name = name_of(hv, kids[i]);
+		CLEANUP_FREE char *names = hive_string(hv, kids[i], "AppID");
+		int ours = fixctx_has_class(&gone, name) && !fixctx_has_class(&kept, name);
+		ours |= names && fixctx_has_class(&gone, names) && !fixctx_has_class(&kept, names);
+		if (ours)
+			victim_add(vic, kids[i], xasprintf("Classes\\AppID\\%s", name));
+	}
+	free(kids);
+	fixctx_free(&gone);
+	fixctx_free(&kept);
 }
 
 /* Classes\<ProgID> whose CLSID names a removed class, and those the classes
@@ -220,10 +292,12 @@ int fix_com_plan(struct hive *hv, struct fixctx *cx, struct changes *out, struct
 	if (!classes)
 		return 0;
 	struct victims vic = {0};
-	struct strlist progids = {0}, libs = {0};
+	struct strlist progids = {0}, libs = {0}, appids = {0};
 	hive_node_h clsid = hivex_node_get_child(hv->h, classes, "CLSID");
 	if (clsid)
-		find_classes(hv, clsid, cx, &progids, &vic);
+		find_classes(hv, clsid, cx, &progids, &appids, &vic);
+	if (appids.n)
+		find_appids(hv, classes, clsid, &appids, &vic);
 	/* ProgIDs, type libraries and interfaces are only looked for when a
 	 * class is PEEXCH50's (now or in a run on record), so a clean SOFTWARE
 	 * costs one pass over CLSID. */
@@ -247,5 +321,6 @@ int fix_com_plan(struct hive *hv, struct fixctx *cx, struct changes *out, struct
 	victims_free(&vic);
 	strlist_free(&progids);
 	strlist_free(&libs);
+	strlist_free(&appids);
 	return r;
 }

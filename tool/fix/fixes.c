@@ -75,6 +75,7 @@ void fixctx_free(struct fixctx *cx)
 {
 	strlist_free(&cx->sink_classes);
 	strlist_free(&cx->no_smtpsvc);
+	strlist_free(&cx->notes);
 }
 
 /* A CLSID matches with or without its braces, in any letter case. */

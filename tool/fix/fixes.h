@@ -44,6 +44,9 @@ struct fixctx {
 	 * for each that does not (a Windows with none is no Exchange server) */
 	int smtpsvc_sets;
 	struct strlist no_smtpsvc;
+	/* Sentences for the outcome's notes (what a removal goes beyond
+	 * regsvr32's own), moved there after each fix. */
+	struct strlist notes;
 };
 void fixctx_free(struct fixctx *cx);
 /* A fresh context that knows src's classes (nothing else). */
@@ -56,7 +59,9 @@ void fixctx_add_class(struct fixctx *cx, const char *name);
 int fix_system_plan(struct hive *system, struct fixctx *cx, struct changes *out, struct err *e);
 
 /* PEEXCH50.DLL's COM registration in SOFTWARE\Classes: its CLSIDs, ProgIDs,
- * type library and interfaces.  Adds the classes to cx. */
+ * type library and interfaces, and the AppIDs its classes name that no
+ * class that stays names.  Adds the classes to cx, and to cx->notes each
+ * subkey of a class that is not one COM's registrar writes. */
 int fix_com_plan(struct hive *software, struct fixctx *cx, struct changes *out, struct err *e);
 /* Every path fix_com.c takes for PEEXCH50.DLL holds this word (any case). */
 #define FIX_COM_WORD "peexch50"

@@ -250,6 +250,9 @@ int plan_install(struct vol *v, struct install *in, const struct plan_opts *po,
 		r = fx->plan_hive
 			? plan_hive_file(v, in, fx, path, po, base, cx, &ed, o, &logs, &nlogs, e)
 			: plan_bytes_file(v, fx, path, po->build, cx, &ed, e);
+		for (size_t k = 0; k < cx->notes.n; k++)
+			outcome_note(o, "%s", cx->notes.v[k]);
+		strlist_free(&cx->notes);
 		if (r == 0 && ed.ch.n) {
 			o->edits = xrealloc(o->edits, (o->nedits + 1) * sizeof *o->edits);
 			o->edits[o->nedits++] = ed;
