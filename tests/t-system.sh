@@ -127,3 +127,33 @@ if command -v strace >/dev/null; then
 		}' wtrace)
 	check "directory target: journal, its directory, applying, the files, their syncs, complete ($order)" test "$order" = "in order"
 fi
+
+# A primary file may hold padding or remnant data of any length after its
+# last hive bin (the format specification): the fix plans on the bins and
+# leaves those bytes as they are where the bins do not grow into them;
+# libregf and hivexregedit read the result.  9,000 bytes: the fix's new bin
+# takes 4 KiB of them; 1,234 bytes: it takes them all.
+for extra in 9000 1234; do
+	fresh sbs2003 pad
+	SYSP=pad/$SYS
+	head -c $extra /dev/urandom >>$SYSP
+	cp $SYSP pad.orig
+	pd="$extra bytes after the last bin"
+	nb 1 "$pd: check finds the work" check pad
+	nb 0 "$pd: fix" fix pad
+	new_end=$((4096 + $(od -A n -t u4 -j 40 -N 4 $SYSP)))
+	want=$(stat -c %s pad.orig)
+	[ $new_end -gt $want ] && want=$new_end
+	check "$pd: the file is $want bytes (the new bins end at $new_end)" test "$(stat -c %s $SYSP)" = $want
+	if [ $new_end -lt "$(stat -c %s pad.orig)" ]; then
+		tail -c +$((new_end + 1)) pad.orig >tail.want
+		check "$pd: the $(wc -c <tail.want) bytes past the new bins are as they were" \
+			sh -c "tail -c +$((new_end + 1)) $SYSP | cmp -s - tail.want"
+	fi
+	check "$pd: hivexget reads SuppressExternal" test "$(hivexget $SYSP '\ControlSet001\Services\SMTPSVC\XEXCH50' SuppressExternal 2>&1)" = 1
+	check "$pd: libregf reads the fixed hive" sh -c "'$TESTS/regf-keys' $SYSP '\\ControlSet001\\Services\\SMTPSVC\\XEXCH50' | grep -q 'SuppressExternal	4	01000000'"
+	nb 0 "$pd: a second fix finds nothing" fix pad
+	has "$pd: clean" out 'clean, nothing to change'
+	nb 0 "$pd: undo" undo pad
+	check "$pd: undo restores the file byte for byte" cmp -s $SYSP pad.orig
+done

@@ -82,11 +82,29 @@ static char *name_of(struct hive *hv, hive_node_h node)
  * DllRegisterServer) write under a class.  Any other is named in a note:
  * regsvr32 /u keeps a key that still has subkeys its script did not list,
  * nobounce removes the class whole. */
-static const char *const com_subkeys[] = {
-    "InprocServer32", "InprocHandler32", "LocalServer32", "ProgID", "VersionIndependentProgID",
-    "TypeLib", "Implemented Categories", "Required Categories", "Programmable", "Version",
-    "Control", "Insertable", "MiscStatus", "ToolboxBitmap32", "DefaultIcon", "AuxUserType",
-    "Verb", "DataFormats", "Elevation", "Instance", "Conversion", "TreatAs", "AutoTreatAs"};
+static const char *const com_subkeys[] = {"InprocServer32",
+					  "InprocHandler32",
+					  "LocalServer32",
+					  "ProgID",
+					  "VersionIndependentProgID",
+					  "TypeLib",
+					  "Implemented Categories",
+					  "Required Categories",
+					  "Programmable",
+					  "Version",
+					  "Control",
+					  "Insertable",
+					  "MiscStatus",
+					  "ToolboxBitmap32",
+					  "DefaultIcon",
+					  "AuxUserType",
+					  "Verb",
+					  "DataFormats",
+					  "Elevation",
+					  "Instance",
+					  "Conversion",
+					  "TreatAs",
+					  "AutoTreatAs"};
 
 static void note_extra_subkeys(struct hive *hv, hive_node_h cls, const char *name,
 			       struct fixctx *cx)
@@ -98,12 +116,13 @@ static void note_extra_subkeys(struct hive *hv, hive_node_h cls, const char *nam
 		for (size_t j = 0; j < ARRAY_SIZE(com_subkeys) && !standard; j++)
 			standard = STRCASEEQ(sub, com_subkeys[j]);
 		if (!standard)
-			strlist_add(&cx->notes,
-				    xasprintf("Classes\\CLSID\\%s\\%s is not a subkey COM registers "
-					      "for a class: 'regsvr32 /u' would have left it (and "
-					      "the class key with it); nobounce removes the class "
-					      "whole",
-					      name, sub));
+			strlist_add(
+			    &cx->notes,
+			    xasprintf("Classes\\CLSID\\%s\\%s is not a subkey COM registers "
+				      "for a class: 'regsvr32 /u' would have left it (and "
+				      "the class key with it); nobounce removes the class "
+				      "whole",
+				      name, sub));
 	}
 	free(subs);
 }

@@ -194,6 +194,8 @@ static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef
 	}
 	if (r == 0 && ed->ch.n && build)
 		r = hive_serialize(hv, &ed->after, e);
+	if (r == 0 && ed->ch.n && build)
+		r = hive_keep_remnant(path, &ed->after, &ed->before, e);
 	if (r == 0 && ed->ch.n && build) {
 		ed->hash_after = hash_start(ed->after.p, ed->after.len);
 		note("%s: built the new %s (%zu bytes)", vol_name(v), path, ed->after.len);

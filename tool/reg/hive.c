@@ -51,11 +51,8 @@ int hive_check_bytes(const char *name, const uint8_t *p, size_t len, struct err 
 		return fail(e, "damaged-hive",
 			    "%s: truncated: the base block says %llu bytes, the file has %zu. %s",
 			    name, (unsigned long long)bins + REGF_BLOCK, len, repair);
-	if (len % REGF_BLOCK != 0)
-		return fail(e, "damaged-hive",
-			    "%s: %zu bytes of trailing data after its last 4 KiB block (a hive "
-			    "file is whole 4 KiB blocks): damaged or not a hive. %s",
-			    name, len % REGF_BLOCK, repair);
+	/* bytes after the last bin, of any length, are padding or remnant
+	 * data (the format specification allows them): kept, never read */
 	if (memcmp(p + REGF_BLOCK, "hbin", 4) != 0)
 		return fail(e, "damaged-hive", "%s: the first hive bin is missing. %s", name,
 			    repair);
@@ -174,6 +171,25 @@ int hive_serialize(struct hive *hv, struct buf *out, struct err *e)
 	}
 	out->p = m;
 	out->memfd = fd + 1; /* kept open: verification opens it again */
+	return 0;
+}
+
+int hive_keep_remnant(const char *name, struct buf *after, const struct buf *before, struct err *e)
+{
+	if (before->len <= after->len)
+		return 0; /* the bins grew over all of it */
+	size_t len = before->len, n = before->len - after->len;
+	int fd = after->memfd - 1;
+	if (after->memfd <= 0 || pwrite_all(fd, before->p + after->len, n, after->len) == -1)
+		return fail(e, "io", "%s: keeping the bytes after the last hive bin failed: %s",
+			    name, strerror(errno));
+	void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return fail(e, "io", "%s: mapping the committed hive failed: %s", name,
+			    strerror(errno));
+	munmap(after->p, after->len);
+	after->p = m;
+	after->len = len;
 	return 0;
 }
 

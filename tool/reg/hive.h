@@ -49,6 +49,11 @@ char *hive_string(struct hive *hv, hive_node_h node, const char *name);
 
 /* The edited hive as bytes (hivex_commit into memory). */
 int hive_serialize(struct hive *hv, struct buf *out, struct err *e);
+/* A primary file may hold padding or remnant data of any length after its
+ * last hive bin.  When the bytes planned on (before) run past the new
+ * bytes' end, the new bytes get before's bytes from there on: what the
+ * bins do not grow into stays as it was. */
+int hive_keep_remnant(const char *name, struct buf *after, const struct buf *before, struct err *e);
 
 /* Walks every key and value as Windows would load it, following every cell
  * (key, value list, value, data, subkey list) without converting names or
