@@ -97,7 +97,7 @@ fixtures: $(BUILD)/mkhive
 # Fuzzing (libFuzzer, clang): `make fuzz` runs each harness FUZZ_SECONDS.
 # The harnesses are also built with a plain main (tests/fuzz/replay.c) so
 # that `make check` replays every input that ever crashed one.
-FUZZERS := metabase hive probe hivelog ntindex undolog mftrec journal imgfmt
+FUZZERS := metabase hive probe hivelog ntindex undolog mftrec journal imgfmt regfile
 FUZZ_SECONDS ?= 60
 FUZZ_LIB_SRCS := $(filter-out tool/cli/main.c,$(TOOL_SRCS))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined

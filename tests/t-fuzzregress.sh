@@ -3,7 +3,7 @@
 # AddressSanitizer and UndefinedBehaviorSanitizer).
 . "$TESTS/lib.sh"
 B=$(dirname "$MKHIVE")
-for name in metabase hive probe hivelog ntindex undolog mftrec journal imgfmt; do
+for name in metabase hive probe hivelog ntindex undolog mftrec journal imgfmt regfile; do
 	bin=$B/replay-$name
 	[ -x "$bin" ] || { flunk "$bin is missing"; continue; }
 	set -- $(find "$TESTS/fuzz/regress/$name" -type f 2>/dev/null)
@@ -54,3 +54,6 @@ set -- seeds/journal/*
 check "journal: a fixture's journal, whole and as the harness builds one ($#), runs clean" "$B/replay-journal" "$@"
 set -- seeds/imgfmt/*
 check "imgfmt: $# images qemu-img made (qcow2, VMDK, VHD, VHDX) run clean" "$B/replay-imgfmt" "$@"
+# the .reg patches of t-reg, and one as regedit saves it (UTF-16LE, BOM, CRLF)
+{ printf '\377\376'; sed 's/$/\r/' "$TESTS/reg/basic.reg" | iconv -f UTF-8 -t UTF-16LE; } >utf16.reg
+check "regfile: the test patches, UTF-8 and UTF-16LE, run clean" "$B/replay-regfile" "$TESTS"/reg/*.reg utf16.reg

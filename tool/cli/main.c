@@ -13,6 +13,8 @@
 
 #include "disk/blockdev.h"
 #include "disk/imgfmt.h"
+#include "fix/fixes.h"
+#include "reg/regfile.h"
 #include "cli/fleet.h"
 #include "cli/recover.h"
 #include "run/target.h"
@@ -40,11 +42,14 @@ enum {
 	O_DEGRADED,
 	O_RESYNC,
 	O_FORCE,
+	O_REG,
 	O_LONG_OPTIONS,
 	O_SHORT_OPTIONS
 };
 static const struct optdef optdefs[] = {
     {"json", O_JSON, 0, NULL, "", "one JSON object a line on stdout, per installation"},
+    {"reg", O_REG, 1, "PATCH", "check fix",
+     "merge PATCH.reg (as regedit) instead of the XEXCH50 fix"},
     {"force", O_FORCE, 0, NULL, "undo", "undo files changed since the fix too (--backup copies)"},
     {"format", O_FORMAT, 1, "FMT", "check fix undo commit",
      "auto raw qcow2 vmdk vpc (VHD) vhdx vdi"},
@@ -186,6 +191,50 @@ static int read_targets(const char *file, struct strlist *out)
 		usage_error("--from %s: cannot be read", file);
 		return -1;
 	}
+	return 0;
+}
+
+/* --reg FILE: read whole from this host, parsed and judged before any
+ * target is opened; a patch nobounce cannot read exactly is a usage error. */
+static int read_patch(const char *file, struct options *op)
+{
+	struct stat st;
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1 || fstat(fd, &st) == -1) {
+		usage_error("--reg %s: %s", file, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > REGFILE_MAX_BYTES) {
+		close(fd);
+		usage_error("--reg %s: not a regular file of a .reg file's size", file);
+		return -1;
+	}
+	struct buf b = {0};
+	buf_alloc(&b, (size_t)st.st_size);
+	int r = pread_all(fd, b.p, b.len, 0);
+	close(fd);
+	if (r == -1) {
+		buf_free(&b);
+		usage_error("--reg %s: %s", file, strerror(errno));
+		return -1;
+	}
+	struct regpatch rp;
+	struct err e = {0};
+	r = regfile_parse(file, b.p, b.len, &rp, &e);
+	buf_free(&b);
+	if (r == 0 && fix_reg_validate(&rp, &e) == -1) {
+		regpatch_free(&rp);
+		r = -1;
+	}
+	if (r == -1) {
+		eline(stderr, "nobounce: %s", e.msg);
+		err_clear(&e);
+		return -1;
+	}
+	op->patches = xrealloc(op->patches, (op->npatches + 1) * sizeof *op->patches);
+	op->patches[op->npatches++] = rp;
 	return 0;
 }
 
@@ -335,6 +384,10 @@ int main(int argc, char **argv)
 			puts("nobounce " NOBOUNCE_VERSION);
 			puts("built with " NOBOUNCE_BUILT_WITH);
 			return finish(EXIT_OK);
+		case O_REG:
+			if (read_patch(optarg, &op) == -1)
+				return EXIT_USAGE;
+			break;
 		case O_LONG_OPTIONS:
 		case O_SHORT_OPTIONS:
 			listing = c;
@@ -375,6 +428,9 @@ int main(int argc, char **argv)
 		return usage_error("--force only goes with undo");
 	if (op.backup && op.cmd != CMD_FIX)
 		return usage_error("--backup only goes with fix");
+	if (op.npatches && op.cmd != CMD_CHECK && op.cmd != CMD_FIX)
+		return usage_error("--reg goes with check or fix ('undo' undoes the newest run, "
+				   "whichever it was)");
 	if (op.backup_dir && op.cmd == CMD_CHECK)
 		return usage_error("--backup-dir goes with fix, undo or commit");
 	if (verbose && op.ro.quiet)

@@ -21,12 +21,18 @@ static const char *metabase_file(const struct install *in)
 }
 
 const struct fixdef fix_list[] = {
-    {"SuppressExternal", system_file, fix_system_plan, NULL, 0, NULL},
-    {"PEEXCH50 COM registration", software_file, fix_com_plan, NULL, 0, FIX_COM_WORD},
+    {"SuppressExternal", system_file, fix_system_plan, NULL, 0, NULL, 0},
+    {"PEEXCH50 COM registration", software_file, fix_com_plan, NULL, 0, FIX_COM_WORD, 0},
     {"PEEXCH50 SMTP sink bindings", metabase_file, NULL, fix_metabase_plan, METABASE_MAX_BYTES,
-     NULL},
+     NULL, 0},
 };
 const size_t fix_count = ARRAY_SIZE(fix_list);
+
+const struct fixdef reg_fix_list[] = {
+    {"registry patch", system_file, fix_reg_plan_system, NULL, 0, NULL, 1},
+    {"registry patch", software_file, fix_reg_plan_software, NULL, 0, NULL, 1},
+};
+const size_t reg_fix_count = ARRAY_SIZE(reg_fix_list);
 
 struct change *changes_add(struct changes *c, const char *action, char *key, char *value, char *old,
 			   char *new)
@@ -67,6 +73,8 @@ json_t *change_json(const char *file, const struct change *c)
 void fixctx_copy(struct fixctx *dst, const struct fixctx *src)
 {
 	memset(dst, 0, sizeof *dst);
+	dst->patches = src->patches;
+	dst->npatches = src->npatches;
 	for (size_t i = 0; i < src->sink_classes.n; i++)
 		fixctx_add_class(dst, src->sink_classes.v[i]);
 }

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "reg/hive.h"
+#include "reg/regfile.h"
 #include "fix/install.h"
 
 struct change {
@@ -47,9 +48,12 @@ struct fixctx {
 	/* Sentences for the outcome's notes (what a removal goes beyond
 	 * regsvr32's own), moved there after each fix. */
 	struct strlist notes;
+	/* --reg: the patches to merge (the caller's; copied as pointers) */
+	const struct regpatch *patches;
+	size_t npatches;
 };
 void fixctx_free(struct fixctx *cx);
-/* A fresh context that knows src's classes (nothing else). */
+/* A fresh context that knows src's classes and patches (nothing else). */
 void fixctx_copy(struct fixctx *dst, const struct fixctx *src);
 int fixctx_has_class(const struct fixctx *cx, const char *name);
 void fixctx_add_class(struct fixctx *cx, const char *name);
@@ -75,6 +79,14 @@ int fix_metabase_plan(const char *path, const struct buf *in, const struct fixct
 
 /* A fix: which file of an installation it edits, and its planner (one of
  * plan_hive and plan_bytes). */
+/* .reg patches (fix_reg.c): every key must lie in SYSTEM or SOFTWARE
+ * (HKLM\SYSTEM, HKLM\SOFTWARE, HKCR), or bad-reg. */
+int fix_reg_validate(const struct regpatch *rp, struct err *e);
+int fix_reg_plan_system(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e);
+int fix_reg_plan_software(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e);
+/* Whether the patches change SOFTWARE (software set) or SYSTEM. */
+int fix_reg_touches(const struct regpatch *rp, size_t n, int software);
+
 struct fixdef {
 	const char *name; /* for messages: "SuppressExternal" */
 	const char *(*file)(const struct install *in);
@@ -86,9 +98,16 @@ struct fixdef {
 	 * used cells never mention this word (hive_mentions), or NULL: such a
 	 * hive is not walked at all (a re-run, or a server without Exchange) */
 	const char *word;
+	/* plan_hive changes the hive even to plan (check too): it gets a
+	 * writable in-memory copy, never written unless this is a fix */
+	int edits_to_plan;
 };
 
+/* The XEXCH50 fix: the default. */
 extern const struct fixdef fix_list[];
 extern const size_t fix_count;
+/* --reg: the patches, on SYSTEM then SOFTWARE. */
+extern const struct fixdef reg_fix_list[];
+extern const size_t reg_fix_count;
 
 #endif

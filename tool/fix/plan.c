@@ -15,7 +15,7 @@ static int verify_hive(const struct fixdef *fx, const char *path, const struct b
 		       const struct changes *planned, const struct fixctx *base, struct err *e)
 {
 	CLEANUP_FREE char *name = xasprintf("%s (as it would be written)", path);
-	struct hive *hv = hive_open_bytes(name, bytes, 0, e);
+	struct hive *hv = hive_open_bytes(name, bytes, fx->edits_to_plan, e);
 	if (!hv)
 		return -1;
 	struct changes left = {0};
@@ -172,10 +172,11 @@ static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef
 	/* nothing to find: no edit, so nothing to build either */
 	int idle = r == 0 && fx->word && !cx->sink_classes.n &&
 		   !hive_mentions(bytes->p, bytes->len, fx->word);
-	struct hive *hv = r == 0 ? hive_open_bytes(path, bytes, build && !idle, e) : NULL;
+	int writable = (build || fx->edits_to_plan) && !idle;
+	struct hive *hv = r == 0 ? hive_open_bytes(path, bytes, writable, e) : NULL;
 	if (hv)
 		note("%s: opened %s with hivex%s%s", vol_name(v), path,
-		     build && !idle ? " (writable)" : "",
+		     writable ? " (writable)" : "",
 		     idle ? "; no used cell mentions the DLL: not walked" : "");
 	/* a fix keeps the bytes it planned on: the journal saves the pages
 	 * that change, and the volume is checked against them first */
@@ -243,8 +244,10 @@ int plan_install(struct vol *v, struct install *in, const struct plan_opts *po,
 	struct edit *logs = NULL;
 	size_t nlogs = 0;
 	int r = 0;
-	for (size_t i = 0; i < fix_count && r == 0; i++) {
-		const struct fixdef *fx = &fix_list[i];
+	const struct fixdef *fixes = po->fixes ? po->fixes : fix_list;
+	size_t nfixes = po->fixes ? po->nfixes : fix_count;
+	for (size_t i = 0; i < nfixes && r == 0; i++) {
+		const struct fixdef *fx = &fixes[i];
 		const char *path = fx->file(in);
 		if (!path)
 			continue;

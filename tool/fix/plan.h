@@ -41,6 +41,9 @@ struct outcome {
 struct plan_opts {
 	int build;	/* fix: make and verify the new contents */
 	int no_recover; /* --no-recover: refuse dirty hives */
+	/* the fixes to plan: fix_list (NULL), or reg_fix_list for --reg */
+	const struct fixdef *fixes;
+	size_t nfixes;
 };
 
 /* Plans every fix on the installation into o->edits.  base holds the

@@ -304,6 +304,64 @@ int hive_subkeys_ordered(struct hive *hv, hive_node_h node, struct err *e)
 	return r;
 }
 
+/* UTF-16LE (up to its first NUL) as UTF-8; unpaired surrogates become
+ * U+FFFD. */
+static char *utf16_text(const uint8_t *p, size_t len)
+{
+	char *out = xmalloc(len / 2 * 3 + 1), *o = out;
+	for (size_t i = 0; i + 1 < len; i += 2) {
+		uint32_t c = (uint32_t)(p[i] | p[i + 1] << 8);
+		if (!c)
+			break;
+		if (c >= 0xd800 && c < 0xdc00 && i + 3 < len) {
+			uint32_t lo = (uint32_t)(p[i + 2] | p[i + 3] << 8);
+			if (lo >= 0xdc00 && lo < 0xe000) {
+				c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+				i += 2;
+			}
+		}
+		if (c >= 0xd800 && c < 0xe000)
+			c = 0xfffd;
+		if (c < 0x80) {
+			*o++ = (char)c;
+		} else if (c < 0x800) {
+			*o++ = (char)(0xc0 | c >> 6);
+			*o++ = (char)(0x80 | (c & 0x3f));
+		} else if (c < 0x10000) {
+			*o++ = (char)(0xe0 | c >> 12);
+			*o++ = (char)(0x80 | (c >> 6 & 0x3f));
+			*o++ = (char)(0x80 | (c & 0x3f));
+		} else {
+			*o++ = (char)(0xf0 | c >> 18);
+			*o++ = (char)(0x80 | (c >> 12 & 0x3f));
+			*o++ = (char)(0x80 | (c >> 6 & 0x3f));
+			*o++ = (char)(0x80 | (c & 0x3f));
+		}
+	}
+	*o = 0;
+	return out;
+}
+
+char *hive_data_repr(uint32_t t, const uint8_t *data, size_t len)
+{
+	char *s;
+	if (t == hive_t_REG_DWORD && len == 4) {
+		s = xasprintf("dword:%08x", le32(data));
+	} else if (t == hive_t_REG_SZ || t == hive_t_REG_EXPAND_SZ) {
+		CLEANUP_FREE char *str = utf16_text(data, len);
+		s = xasprintf("%s:%s", t == hive_t_REG_SZ ? "sz" : "expand_sz", str);
+	} else {
+		size_t n = len > 32 ? 32 : len;
+		s = xmalloc(32 + 3 * n + 8);
+		int o = sprintf(s, "hex(%x):", (unsigned)t);
+		for (size_t i = 0; i < n; i++)
+			o += sprintf(s + o, "%s%02x", i ? "," : "", data[i]);
+		if (n < len)
+			sprintf(s + o, ",...");
+	}
+	return s;
+}
+
 char *hive_value_repr(struct hive *hv, hive_value_h val)
 {
 	hive_type t;
@@ -311,23 +369,7 @@ char *hive_value_repr(struct hive *hv, hive_value_h val)
 	char *data = hivex_value_value(hv->h, val, &t, &len);
 	if (!data)
 		return xstrdup("(unreadable)");
-	char *s;
-	if (t == hive_t_REG_DWORD && len == 4) {
-		uint32_t d = le32((const uint8_t *)data);
-		s = xasprintf("dword:%08x", d);
-	} else if (t == hive_t_REG_SZ || t == hive_t_REG_EXPAND_SZ) {
-		char *str = hivex_value_string(hv->h, val);
-		s = xasprintf("%s:%s", t == hive_t_REG_SZ ? "sz" : "expand_sz", str ? str : "");
-		free(str);
-	} else {
-		size_t n = len > 32 ? 32 : len;
-		s = xmalloc(32 + 3 * n + 8);
-		int o = sprintf(s, "hex(%x):", (unsigned)t);
-		for (size_t i = 0; i < n; i++)
-			o += sprintf(s + o, "%s%02x", i ? "," : "", (unsigned char)data[i]);
-		if (n < len)
-			sprintf(s + o, ",...");
-	}
+	char *s = hive_data_repr(t, (const uint8_t *)data, len);
 	free(data);
 	return s;
 }

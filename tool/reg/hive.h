@@ -74,5 +74,7 @@ int hive_mentions(const uint8_t *p, size_t len, const char *word);
 
 /* Formats a value for reports: "dword:00000001", "sz:text", "hex(N):..". */
 char *hive_value_repr(struct hive *hv, hive_value_h val);
+/* The same for a type and data as a hive stores them. */
+char *hive_data_repr(uint32_t type, const uint8_t *data, size_t len);
 
 #endif

@@ -139,10 +139,20 @@ int run_install(struct vol *v, struct install *in, enum command cmd, const struc
 		o->status = "needs-fix";
 		goto out;
 	}
+	if (r == 0 && ro->npatches && !in->software &&
+	    fix_reg_touches(ro->patches, ro->npatches, 1))
+		r = fail(
+		    &o->err, "not-applicable",
+		    "the patch changes HKEY_LOCAL_MACHINE\\SOFTWARE, and this installation has "
+		    "no SOFTWARE hive; nothing was written");
 	if (r == 0) {
 		journal_classes(&js, &base);
+		base.patches = ro->patches;
+		base.npatches = ro->npatches;
 		fixctx_copy(&cx, &base);
-		struct plan_opts po = {cmd == CMD_FIX, ro->no_recover};
+		struct plan_opts po = {cmd == CMD_FIX, ro->no_recover,
+				       ro->npatches ? reg_fix_list : NULL,
+				       ro->npatches ? reg_fix_count : 0};
 		r = plan_install(v, in, &po, &base, &cx, o, &o->err);
 	}
 	if (r == 0 && o->nedits == 0 && !cx.smtpsvc_sets && cx.no_smtpsvc.n) {

@@ -10,6 +10,9 @@
 struct run_opts {
 	struct txn_opts txn;
 	int no_recover; /* --no-recover: refuse dirty hives */
+	/* --reg: the patches merged instead of the XEXCH50 fix */
+	const struct regpatch *patches;
+	size_t npatches;
 };
 
 int run_install(struct vol *v, struct install *in, enum command cmd, const struct run_opts *ro,

@@ -24,15 +24,17 @@ enum { EXIT_NONE = 65 };
 struct options {
 	enum command cmd;
 	int force;
-	int backup;	    /* --backup: full copies of the originals too */
-	const char *format; /* --format, or NULL to detect */
-	char *backup_dir;   /* --backup-dir, absolute, or NULL */
-	int jobs;	    /* -j: parallel workers (fleet.c) */
-	double timeout;	    /* --timeout: seconds per target, 0 for none */
-	int no_recover;	    /* --no-recover: refuse dirty hives as before */
-	int degraded;	    /* --degraded: write a mirror whose other halves are gone */
-	int resync_mirror;  /* --resync-mirror: copy a mirror's first half over the rest */
-	int defer_dynamic;  /* a fleet's first pass: leave dynamic disks for later */
+	int backup;		  /* --backup: full copies of the originals too */
+	const char *format;	  /* --format, or NULL to detect */
+	char *backup_dir;	  /* --backup-dir, absolute, or NULL */
+	int jobs;		  /* -j: parallel workers (fleet.c) */
+	double timeout;		  /* --timeout: seconds per target, 0 for none */
+	int no_recover;		  /* --no-recover: refuse dirty hives as before */
+	int degraded;		  /* --degraded: write a mirror whose other halves are gone */
+	int resync_mirror;	  /* --resync-mirror: copy a mirror's first half over the rest */
+	int defer_dynamic;	  /* a fleet's first pass: leave dynamic disks for later */
+	struct regpatch *patches; /* --reg, in the order given */
+	size_t npatches;
 	struct report_opts ro;
 };
 

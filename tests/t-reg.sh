@@ -1,0 +1,118 @@
+# .reg patches (check/fix --reg): merged as regedit merges them, journaled,
+# verified, undone; read back with libregf (tests/regf-keys) and
+# hivexregedit; every malformed patch refused with nothing written.
+. "$TESTS/lib.sh"
+SW=WINDOWS/system32/config/SOFTWARE
+P=$TESTS/reg/basic.reg
+# dump HIVE KEY: what libregf reads under KEY (the independent reader)
+dump() { "$TESTS/regf-keys" "$1" "$2"; }
+
+fresh sbs2003 vol
+nb 1 "check --reg: there is work" check --json --reg "$P" vol
+jq -r '.changes[] | [.action, .key, .value // "-"] | join(" ")' out >planned
+for want in 'create-key ControlSet001\Services\AcmeAgent -' \
+	'set-value ControlSet001\Services\AcmeAgent\Parameters Greeting' \
+	'create-key Acme\Tool -' 'create-key Classes\.acme -' \
+	'delete-value Microsoft\Windows NT\CurrentVersion CSDVersion' \
+	'delete-key Classes\Exchange.XExch50Sink -'; do
+	check "check --reg plans: $want" grep -qxF "$want" planned
+done
+check "check --reg: CurrentControlSet is the set Select\\Current names (ControlSet001)" sh -c '! grep -q CurrentControlSet planned'
+check "check --reg: a key that is not there to delete is no change" sh -c '! grep -q NoSuchVendor planned'
+check "check --reg: the XEXCH50 fix does not run with --reg" sh -c '! grep -qi "XEXCH50\\\\SuppressExternal\|remove-binding" planned'
+check "check --reg wrote nothing" cmp -s vol/$SYS "$FIXTURES/sbs2003/$SYS"
+
+nb 0 "fix --reg" fix --reg "$P" vol
+K='\ControlSet001\Services\AcmeAgent\Parameters'
+dump vol/$SYS "$K" >params
+check "libregf: Greeting, with its quotes and backslash" grep -qF "$(printf 'Greeting\t1\t')" params
+check "libregf: Greeting reads 'say \"hi\" to C:\\temp'" grep -qF 'say "hi" to C:\temp' params
+check "libregf: Count is REG_DWORD 42" grep -qF "$(printf 'Count\t4\t2a000000')" params
+check "libregf: the default value" grep -qF "$(printf '@\t1\t')" params
+check "libregf: Blob, continued over two lines, is 01..05" grep -qF "$(printf 'Blob\t3\t0102030405')" params
+check "libregf: Paths is REG_MULTI_SZ" grep -qF "$(printf 'Paths\t7\t61000000620000000000')" params
+check "libregf: Big is REG_QWORD" grep -qF "$(printf 'Big\t11\t0100000000000000')" params
+check "libregf: Home is REG_EXPAND_SZ %SystemRoot%" grep -qF "$(printf 'Home\t2\t')" params
+dump vol/$SW '\Acme\Tool' >tool
+check "libregf: UTF-8 text stored as UTF-16 (naïve café ✓)" grep -qF 'naïve café ✓' tool
+regexport vol/$SW '\Classes\.acme' >acme.reg
+check "hivexregedit: HKEY_CLASSES_ROOT went to SOFTWARE\\Classes" grep -qF '[\Classes\.acme]' acme.reg
+check "hivexregedit: the deleted value is gone" sh -c "! hivexget vol/$SW '\\Microsoft\\Windows NT\\CurrentVersion' CSDVersion >/dev/null 2>&1"
+check "hivexregedit: the deleted key is gone" sh -c "! regexport vol/$SW '\\Classes\\Exchange.XExch50Sink' >/dev/null 2>&1"
+check "the other hive keys are kept (Select)" test "$(hivexget vol/$SYS '\Select' Current)" = 1
+nb 0 "fix --reg again" fix --reg "$P" vol
+has "fix --reg again: nothing to change" out 'clean, nothing to change'
+nb 0 "check --reg after the fix: nothing to do" check --reg "$P" vol
+nb 0 "undo" undo vol
+check "undo: SYSTEM byte for byte" cmp -s vol/$SYS "$FIXTURES/sbs2003/$SYS"
+check "undo: SOFTWARE byte for byte" cmp -s vol/$SW "$FIXTURES/sbs2003/$SW"
+
+# The same patch as regedit saves it: UTF-16LE with a BOM, CRLF.
+fresh sbs2003 v16
+{ printf '\377\376'; sed 's/$/\r/' "$P" | iconv -f UTF-8 -t UTF-16LE; } >utf16.reg
+nb 0 "UTF-16LE with BOM and CRLF: fix" fix --reg utf16.reg v16
+dump v16/$SYS "$K" >params16
+check "UTF-16LE: libregf reads the same values as from the UTF-8 patch" cmp -s params params16
+dump v16/$SW '\Acme\Tool' >tool16
+check "UTF-16LE: the same text" cmp -s tool tool16
+
+# REGEDIT4: ANSI text (Windows-1252), hex(2) in single bytes.
+fresh sbs2003 v4
+printf 'REGEDIT4\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Acme\\Old]\r\n"Name"="caf\351"\r\n"Where"=hex(2):25,57,49,4e,44,49,52,25,00\r\n' >r4.reg
+nb 0 "REGEDIT4: fix" fix --reg r4.reg v4
+dump v4/$SW '\Acme\Old' >old
+check "REGEDIT4: café from Windows-1252" grep -qF "$(printf 'Name\t1\t630061006600e9000000\tcafé')" old
+check "REGEDIT4: hex(2)'s ANSI bytes stored as UTF-16 (%WINDIR%)" grep -qF "$(printf 'Where\t2\t2500570049004e0044004900520025000000\t%%WINDIR%%')" old
+
+# A value whose type changes is listed with old and new; CurrentControlSet
+# follows Select\Current.
+fresh sbs2003 vt
+printf '[\\Select]\n"Current"=dword:00000002\n' >cur2.reg
+"$MKHIVE" -o vt/$SYS "$HIVES/system/base.reg" "$HIVES/system/smtpsvc1.reg" "$HIVES/system/smtpsvc2.reg" cur2.reg
+printf 'Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control]\n"Probe"="x"\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion]\n"CurrentBuildNumber"=dword:00000ece\n' >types.reg
+nb 1 "type change: check" check --json --reg types.reg vt
+jqok "type change: listed with the old string and the new dword" \
+	'.changes[] | select(.value == "CurrentBuildNumber") | .old == "sz:3790" and .new == "dword:00000ece"' out
+jqok "CurrentControlSet is ControlSet002 when Select\\Current says 2" \
+	'[.changes[] | select(.key | startswith("ControlSet002\\Control"))] | length == 1' out
+
+# Malformed or unsupported patches: a usage error naming the file and the
+# line, and nothing read or written.
+fresh sbs2003 vb
+treesum vb >snap
+bad_reg() { # NAME PATTERN CONTENT
+	printf '%b' "$3" >bad.reg
+	nb 2 "bad patch, $1: refused" fix --reg bad.reg vb
+	has "bad patch, $1: says what and where" err "$2"
+	same_tree "bad patch, $1: nothing written" vb snap
+}
+bad_reg "no header" 'bad.reg line 1: the first line must be' '[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\n'
+bad_reg "unclosed string" 'bad.reg line 3: a string value must be one quoted string' 'Windows Registry Editor Version 5.00\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\n"a"="unclosed\n'
+bad_reg "bad hex" 'bad.reg line 3: hex data is bytes' 'Windows Registry Editor Version 5.00\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\n"a"=hex:zz\n'
+bad_reg "dword too long" 'bad.reg line 3: dword: takes one to eight hex digits' 'Windows Registry Editor Version 5.00\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\n"a"=dword:123456789\n'
+bad_reg "a value before any key" 'bad.reg line 2: a value before any \[KEY\]' 'Windows Registry Editor Version 5.00\n"a"="b"\n'
+bad_reg "HKEY_CURRENT_USER" 'bad.reg line 2: HKEY_CURRENT_USER.*is not in a hive nobounce patches' 'Windows Registry Editor Version 5.00\n[HKEY_CURRENT_USER\\Software\\A]\n'
+bad_reg "a whole hive deleted" 'would delete a whole hive' 'Windows Registry Editor Version 5.00\n[-HKEY_LOCAL_MACHINE\\SOFTWARE]\n'
+bad_reg "an unknown root" 'does not start with HKEY_LOCAL_MACHINE' 'Windows Registry Editor Version 5.00\n[HKEY_NOWHERE\\A]\n'
+bad_reg "a stray line" 'bad.reg line 3: expected \[KEY\]' 'Windows Registry Editor Version 5.00\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\nnonsense\n'
+printf '\377\376\000\330' >bad.reg
+nb 2 "bad patch, broken UTF-16: refused" fix --reg bad.reg vb
+has "bad patch, broken UTF-16: says so" err 'is neither UTF-16LE'
+nb 2 "--reg goes with check or fix only" undo --reg "$P" vb
+nb 2 "--reg of a missing file" fix --reg nowhere.reg vb
+same_tree "after every refusal, the target is byte-identical" vb snap
+
+# An image: the same patch through NTFS, undone, the volume read by ntfs-3g.
+"$HIVES/mkimage" "$(dirname "$MKHIVE")/ntfsput" d.img mbr "$FIXTURES/sbs2003"
+cp d.img d.orig
+nb 0 "image: fix --reg" fix --reg "$P" d.img
+START=$(sfdisk --json d.img | jq '.partitiontable.partitions[0].start')
+dd if=d.img of=part.img bs=512 skip="$START" 2>/dev/null
+ntfscat part.img "$SYS" >sys.img 2>/dev/null
+check "image: ntfscat reads the patched SYSTEM; libregf finds Count" sh -c "'$TESTS/regf-keys' sys.img '$K' | grep -qF \"\$(printf 'Count\t4\t2a000000')\""
+nb 0 "image: undo" undo d.img
+dd if=d.img of=part.img bs=512 skip="$START" 2>/dev/null
+for f in $SYS $SW; do
+	ntfscat part.img "$f" >now.img 2>/dev/null
+	check "image: undo: ntfscat reads $f as it was" cmp -s now.img "$FIXTURES/sbs2003/$f"
+done

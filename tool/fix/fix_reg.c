@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* fix_reg: the operations of .reg patches (regfile.h) planned on SYSTEM and
+ * SOFTWARE, as regedit would merge them on the running system.
+ *
+ * HKEY_LOCAL_MACHINE\SYSTEM is the SYSTEM hive, with CurrentControlSet the
+ * control set Select\Current names; HKEY_LOCAL_MACHINE\SOFTWARE is
+ * SOFTWARE, and HKEY_CLASSES_ROOT its Classes key (no Wow6432Node: the
+ * machines this is for are 32-bit).  Missing parent keys are created, as
+ * regedit creates them.  The operations run in order on the in-memory copy;
+ * the changes kept are those of the keys whose whole subtree ends
+ * different, so a patch merged twice changes nothing the second time, and
+ * re-planning the new hive finds nothing left (the verification). */
+#include <errno.h>
+#include <nettle/sha2.h>
+
+#include "fix/fixes.h"
+#include "lib/bytes.h"
+
+enum { IN_SYSTEM, IN_SOFTWARE };
+
+/* Which hive an operation is for, and its path there ("" for the root);
+ * -1 for a key outside both, which fix_reg_validate refuses. */
+static int where(const struct regop *op, const char **path)
+{
+	const char *k = op->key;
+	if (op->root == REGROOT_HKCR) {
+		*path = k;
+		return IN_SOFTWARE + 2; /* below Classes */
+	}
+	if (op->root != REGROOT_HKLM)
+		return -1;
+	static const char *const hives[] = {"SYSTEM", "SOFTWARE"};
+	for (int i = 0; i < 2; i++) {
+		size_t n = strlen(hives[i]);
+		if (!strncasecmp(k, hives[i], n) && (k[n] == '\\' || !k[n])) {
+			*path = k[n] ? k + n + 1 : "";
+			return i;
+		}
+	}
+	return -1;
+}
+
+int fix_reg_validate(const struct regpatch *rp, struct err *e)
+{
+	for (size_t i = 0; i < rp->n; i++) {
+		const struct regop *op = &rp->v[i];
+		const char *path;
+		int w = where(op, &path);
+		if (w == -1)
+			return fail(
+			    e, "bad-reg",
+			    "%s line %u: %s\\%s is not in a hive nobounce patches: give keys "
+			    "under HKEY_LOCAL_MACHINE\\SYSTEM, HKEY_LOCAL_MACHINE\\SOFTWARE "
+			    "or HKEY_CLASSES_ROOT. Nothing was changed",
+			    rp->file, op->line, regroot_name(op->root), op->key);
+		if (op->kind == REGOP_DELETE_KEY && w < 2 && !*path)
+			return fail(e, "bad-reg",
+				    "%s line %u: [-%s\\%s] would delete a whole hive; nobounce "
+				    "deletes keys inside one. Nothing was changed",
+				    rp->file, op->line, regroot_name(op->root), op->key);
+	}
+	return 0;
+}
+
+/* The path in the hive: CurrentControlSet resolved, Classes prefixed. */
+static char *hive_path(int w, const char *path, unsigned ccs)
+{
+	if (w == IN_SOFTWARE + 2)
+		return *path ? xasprintf("Classes\\%s", path) : xstrdup("Classes");
+	static const char cur[] = "CurrentControlSet";
+	size_t n = strlen(cur);
+	if (w == IN_SYSTEM && ccs && !strncasecmp(path, cur, n) && (path[n] == '\\' || !path[n]))
+		return xasprintf("ControlSet%03u%s", ccs, path + n);
+	return xstrdup(path);
+}
+
+/* ---- a subtree's state, hashed ---- */
+
+struct named {
+	char *name;
+	size_t i;
+};
+
+static int by_name(const void *a, const void *b)
+{
+	const struct named *x = a, *y = b;
+	int c = strcasecmp(x->name, y->name);
+	return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* The names of a 0-terminated list of nodes or values (hivex's handles are
+ * both size_t), sorted without regard to case. */
+static struct named *sorted(struct hive *hv, const size_t *items, char *(*name)(hive_h *, size_t),
+			    size_t *n)
+{
+	*n = 0;
+	while (items && items[*n])
+		(*n)++;
+	struct named *v = xcalloc(*n + 1, sizeof *v);
+	for (size_t i = 0; i < *n; i++) {
+		char *k = name(hv->h, items[i]);
+		v[i] = (struct named){k ? k : xstrdup(""), i};
+	}
+	qsort(v, *n, sizeof *v, by_name);
+	return v;
+}
+
+static void hash_str(struct sha256_ctx *c, const char *s)
+{
+	sha256_update(c, strlen(s) + 1, (const uint8_t *)s);
+}
+
+/* Names, values (sorted by name: their order means nothing to Windows) and
+ * subkeys (sorted), recursively. */
+static void hash_node(struct hive *hv, hive_node_h node, struct sha256_ctx *c, int depth)
+{
+	if (depth > HIVE_MAX_DEPTH)
+		return;
+	CLEANUP_FREE char *name = hivex_node_name(hv->h, node);
+	hash_str(c, "k");
+	hash_str(c, name ? name : "");
+	hive_value_h *vals = hivex_node_values(hv->h, node);
+	size_t nv;
+	struct named *vn = sorted(hv, vals, hivex_value_key, &nv);
+	for (size_t i = 0; i < nv; i++) {
+		hive_type t;
+		size_t len;
+		char *data = hivex_value_value(hv->h, vals[vn[i].i], &t, &len);
+		uint8_t head[12];
+		for (int b = 0; b < 4; b++)
+			head[b] = (uint8_t)((uint32_t)t >> (8 * b));
+		for (int b = 0; b < 8; b++)
+			head[4 + b] = (uint8_t)((uint64_t)len >> (8 * b));
+		hash_str(c, "v");
+		hash_str(c, vn[i].name);
+		sha256_update(c, sizeof head, head);
+		if (data)
+			sha256_update(c, len, (const uint8_t *)data);
+		free(data);
+		free(vn[i].name);
+	}
+	free(vn);
+	free(vals);
+	hive_node_h *kids = hivex_node_children(hv->h, node);
+	size_t nk;
+	struct named *kn = sorted(hv, kids, hivex_node_name, &nk);
+	for (size_t i = 0; i < nk; i++) {
+		hash_node(hv, kids[kn[i].i], c, depth + 1);
+		free(kn[i].name);
+	}
+	hash_str(c, "end");
+	free(kn);
+	free(kids);
+}
+
+static void state_of(struct hive *hv, const char *path, uint8_t out[32])
+{
+	struct sha256_ctx c;
+	sha256_init(&c);
+	hive_node_h n = hive_node(hv, 0, path);
+	if (n)
+		hash_node(hv, n, &c, 0);
+	else
+		hash_str(&c, "absent");
+	sha256_digest(&c, 32, out);
+}
+
+/* ---- the operations ---- */
+
+static hive_node_h ensure_key(struct hive *hv, const char *path, struct changes *ch, struct err *e)
+{
+	hive_node_h n = hivex_root(hv->h);
+	CLEANUP_FREE char *copy = xstrdup(path), *sofar = xstrdup("");
+	char *save = NULL;
+	for (char *c = strtok_r(copy, "\\", &save); c && n; c = strtok_r(NULL, "\\", &save)) {
+		char *next = xasprintf("%s%s%s", sofar, *sofar ? "\\" : "", c);
+		free(sofar);
+		sofar = next;
+		hive_node_h k = hivex_node_get_child(hv->h, n, c);
+		if (!k) {
+			k = hivex_node_add_child(hv->h, n, c);
+			if (!k) {
+				fail(e, "internal", "%s: creating %s failed: %s", hv->path, sofar,
+				     strerror(errno));
+				return 0;
+			}
+			changes_add(ch, "create-key", xstrdup(sofar), NULL, NULL, NULL);
+		}
+		n = k;
+	}
+	return n;
+}
+
+static int delete_key(struct hive *hv, const char *path, struct changes *ch, struct err *e)
+{
+	hive_node_h n = hive_node(hv, 0, path);
+	if (!n)
+		return 0;
+	if (hivex_node_delete_child(hv->h, n) == -1)
+		return fail(e, "internal", "%s: deleting %s failed: %s", hv->path, path,
+			    strerror(errno));
+	changes_add(ch, "delete-key", xstrdup(path), NULL, NULL, NULL);
+	return 0;
+}
+
+static int set_value(struct hive *hv, const char *path, const struct regop *op, struct changes *ch,
+		     struct err *e)
+{
+	hive_node_h n = ensure_key(hv, path, ch, e);
+	if (!n)
+		return -1;
+	hive_value_h v = hivex_node_get_value(hv->h, n, op->name);
+	char *old = NULL;
+	if (v) {
+		hive_type t;
+		size_t len;
+		CLEANUP_FREE char *data = hivex_value_value(hv->h, v, &t, &len);
+		if (data && (uint32_t)t == op->type && len == op->len &&
+		    (!len || !memcmp(data, op->data, len)))
+			return 0; /* already so */
+		old = hive_value_repr(hv, v);
+	}
+	hive_set_value sv = {(char *)op->name, (hive_type)op->type, op->len, (char *)op->data};
+	if (hivex_node_set_value(hv->h, n, &sv, 0) == -1) {
+		free(old);
+		return fail(e, "internal", "%s: setting %s\\%s failed: %s", hv->path, path,
+			    *op->name ? op->name : "(default)", strerror(errno));
+	}
+	changes_add(ch, "set-value", xstrdup(path), xstrdup(*op->name ? op->name : "(default)"),
+		    old, hive_data_repr(op->type, op->data, op->len));
+	return 0;
+}
+
+static int delete_value(struct hive *hv, const char *path, const struct regop *op,
+			struct changes *ch, struct err *e)
+{
+	hive_node_h n = hive_node(hv, 0, path);
+	hive_value_h gone = n ? hivex_node_get_value(hv->h, n, op->name) : 0;
+	if (!gone)
+		return 0;
+	CLEANUP_FREE char *old = hive_value_repr(hv, gone);
+	hive_value_h *vals = hivex_node_values(hv->h, n);
+	size_t nv = 0, k = 0;
+	while (vals && vals[nv])
+		nv++;
+	hive_set_value *keep = xcalloc(nv + 1, sizeof *keep);
+	int r = 0;
+	for (size_t i = 0; i < nv && r == 0; i++) {
+		if (vals[i] == gone)
+			continue;
+		hive_type t;
+		size_t len;
+		char *key = hivex_value_key(hv->h, vals[i]);
+		char *data = hivex_value_value(hv->h, vals[i], &t, &len);
+		keep[k++] = (hive_set_value){key, t, len, data};
+		if (!key || !data)
+			r = fail(e, "damaged-hive", "%s: a value of %s cannot be read", hv->path,
+				 path);
+	}
+	if (r == 0 && hivex_node_set_values(hv->h, n, k, keep, 0) == -1)
+		r = fail(e, "internal", "%s: deleting %s\\%s failed: %s", hv->path, path,
+			 *op->name ? op->name : "(default)", strerror(errno));
+	for (size_t i = 0; i < k; i++) {
+		free(keep[i].key);
+		free(keep[i].value);
+	}
+	free(keep);
+	free(vals);
+	if (r == 0)
+		changes_add(ch, "delete-value", xstrdup(path),
+			    xstrdup(*op->name ? op->name : "(default)"), xstrdup(old), NULL);
+	return r;
+}
+
+/* Select\Current, or 0 when the hive says none (then CurrentControlSet
+ * cannot be resolved). */
+static unsigned current_set(struct hive *hv)
+{
+	hive_node_h sel = hive_node(hv, 0, "Select");
+	hive_value_h v = sel ? hivex_node_get_value(hv->h, sel, "Current") : 0;
+	hive_type t;
+	size_t len;
+	CLEANUP_FREE char *d = v ? hivex_value_value(hv->h, v, &t, &len) : NULL;
+	if (!d || t != hive_t_REG_DWORD || len != 4)
+		return 0;
+	unsigned n = le32((const uint8_t *)d);
+	return n >= 1 && n <= 999 ? n : 0;
+}
+
+static int plan(struct hive *hv, int hive, struct fixctx *cx, struct changes *out, struct err *e)
+{
+	unsigned ccs = hive == IN_SYSTEM ? current_set(hv) : 0;
+	/* the operations for this hive, in order, with their paths here */
+	size_t n = 0;
+	for (size_t p = 0; p < cx->npatches; p++)
+		n += cx->patches[p].n;
+	const struct regop **ops = xcalloc(n + 1, sizeof *ops);
+	char **paths = xcalloc(n + 1, sizeof *paths);
+	size_t k = 0;
+	int r = 0;
+	for (size_t p = 0; p < cx->npatches && r == 0; p++)
+		for (size_t i = 0; i < cx->patches[p].n && r == 0; i++) {
+			const struct regop *op = &cx->patches[p].v[i];
+			const char *path;
+			int w = where(op, &path);
+			if ((w == IN_SOFTWARE + 2 ? IN_SOFTWARE : w) != hive)
+				continue;
+			if (hive == IN_SYSTEM && !ccs &&
+			    !strncasecmp(path, "CurrentControlSet", 17) &&
+			    (path[17] == '\\' || !path[17]))
+				r = fail(e, "unsure",
+					 "%s line %u: names CurrentControlSet, but %s has no "
+					 "Select\\Current to say which control set that is; give "
+					 "ControlSet00N instead",
+					 cx->patches[p].file, op->line, hv->path);
+			ops[k] = op;
+			paths[k++] = hive_path(w, path, ccs);
+		}
+	uint8_t(*before)[32] = xcalloc(k + 1, 32);
+	for (size_t i = 0; i < k && r == 0; i++)
+		state_of(hv, paths[i], before[i]);
+	struct changes *each = xcalloc(k + 1, sizeof *each);
+	for (size_t i = 0; i < k && r == 0; i++) {
+		switch (ops[i]->kind) {
+		case REGOP_KEY:
+			r = ensure_key(hv, paths[i], &each[i], e) ? 0 : -1;
+			break;
+		case REGOP_DELETE_KEY:
+			r = delete_key(hv, paths[i], &each[i], e);
+			break;
+		case REGOP_VALUE:
+			r = set_value(hv, paths[i], ops[i], &each[i], e);
+			break;
+		case REGOP_DELETE_VALUE:
+			r = delete_value(hv, paths[i], ops[i], &each[i], e);
+			break;
+		}
+	}
+	/* only the changes of keys that end different are changes */
+	for (size_t i = 0; i < k && r == 0; i++) {
+		uint8_t after[32];
+		state_of(hv, paths[i], after);
+		int changed = memcmp(before[i], after, 32) != 0;
+		for (size_t j = 0; j < each[i].n; j++) {
+			struct change *c = &each[i].v[j];
+			if (changed)
+				changes_add(out, c->action, c->key, c->value, c->old, c->new);
+			else
+				free(c->key), free(c->value), free(c->old), free(c->new);
+		}
+		free(each[i].v);
+		each[i].v = NULL;
+		each[i].n = 0;
+	}
+	for (size_t i = 0; i < k; i++) {
+		changes_free(&each[i]);
+		free(paths[i]);
+	}
+	free(each);
+	free(before);
+	free(paths);
+	free(ops);
+	return r;
+}
+
+int fix_reg_plan_system(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e)
+{
+	return plan(hv, IN_SYSTEM, cx, out, e);
+}
+
+int fix_reg_plan_software(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e)
+{
+	return plan(hv, IN_SOFTWARE, cx, out, e);
+}
+
+int fix_reg_touches(const struct regpatch *rp, size_t n, int software)
+{
+	for (size_t p = 0; p < n; p++)
+		for (size_t i = 0; i < rp[p].n; i++) {
+			const char *path;
+			int w = where(&rp[p].v[i], &path);
+			if ((w == IN_SOFTWARE + 2 ? IN_SOFTWARE : w) ==
+			    (software ? IN_SOFTWARE : IN_SYSTEM))
+				return 1;
+		}
+	return 0;
+}
