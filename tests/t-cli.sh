@@ -95,9 +95,9 @@ for opt in $(cat long short); do
 	check "nobounce.1 documents $opt" grep -q -- "$esc" "$man1"
 	check "--help shows $opt" grep -qE -- "(^|[ ,])$opt([ ,]|$)" help
 done
-grep -oE -- '--[a-z][a-z-]*[a-z]' help | sort -u >help.long
+grep -oE -- '--[a-z][a-z0-9-]*[a-z0-9]' help | sort -u >help.long
 check "--help shows no option the binary does not take: $(comm -23 help.long long | tr '\n' ' ')" test -z "$(comm -23 help.long long)"
-sed -n '/^\.SH OPTIONS/,/^\.SH /p' "$man1" | grep -oE '\\-\\-[a-z](\\-|[a-z])*[a-z]' | sed 's/\\-/-/g' | sort -u >man.long
+sed -n '/^\.SH OPTIONS/,/^\.SH /p' "$man1" | grep -oE '\\-\\-[a-z](\\-|[a-z0-9])*[a-z0-9]' | sed 's/\\-/-/g' | sort -u >man.long
 check "nobounce.1's OPTIONS names no option the binary does not take: $(comm -23 man.long long | tr '\n' ' ')" test -z "$(comm -23 man.long long)"
 for c in check fix undo commit recover; do
 	"$NOBOUNCE" $c --long-options >$c.long

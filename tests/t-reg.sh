@@ -116,3 +116,39 @@ for f in $SYS $SW; do
 	ntfscat part.img "$f" >now.img 2>/dev/null
 	check "image: undo: ntfscat reads $f as it was" cmp -s now.img "$FIXTURES/sbs2003/$f"
 done
+
+# export: keys as regedit exports them; merged back, they make the same
+# keys (read by libregf); --utf16 is regedit's own encoding; -o leaves no
+# half file.
+fresh sbs2003 ve
+S1='HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\SMTPSVC'
+S2='HKCR\Exchange.XExch50Sink'
+nb 0 "export: two keys" export ve "$S1" "$S2"
+cp out exported.reg
+check "export: regedit's header first" test "$(head -1 exported.reg)" = 'Windows Registry Editor Version 5.00'
+check "export: the key under its full root name" grep -qxF '[HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\SMTPSVC\XEXCH50]' exported.reg
+check "export: HKEY_CLASSES_ROOT spelled out" grep -qxF '[HKEY_CLASSES_ROOT\Exchange.XExch50Sink\CurVer]' exported.reg
+check "export: a REG_EXPAND_SZ as hex(2), wrapped as regedit wraps it" grep -q '^"ImagePath"=hex(2):25,00,.*,\\$' exported.reg
+check "export: no line longer than 80 columns" sh -c "! awk 'length > 80' exported.reg | grep -q ."
+check "export: wrote nothing" cmp -s ve/$SYS "$FIXTURES/sbs2003/$SYS"
+dump ve/$SYS '\ControlSet001\Services\SMTPSVC' >smtp.before
+dump ve/$SW '\Classes\Exchange.XExch50Sink' >sink.before
+printf 'Windows Registry Editor Version 5.00\n\n[-%s]\n\n[-%s]\n' "$S1" 'HKEY_CLASSES_ROOT\Exchange.XExch50Sink' >wipe.reg
+nb 0 "export: the keys deleted, then the export merged back, in one run" fix --reg wipe.reg --reg exported.reg ve
+dump ve/$SYS '\ControlSet001\Services\SMTPSVC' >smtp.after
+dump ve/$SW '\Classes\Exchange.XExch50Sink' >sink.after
+check "export round trip: libregf reads SMTPSVC as it was ($(wc -l <smtp.after) lines)" cmp -s smtp.before smtp.after
+check "export round trip: and the ProgID" cmp -s sink.before sink.after
+nb 0 "export --utf16" export --utf16 ve "$S1" "$S2"
+check "export --utf16: a UTF-16LE byte-order mark" test "$(head -c 2 out | od -A n -t x1 | tr -d ' ')" = fffe
+tail -c +3 out | iconv -f UTF-16LE -t UTF-8 | sed 's/\r$//' >u8.reg
+check "export --utf16: the same text, with CRLF" cmp -s u8.reg exported.reg
+check "export --utf16: every line ends CRLF" test "$(tail -c +3 out | iconv -f UTF-16LE -t UTF-8 | tr -cd '\r' | wc -c)" = "$(wc -l <exported.reg)"
+nb 0 "export -o" export -o o.reg ve "$S1" "$S2"
+check "export -o: the file holds what stdout would" cmp -s o.reg exported.reg
+nb 3 "export of a key that is not there" export -o missing.reg ve "$S1" 'HKLM\SOFTWARE\NoSuchVendor'
+has "export: names the missing key" err 'HKLM\\SOFTWARE\\NoSuchVendor: no such key'
+check "export -o: no file, and no temporary, after a failure" sh -c '! ls missing.reg* >/dev/null 2>&1'
+nb 2 "export of a key under HKEY_CURRENT_USER: a usage error" export ve 'HKCU\Software'
+nb 0 "export --json" export --json ve "$S2"
+jqok "export --json: the key and its text" '.command == "export" and .key == "HKCR\\Exchange.XExch50Sink" and (.reg | startswith("[HKEY_CLASSES_ROOT\\Exchange.XExch50Sink]"))' out

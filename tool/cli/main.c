@@ -43,6 +43,7 @@ enum {
 	O_RESYNC,
 	O_FORCE,
 	O_REG,
+	O_UTF16,
 	O_LONG_OPTIONS,
 	O_SHORT_OPTIONS
 };
@@ -51,7 +52,7 @@ static const struct optdef optdefs[] = {
     {"reg", O_REG, 1, "PATCH", "check fix",
      "merge PATCH.reg (as regedit) instead of the XEXCH50 fix"},
     {"force", O_FORCE, 0, NULL, "undo", "undo files changed since the fix too (--backup copies)"},
-    {"format", O_FORMAT, 1, "FMT", "check fix undo commit",
+    {"format", O_FORMAT, 1, "FMT", "check fix undo commit export",
      "auto raw qcow2 vmdk vpc (VHD) vhdx vdi"},
     {"backup", O_BACKUP, 0, NULL, "fix", "fix also keeps a full copy of each original"},
     {"backup-dir", O_BACKUP_DIR, 1, "DIR", "fix undo commit",
@@ -60,12 +61,13 @@ static const struct optdef optdefs[] = {
     {"from", O_FROM, 1, "FILE", "check fix undo commit",
      "targets from FILE too, one a line (- for stdin)"},
     {"timeout", O_TIMEOUT, 1, "SECS", "check fix undo commit", "stop a target's worker after SECS"},
-    {"no-recover", O_NO_RECOVER, 0, NULL, "check fix",
+    {"no-recover", O_NO_RECOVER, 0, NULL, "check fix export",
      "refuse dirty hives, do not replay their logs"},
     {"degraded", O_DEGRADED, 0, NULL, "check fix undo commit",
      "write a mirror whose other half is lost for good"},
     {"resync-mirror", O_RESYNC, 0, NULL, "fix undo", "copy a mirror's first half over the others"},
-    {"output", 'o', 1, "OUT", "recover", "recover: write the recovered hive to OUT"},
+    {"output", 'o', 1, "OUT", "recover export", "recover, export: write OUT instead of stdout"},
+    {"utf16", O_UTF16, 0, NULL, "export", "export: UTF-16LE, a BOM, CRLF, as regedit saves"},
     {"verbose", 'v', 0, NULL, "", "show each step on stderr"},
     {"quiet", 'q', 0, NULL, "", "print only errors"},
     {"help", 'h', 0, NULL, "", "this help"},
@@ -238,6 +240,55 @@ static int read_patch(const char *file, struct options *op)
 	return 0;
 }
 
+/* nobounce export TARGET KEY... [-o OUT]: the keys as regedit exports them.
+ * OUT is written under a temporary name and linked into place only when
+ * every key was exported: a failed run leaves no half file. */
+static int export_command(struct options *op, int n, char **args, const char *output)
+{
+	if (n < 2)
+		return usage_error("export takes a TARGET and at least one KEY "
+				   "(HKEY_LOCAL_MACHINE\\SOFTWARE\\...)");
+	if (op->npatches)
+		return usage_error("--reg goes with check or fix");
+	for (int i = 1; i < n; i++) {
+		struct err e = {0};
+		if (fix_reg_export_key(args[i], &e) == -1) {
+			usage_error("%s", e.msg);
+			err_clear(&e);
+			return EXIT_USAGE;
+		}
+	}
+	op->cmd = CMD_EXPORT;
+	op->ro.command = "export";
+	op->export_keys = args + 1;
+	op->nexport = (size_t)n - 1;
+	op->ro.export_keys = args + 1;
+	CLEANUP_FREE char *tmp = output ? xasprintf("%s.nobounce-XXXXXX", output) : NULL;
+	int fd = tmp ? mkstemp(tmp) : -1;
+	if (tmp && fd == -1)
+		return usage_error("-o %s: cannot create a file beside it: %s", output,
+				   strerror(errno));
+	if (tmp && !(op->ro.out = fdopen(fd, "w"))) {
+		close(fd);
+		unlink(tmp);
+		return usage_error("-o %s: %s", output, strerror(errno));
+	}
+	signals_install(bdev_kill_servers);
+	int code = target_run(op, args[0]);
+	if (op->ro.out) {
+		int bad = fflush(op->ro.out) == EOF || fsync(fileno(op->ro.out)) == -1;
+		bad |= fclose(op->ro.out) == EOF;
+		if (code == EXIT_OK && !bad && rename(tmp, output) == 0)
+			return EXIT_OK;
+		if (code == EXIT_OK)
+			eline(stderr, "nobounce: -o %s: cannot be written: %s", output,
+			      strerror(errno));
+		unlink(tmp);
+		return EXIT_FAILED;
+	}
+	return code;
+}
+
 /* One target named twice ("dir" and "dir/", a device and its /dev/disk
  * link) is run once: a second run would only find the first one's lock. */
 static void dedupe(struct strlist *t, int quiet)
@@ -384,6 +435,9 @@ int main(int argc, char **argv)
 			puts("nobounce " NOBOUNCE_VERSION);
 			puts("built with " NOBOUNCE_BUILT_WITH);
 			return finish(EXIT_OK);
+		case O_UTF16:
+			op.ro.utf16 = 1;
+			break;
 		case O_REG:
 			if (read_patch(optarg, &op) == -1)
 				return EXIT_USAGE;
@@ -410,8 +464,12 @@ int main(int argc, char **argv)
 			return usage_error("recover takes one HIVE [-o OUT]");
 		return finish(recover_command(argv[optind], output, op.ro.json));
 	}
+	if (STREQ(cmd, "export"))
+		return finish(export_command(&op, argc - optind, argv + optind, output));
+	if (op.ro.utf16)
+		return usage_error("--utf16 only goes with export");
 	if (output)
-		return usage_error("-o only goes with recover");
+		return usage_error("-o only goes with recover and export");
 	if (STREQ(cmd, "check"))
 		op.cmd = CMD_CHECK;
 	else if (STREQ(cmd, "fix"))
@@ -421,8 +479,8 @@ int main(int argc, char **argv)
 	else if (STREQ(cmd, "commit"))
 		op.cmd = CMD_COMMIT;
 	else
-		return usage_error("unknown command '%s': give check, fix, undo, commit or recover",
-				   cmd);
+		return usage_error(
+		    "unknown command '%s': give check, fix, undo, commit, export or recover", cmd);
 	op.ro.command = cmd;
 	if (op.force && op.cmd != CMD_UNDO)
 		return usage_error("--force only goes with undo");

@@ -11,6 +11,8 @@
  * different, so a patch merged twice changes nothing the second time, and
  * re-planning the new hive finds nothing left (the verification). */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <nettle/sha2.h>
 
 #include "fix/fixes.h"
@@ -20,14 +22,13 @@ enum { IN_SYSTEM, IN_SOFTWARE };
 
 /* Which hive an operation is for, and its path there ("" for the root);
  * -1 for a key outside both, which fix_reg_validate refuses. */
-static int where(const struct regop *op, const char **path)
+static int where_key(enum regroot root, const char *k, const char **path)
 {
-	const char *k = op->key;
-	if (op->root == REGROOT_HKCR) {
+	if (root == REGROOT_HKCR) {
 		*path = k;
 		return IN_SOFTWARE + 2; /* below Classes */
 	}
-	if (op->root != REGROOT_HKLM)
+	if (root != REGROOT_HKLM)
 		return -1;
 	static const char *const hives[] = {"SYSTEM", "SOFTWARE"};
 	for (int i = 0; i < 2; i++) {
@@ -38,6 +39,11 @@ static int where(const struct regop *op, const char **path)
 		}
 	}
 	return -1;
+}
+
+static int where(const struct regop *op, const char **path)
+{
+	return where_key(op->root, op->key, path);
 }
 
 int fix_reg_validate(const struct regpatch *rp, struct err *e)
@@ -384,4 +390,162 @@ int fix_reg_touches(const struct regpatch *rp, size_t n, int software)
 				return 1;
 		}
 	return 0;
+}
+
+/* ---- export, as regedit writes it ---- */
+
+/* Appends to a growing string. */
+static void put(char **s, size_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void put(char **s, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *t;
+	if (vasprintf(&t, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	size_t l = strlen(t);
+	*s = xrealloc(*s, *n + l + 1);
+	memcpy(*s + *n, t, l + 1);
+	*n += l;
+	free(t);
+}
+
+static void put_quoted(char **s, size_t *n, const char *text)
+{
+	put(s, n, "\"");
+	for (const char *c = text; *c; c++)
+		put(s, n, "%s%c", *c == '"' || *c == '\\' ? "\\" : "", *c);
+	put(s, n, "\"");
+}
+
+/* Whether REG_SZ data is text regedit writes as a string: UTF-16LE with
+ * no NUL but its last character. */
+static int plain_string(const uint8_t *d, size_t len)
+{
+	if (len % 2)
+		return 0;
+	for (size_t i = 0; i + 2 < len; i += 2)
+		if (!d[i] && !d[i + 1])
+			return 0;
+	return len < 2 || (!d[len - 2] && !d[len - 1]);
+}
+
+static void export_value(struct hive *hv, hive_value_h v, char **s, size_t *n)
+{
+	CLEANUP_FREE char *name = hivex_value_key(hv->h, v);
+	hive_type t;
+	size_t len;
+	CLEANUP_FREE char *data = hivex_value_value(hv->h, v, &t, &len);
+	const uint8_t *d = (const uint8_t *)data;
+	size_t start = *n;
+	if (name && *name)
+		put_quoted(s, n, name);
+	else
+		put(s, n, "@");
+	put(s, n, "=");
+	if (t == hive_t_REG_SZ && data && plain_string(d, len)) {
+		CLEANUP_FREE char *text = hive_data_repr(1, d, len); /* "sz:TEXT" */
+		put_quoted(s, n, text + 3);
+		put(s, n, "\n");
+		return;
+	}
+	if (t == hive_t_REG_DWORD && len == 4) {
+		put(s, n, "dword:%08x\n", le32(d));
+		return;
+	}
+	if (t == hive_t_REG_BINARY)
+		put(s, n, "hex:");
+	else
+		put(s, n, "hex(%x):", (unsigned)t);
+	/* regedit's lines: at most 80 columns, continued with a backslash and
+	 * two spaces */
+	size_t col = *n - start;
+	for (size_t i = 0; data && i < len; i++) {
+		if (col + 3 > 78 && i) {
+			put(s, n, "\\\n  ");
+			col = 2;
+		}
+		put(s, n, "%02x%s", d[i], i + 1 < len ? "," : "");
+		col += i + 1 < len ? 3 : 2;
+	}
+	put(s, n, "\n");
+}
+
+static void export_node(struct hive *hv, hive_node_h node, const char *shown, char **s, size_t *n,
+			int depth)
+{
+	put(s, n, "[%s]\n", shown);
+	hive_value_h *vals = hivex_node_values(hv->h, node);
+	for (size_t i = 0; vals && vals[i]; i++)
+		export_value(hv, vals[i], s, n);
+	free(vals);
+	put(s, n, "\n");
+	if (depth >= HIVE_MAX_DEPTH)
+		return;
+	hive_node_h *kids = hivex_node_children(hv->h, node);
+	for (size_t i = 0; kids && kids[i]; i++) {
+		CLEANUP_FREE char *name = hivex_node_name(hv->h, kids[i]);
+		CLEANUP_FREE char *sub = xasprintf("%s\\%s", shown, name ? name : "");
+		export_node(hv, kids[i], sub, s, n, depth + 1);
+	}
+	free(kids);
+}
+
+int fix_reg_export_key(const char *key, struct err *e)
+{
+	enum regroot root;
+	const char *rest, *path;
+	if (regfile_root(key, &root, &rest) == -1 || where_key(root, rest, &path) == -1)
+		return fail(e, "bad-reg",
+			    "%s: not a key nobounce reads: give one under "
+			    "HKEY_LOCAL_MACHINE\\SYSTEM, HKEY_LOCAL_MACHINE\\SOFTWARE or "
+			    "HKEY_CLASSES_ROOT (or HKLM, HKCR)",
+			    key);
+	return 0;
+}
+
+static int export(struct hive *hv, int hive, struct fixctx *cx, struct err *e)
+{
+	(void)e;
+	unsigned ccs = hive == IN_SYSTEM ? current_set(hv) : 0;
+	for (size_t i = 0; i < cx->nexport; i++) {
+		enum regroot root;
+		const char *rest, *path;
+		if (regfile_root(cx->export_keys[i], &root, &rest) == -1)
+			continue;
+		int w = where_key(root, rest, &path);
+		if ((w == IN_SOFTWARE + 2 ? IN_SOFTWARE : w) != hive)
+			continue;
+		CLEANUP_FREE char *hp = hive_path(w, path, ccs);
+		hive_node_h node = hive_node(hv, 0, hp);
+		if (!node)
+			continue;
+		/* shown as regedit shows it: the root's full name, the rest as asked */
+		CLEANUP_FREE char *shown =
+		    xasprintf("%s%s%s", regroot_name(root), *rest ? "\\" : "", rest);
+		for (char *c = shown + strlen(regroot_name(root)); *c; c++)
+			if (*c == '/')
+				*c = '\\';
+		size_t n = 0;
+		char *s = NULL;
+		put(&s, &n, "%s", "");
+		export_node(hv, node, shown, &s, &n, 0);
+		free(cx->exported[i]);
+		cx->exported[i] = s;
+	}
+	return 0;
+}
+
+int fix_reg_export_system(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e)
+{
+	(void)out;
+	return export(hv, IN_SYSTEM, cx, e);
+}
+
+int fix_reg_export_software(struct hive *hv, struct fixctx *cx, struct changes *out,
+			    struct err *e)
+{
+	(void)out;
+	return export(hv, IN_SOFTWARE, cx, e);
 }

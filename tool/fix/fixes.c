@@ -34,6 +34,12 @@ const struct fixdef reg_fix_list[] = {
 };
 const size_t reg_fix_count = ARRAY_SIZE(reg_fix_list);
 
+const struct fixdef export_fix_list[] = {
+    {"export", system_file, fix_reg_export_system, NULL, 0, NULL, 0},
+    {"export", software_file, fix_reg_export_software, NULL, 0, NULL, 0},
+};
+const size_t export_fix_count = ARRAY_SIZE(export_fix_list);
+
 struct change *changes_add(struct changes *c, const char *action, char *key, char *value, char *old,
 			   char *new)
 {
@@ -75,6 +81,9 @@ void fixctx_copy(struct fixctx *dst, const struct fixctx *src)
 	memset(dst, 0, sizeof *dst);
 	dst->patches = src->patches;
 	dst->npatches = src->npatches;
+	dst->export_keys = src->export_keys;
+	dst->nexport = src->nexport;
+	dst->exported = src->exported;
 	for (size_t i = 0; i < src->sink_classes.n; i++)
 		fixctx_add_class(dst, src->sink_classes.v[i]);
 }

@@ -51,6 +51,11 @@ struct fixctx {
 	/* --reg: the patches to merge (the caller's; copied as pointers) */
 	const struct regpatch *patches;
 	size_t npatches;
+	/* export: the keys asked for (as regedit names them), and what each
+	 * exported as (malloc'd .reg text, or NULL when it is not there) */
+	const char *const *export_keys;
+	size_t nexport;
+	char **exported;
 };
 void fixctx_free(struct fixctx *cx);
 /* A fresh context that knows src's classes and patches (nothing else). */
@@ -84,6 +89,12 @@ int fix_metabase_plan(const char *path, const struct buf *in, const struct fixct
 int fix_reg_validate(const struct regpatch *rp, struct err *e);
 int fix_reg_plan_system(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e);
 int fix_reg_plan_software(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e);
+/* export: a key nobounce can read, or bad-reg; each hive's keys exported
+ * into cx->exported. */
+int fix_reg_export_key(const char *key, struct err *e);
+int fix_reg_export_system(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e);
+int fix_reg_export_software(struct hive *hv, struct fixctx *cx, struct changes *out,
+			    struct err *e);
 /* Whether the patches change SOFTWARE (software set) or SYSTEM. */
 int fix_reg_touches(const struct regpatch *rp, size_t n, int software);
 
@@ -109,5 +120,8 @@ extern const size_t fix_count;
 /* --reg: the patches, on SYSTEM then SOFTWARE. */
 extern const struct fixdef reg_fix_list[];
 extern const size_t reg_fix_count;
+/* export: the keys read from SYSTEM and SOFTWARE. */
+extern const struct fixdef export_fix_list[];
+extern const size_t export_fix_count;
 
 #endif

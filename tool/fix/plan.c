@@ -300,5 +300,8 @@ void outcome_free(struct outcome *o)
 	free(o->edits);
 	free(o->journal);
 	strlist_free(&o->notes);
+	for (size_t i = 0; i < o->nexported; i++)
+		free(o->exported[i]);
+	free(o->exported);
 	err_clear(&o->err);
 }

@@ -13,7 +13,12 @@
 #include "fix/install.h"
 #include "vol/vol.h"
 
-enum command { CMD_CHECK, CMD_FIX, CMD_UNDO, CMD_COMMIT };
+enum command { CMD_CHECK, CMD_FIX, CMD_UNDO, CMD_COMMIT, CMD_EXPORT };
+/* Whether a command may write to the target (check and export never do). */
+static inline int cmd_writes(enum command c)
+{
+	return c != CMD_CHECK && c != CMD_EXPORT;
+}
 
 /* One file the run changes. */
 struct edit {
@@ -35,6 +40,9 @@ struct outcome {
 	int run;	      /* the run written or undone; 0 for none */
 	char *journal;	      /* its journal's path on the volume, when there is one */
 	struct strlist notes; /* sentences for people: why, or what else happened */
+	/* export: each key's .reg text (NULL: not there), as the keys were asked */
+	char **exported;
+	size_t nexported;
 	struct err err;
 };
 

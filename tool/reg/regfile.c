@@ -24,6 +24,20 @@ const char *regroot_name(enum regroot r)
 	return "?";
 }
 
+int regfile_root(const char *key, enum regroot *root, const char **rest)
+{
+	const char *slash = strchr(key, '\\');
+	size_t rl = slash ? (size_t)(slash - key) : strlen(key);
+	for (size_t i = 0; i < ARRAY_SIZE(roots); i++)
+		if ((strlen(roots[i].name) == rl && !strncasecmp(key, roots[i].name, rl)) ||
+		    (strlen(roots[i].alias) == rl && !strncasecmp(key, roots[i].alias, rl))) {
+			*root = roots[i].root;
+			*rest = slash ? slash + 1 : "";
+			return 0;
+		}
+	return -1;
+}
+
 /* Converts len bytes from one encoding to another with iconv; NULL when
  * they are not valid in from. */
 static char *convert(const char *to, const char *from, const uint8_t *p, size_t len, size_t *outlen)
@@ -119,23 +133,14 @@ static int key_line(struct parser *ps, char *s)
 	int del = *k == '-';
 	if (del)
 		k++;
-	char *slash = strchr(k, '\\');
-	size_t rl = slash ? (size_t)(slash - k) : strlen(k);
-	int found = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(roots) && !found; i++)
-		if ((strlen(roots[i].name) == rl && !strncasecmp(k, roots[i].name, rl)) ||
-		    (strlen(roots[i].alias) == rl && !strncasecmp(k, roots[i].alias, rl))) {
-			ps->root = roots[i].root;
-			found = 1;
-		}
-	if (!found)
+	const char *path;
+	if (regfile_root(k, &ps->root, &path) == -1)
 		return bad(ps,
 			   "the key does not start with HKEY_LOCAL_MACHINE, "
 			   "HKEY_CLASSES_ROOT, HKEY_CURRENT_USER, HKEY_USERS or "
 			   "HKEY_CURRENT_CONFIG",
 			   k);
-	const char *path = slash ? slash + 1 : "";
-	if (slash && (!*path || strstr(path, "\\\\") || path[strlen(path) - 1] == '\\'))
+	if (strchr(k, '\\') && (!*path || strstr(path, "\\\\") || path[strlen(path) - 1] == '\\'))
 		return bad(ps, "the key has an empty name in its path", k);
 	free(ps->key);
 	ps->key = xstrdup(path);
@@ -343,12 +348,14 @@ int regfile_parse(const char *file, const uint8_t *p, size_t len, struct regpatc
 	memset(out, 0, sizeof *out);
 	out->file = xstrdup(file);
 	if (len > REGFILE_MAX_BYTES)
-		return fail(e, "bad-reg", "%s: %zu bytes, more than any .reg file nobounce reads",
+		return regpatch_free(out),
+		       fail(e, "bad-reg", "%s: %zu bytes, more than any .reg file nobounce reads",
 			    file, len);
 	struct parser ps = {.file = file, .out = out, .e = e};
 	CLEANUP_FREE char *text = as_utf8(p, len, &ps.ansi);
 	if (!text)
-		return fail(e, "bad-reg",
+		return regpatch_free(out),
+		       fail(e, "bad-reg",
 			    "%s: is neither UTF-16LE with a byte-order mark (as regedit saves), "
 			    "UTF-8, nor REGEDIT4's ANSI text. Nothing was changed",
 			    file);

@@ -51,6 +51,9 @@ struct regpatch {
 int regfile_parse(const char *file, const uint8_t *p, size_t len, struct regpatch *out,
 		  struct err *e);
 void regpatch_free(struct regpatch *rp);
+/* A key as regedit names it ("HKEY_LOCAL_MACHINE\\SOFTWARE\\X", or with
+ * HKLM, HKCR...): its root, and the path below it; -1 for no known root. */
+int regfile_root(const char *key, enum regroot *root, const char **rest);
 /* The root's name as regedit writes it ("HKEY_LOCAL_MACHINE"). */
 const char *regroot_name(enum regroot r);
 

@@ -93,7 +93,7 @@ static int check_halves(const struct options *op, struct blockdev *mbd, struct v
 	for (size_t i = 0; i < bdev_nlegs(mbd) && !ours; i++)
 		ours = half_pending(bdev_leg(mbd, i), bdev_size(mbd), vol_name(v));
 	if (ours) {
-		if (op->cmd == CMD_CHECK)
+		if (!cmd_writes(op->cmd))
 			return 0; /* fix and undo resynchronise first */
 		uint64_t copied;
 		if (bdev_legs_resync(mbd, &copied, e) == -1)
@@ -122,7 +122,7 @@ static int check_halves(const struct options *op, struct blockdev *mbd, struct v
 static int run_dynamic_volume(const struct options *op, char *const *disks, struct blockdev **bds,
 			      const struct ldm_volume *lv)
 {
-	int writable = op->cmd != CMD_CHECK, code = EXIT_OK;
+	int writable = cmd_writes(op->cmd), code = EXIT_OK;
 	struct bdev_leg legs[64];
 	size_t nl = 0, missing = 0;
 	CLEANUP_FREE char *label = xstrdup("");

@@ -2,6 +2,7 @@
 /* report: an outcome printed for people or as a JSON line (see report.h). */
 #include "run/report.h"
 #include "lib/version.h"
+#include "reg/regname.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -176,9 +177,64 @@ static void degraded_line(const struct place *pl)
 	      missing);
 }
 
+/* export: the .reg text of each key, regedit's header first; or with
+ * --json one line per key.  Nothing else goes to the output: it is the
+ * .reg file. */
+static void report_export(const struct report_opts *ro, const struct place *pl,
+			  const struct outcome *o)
+{
+	if (ro->json) {
+		for (size_t i = 0; i < o->nexported; i++) {
+			json_t *line =
+			    line_json(ro, pl, o->status, o->inst, NULL, 0, NULL, &o->notes, NULL);
+			json_object_del(line, "changes");
+			json_object_del(line, "run");
+			json_object_del(line, "journal");
+			json_object_set_new(line, "key", json_string(ro->export_keys[i]));
+			json_object_set_new(line, "reg", json_string(o->exported[i]));
+			put_json(line);
+		}
+		return;
+	}
+	char *text = xstrdup("Windows Registry Editor Version 5.00\n\n");
+	for (size_t i = 0; i < o->nexported; i++)
+		str_add(&text, "", "%s", o->exported[i]);
+	FILE *f = ro->out ? ro->out : stdout;
+	if (!ro->utf16) {
+		fputs(text, f);
+	} else { /* as regedit saves: UTF-16LE, a byte-order mark, CRLF */
+		fputs("\377\376", f);
+		for (const unsigned char *c = (const unsigned char *)text; *c;) {
+			if (*c == '\n') {
+				fwrite("\r\0\n\0", 1, 4, f);
+				c++;
+				continue;
+			}
+			uint32_t u = regname_next(&c);
+			if (u >= 0x10000) {
+				u -= 0x10000;
+				uint16_t hi = (uint16_t)(0xd800 + (u >> 10)),
+					 lo = (uint16_t)(0xdc00 + (u & 0x3ff));
+				uint8_t b[4] = {(uint8_t)hi, (uint8_t)(hi >> 8), (uint8_t)lo,
+						(uint8_t)(lo >> 8)};
+				fwrite(b, 1, 4, f);
+			} else {
+				uint8_t b[2] = {(uint8_t)u, (uint8_t)(u >> 8)};
+				fwrite(b, 1, 2, f);
+			}
+		}
+	}
+	fflush(f);
+	free(text);
+}
+
 void report_outcome(const struct report_opts *ro, const struct place *pl, const struct outcome *o)
 {
 	put_status(o->status);
+	if (o->nexported && STREQ(o->status, "exported")) {
+		report_export(ro, pl, o);
+		return;
+	}
 	if (o->err.msg)
 		error_text(pl, &o->err, &o->notes);
 	if (ro->json) {

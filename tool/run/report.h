@@ -3,6 +3,8 @@
 #ifndef NOBOUNCE_REPORT_H
 #define NOBOUNCE_REPORT_H
 
+#include <stdio.h>
+
 #include "disk/ldm.h"
 #include "disk/partitions.h"
 #include "fix/plan.h"
@@ -17,6 +19,11 @@ struct report_opts {
 	int json;
 	int quiet;
 	const char *command; /* check fix undo commit, for each JSON line */
+	/* export: the keys (as asked), where the .reg text goes (NULL:
+	 * stdout), and --utf16 */
+	char *const *export_keys;
+	FILE *out;
+	int utf16;
 };
 
 /* Where an outcome belongs: a target as named and, on it, a partition or a

@@ -117,7 +117,7 @@ int run_install(struct vol *v, struct install *in, enum command cmd, const struc
 	o->inst = in;
 	o->status = "error";
 	int r = 0, interrupted = 0;
-	if (vol_refusal(v) && cmd != CMD_CHECK) {
+	if (vol_refusal(v) && cmd_writes(cmd)) {
 		plan_describe(v, in);
 		r = fail(&o->err, vol_refusal_kind(v), "%s; nothing was written", vol_refusal(v));
 		goto out;
@@ -130,13 +130,17 @@ int run_install(struct vol *v, struct install *in, enum command cmd, const struc
 		critical_end();
 		goto out;
 	}
-	if (r == 0 && cmd == CMD_CHECK)
+	if (r == 0 && (cmd == CMD_CHECK || cmd == CMD_EXPORT))
 		interrupted = say_interrupted(&js, o);
 	else if (r == 0)
 		r = roll_back(v, &js, 0, o);
 	if (r == 0 && interrupted) {
 		plan_describe(v, in);
 		o->status = "needs-fix";
+		if (cmd == CMD_EXPORT) /* its hives may be half written */
+			r = fail(&o->err, "interrupted",
+				 "a nobounce run on it was interrupted, so its hives may be half "
+				 "written: run 'nobounce fix' or 'nobounce undo' first");
 		goto out;
 	}
 	if (r == 0 && ro->npatches && !in->software &&
@@ -149,11 +153,27 @@ int run_install(struct vol *v, struct install *in, enum command cmd, const struc
 		journal_classes(&js, &base);
 		base.patches = ro->patches;
 		base.npatches = ro->npatches;
+		base.export_keys = ro->export_keys;
+		base.nexport = ro->nexport;
+		if (cmd == CMD_EXPORT) {
+			o->exported = base.exported = xcalloc(ro->nexport + 1, sizeof *o->exported);
+			o->nexported = ro->nexport;
+		}
 		fixctx_copy(&cx, &base);
-		struct plan_opts po = {cmd == CMD_FIX, ro->no_recover,
-				       ro->npatches ? reg_fix_list : NULL,
+		struct plan_opts po = {cmd == CMD_FIX, ro->no_recover, ro->npatches ? reg_fix_list : NULL,
 				       ro->npatches ? reg_fix_count : 0};
+		if (cmd == CMD_EXPORT)
+			po.fixes = export_fix_list, po.nfixes = export_fix_count;
 		r = plan_install(v, in, &po, &base, &cx, o, &o->err);
+		for (size_t i = 0; r == 0 && cmd == CMD_EXPORT && i < ro->nexport; i++)
+			if (!o->exported[i])
+				r = fail(&o->err, "not-found",
+					 "%s: no such key in %s's hives; nothing was exported for it",
+					 ro->export_keys[i], in->sysroot);
+		if (r == 0 && cmd == CMD_EXPORT) {
+			o->status = "exported";
+			goto out;
+		}
 	}
 	if (r == 0 && o->nedits == 0 && !cx.smtpsvc_sets && cx.no_smtpsvc.n) {
 		/* nothing of Exchange's here: not a server this is for */

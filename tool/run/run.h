@@ -13,6 +13,9 @@ struct run_opts {
 	/* --reg: the patches merged instead of the XEXCH50 fix */
 	const struct regpatch *patches;
 	size_t npatches;
+	/* export: the keys, as regedit names them */
+	const char *const *export_keys;
+	size_t nexport;
 };
 
 int run_install(struct vol *v, struct install *in, enum command cmd, const struct run_opts *ro,

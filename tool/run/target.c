@@ -26,8 +26,8 @@ static int run_dir(const struct options *op, const char *target)
 {
 	struct err e = {0};
 	struct place pl = {.target = target};
-	struct vol *v = vol_open_dir(target, op->cmd != CMD_CHECK, &e);
-	if (v && vol_lock(v, op->cmd != CMD_CHECK, &e) == -1) {
+	struct vol *v = vol_open_dir(target, cmd_writes(op->cmd), &e);
+	if (v && vol_lock(v, cmd_writes(op->cmd), &e) == -1) {
 		vol_close(v);
 		v = NULL;
 	}
@@ -77,7 +77,7 @@ static void no_ntfs(struct blockdev *bd, struct err *e)
 static int run_image(const struct options *op, const char *target)
 {
 	struct err e = {0};
-	int writable = op->cmd != CMD_CHECK;
+	int writable = cmd_writes(op->cmd);
 	struct place whole = {.target = target};
 	struct blockdev *bd = volume_open_disk(op, target, &e);
 	struct ldm_ident id;

@@ -62,7 +62,9 @@ int volume_run(const struct options *op, const struct place *pl, struct vol *v, 
 	struct run_opts ro = {{op->backup, op->backup_dir, tag, op->force},
 			      op->no_recover,
 			      op->patches,
-			      op->npatches};
+			      op->npatches,
+			      (const char *const *)op->export_keys,
+			      op->nexport};
 	for (size_t i = 0; i < n; i++) {
 		struct outcome o;
 		int r = run_install(v, &ins[i], op->cmd, &ro, &o);
@@ -81,7 +83,7 @@ int volume_run(const struct options *op, const struct place *pl, struct vol *v, 
 
 struct blockdev *volume_open_disk(const struct options *op, const char *name, struct err *e)
 {
-	int writable = op->cmd != CMD_CHECK;
+	int writable = cmd_writes(op->cmd);
 	struct hostfile hf;
 	if (host_open_target(name, writable, &hf, e) == -1)
 		return NULL;

@@ -35,6 +35,8 @@ struct options {
 	int defer_dynamic;	  /* a fleet's first pass: leave dynamic disks for later */
 	struct regpatch *patches; /* --reg, in the order given */
 	size_t npatches;
+	char **export_keys; /* export: the keys, as given */
+	size_t nexport;
 	struct report_opts ro;
 };
 
