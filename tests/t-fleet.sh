@@ -152,3 +152,27 @@ if command -v ansible-playbook >/dev/null; then
 else
 	skip "ansible-playbook is missing (make deps installs ansible-core)"
 fi
+
+# Targets as libguestfs users give them: -a IMAGE, and --format for the
+# targets after it until the next (auto detects again), also per line in a
+# --from file (FMT<TAB>PATH).  --reg runs across them as one fleet.
+"$HIVES/mkimage" "$(dirname "$MKHIVE")/ntfsput" fb.raw mbr "$FIXTURES/sbs2003"
+qemu-img convert -O qcow2 fb.raw fa.qcow2
+nb 1 "--format per target: qcow2 then raw" check --json --format qcow2 fa.qcow2 --format raw fb.raw
+jqok "--format per target: both read as given" -s 'length == 2 and all(.[]; .status == "needs-fix")' out
+nb 3 "--format raw on a qcow2: that target alone fails" check --json --format raw fa.qcow2 --format auto fb.raw
+jqok "--format raw on a qcow2: read as raw, refused; auto detects the next" -s \
+	'(map(select(.target == "fa.qcow2"))[0].error.kind == "no-windows") and (map(select(.target == "fb.raw"))[0].status == "needs-fix")' out
+printf 'qcow2\tfa.qcow2\n# a comment\nfb.raw\n' >fmt.list
+nb 1 "--from with FMT<TAB>PATH lines" check --json --format raw --from fmt.list
+jqok "--from: the line's format for fa.qcow2, --format raw for fb.raw" -s 'length == 2 and all(.[]; .status == "needs-fix")' out
+printf 'qcow3\tfa.qcow2\n' >bad.list
+nb 2 "--from with an unknown format before the tab: a usage error" check --from bad.list
+has "--from: names the file and the word" err "bad.list: 'qcow3' before a tab is no format"
+nb 1 "-a IMAGE, twice" check --json -a fa.qcow2 -a fb.raw
+jqok "-a: both targets run" -s 'length == 2' out
+nb 0 "fix --reg across a fleet (-j 2)" fix -q --reg "$TESTS/reg/basic.reg" -j 2 fa.qcow2 fb.raw
+nb 0 "check --reg after it: both clean" check --json --reg "$TESTS/reg/basic.reg" -a fa.qcow2 fb.raw
+jqok "check --reg: both clean" -s 'length == 2 and all(.[]; .status == "clean")' out
+nb 0 "undo across the fleet" undo -q fa.qcow2 fb.raw
+nb 1 "after undo, the XEXCH50 fix has its work again" check -q fa.qcow2 fb.raw

@@ -76,13 +76,16 @@ static void child(const struct options *op, char **targets, const struct job *jo
 	report_status_fd = fds[2][1];
 	signals_install(bdev_kill_servers);
 	int code;
+	/* the format given for this target (a group: its first disk's) */
+	struct options first = *op;
+	if (op->formats)
+		first.format = *op->formats[job->idx[0]] ? op->formats[job->idx[0]] : NULL;
 	if (job->group) {
 		char **disks = xcalloc(job->n, sizeof *disks);
 		for (size_t i = 0; i < job->n; i++)
 			disks[i] = targets[job->idx[i]];
-		code = dynamic_run(op, disks, job->n);
+		code = dynamic_run(&first, disks, job->n);
 	} else {
-		struct options first = *op;
 		first.defer_dynamic = 1;
 		code = target_run(&first, targets[job->idx[0]]);
 	}

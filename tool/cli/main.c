@@ -57,6 +57,7 @@ static const struct optdef optdefs[] = {
     {"backup", O_BACKUP, 0, NULL, "fix", "fix also keeps a full copy of each original"},
     {"backup-dir", O_BACKUP_DIR, 1, "DIR", "fix undo commit",
      "those full copies in DIR on this host instead"},
+    {"add", 'a', 1, "IMAGE", "check fix undo commit", "a TARGET, as virt-* tools take one"},
     {"jobs", 'j', 1, "N", "check fix undo commit", "targets at a time, each in a worker (cores)"},
     {"from", O_FROM, 1, "FILE", "check fix undo commit",
      "targets from FILE too, one a line (- for stdin)"},
@@ -163,7 +164,17 @@ static int usage_error(const char *fmt, ...)
 }
 /* Reads targets from a file, one a line ("-": standard input); blank lines
  * and lines starting with '#' are skipped. */
-static int read_targets(const char *file, struct strlist *out)
+/* The targets, with the format each was given under (--format before it,
+ * or FMT<TAB>PATH in a --from file; "" to detect). */
+static struct strlist targets, formats;
+
+static void add_target(const char *t, const char *fmt)
+{
+	strlist_add(&targets, xstrdup(t));
+	strlist_add(&formats, xstrdup(fmt ? fmt : ""));
+}
+
+static int read_targets(const char *file, const char *fmt)
 {
 	FILE *f = STREQ(file, "-") ? stdin : fopen(file, "r");
 	struct stat st;
@@ -182,8 +193,24 @@ static int read_targets(const char *file, struct strlist *out)
 	while ((n = getline(&line, &cap, f)) >= 0) {
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = 0;
-		if (n && line[0] != '#')
-			strlist_add(out, xstrdup(line));
+		if (!n || line[0] == '#')
+			continue;
+		/* FMT<TAB>PATH: this target's format */
+		char *tab = strchr(line, '\t');
+		if (tab) {
+			*tab = 0;
+			if (!imgfmt_known(line) && !STREQ(line, "auto")) {
+				usage_error(
+				    "--from %s: '%s' before a tab is no format (give one of "
+				    "auto raw qcow2 vmdk vpc vhdx vdi)",
+				    file, line);
+				free(line);
+				if (f != stdin)
+					fclose(f);
+				return -1;
+			}
+		}
+		add_target(tab ? tab + 1 : line, tab ? (STREQ(line, "auto") ? NULL : line) : fmt);
 	}
 	free(line);
 	int bad = ferror(f);
@@ -291,7 +318,7 @@ static int export_command(struct options *op, int n, char **args, const char *ou
 
 /* One target named twice ("dir" and "dir/", a device and its /dev/disk
  * link) is run once: a second run would only find the first one's lock. */
-static void dedupe(struct strlist *t, int quiet)
+static void dedupe(struct strlist *t, struct strlist *fmts, int quiet)
 {
 	struct stat *st = xcalloc(t->n + 1, sizeof *st);
 	int *ok = xcalloc(t->n + 1, sizeof *ok);
@@ -309,11 +336,13 @@ static void dedupe(struct strlist *t, int quiet)
 				eline(stderr, "nobounce: %s is %s again; it is run once", t->v[i],
 				      t->v[j]);
 			free(t->v[i]);
+			free(fmts->v[i]);
 			continue;
 		}
+		fmts->v[kept] = fmts->v[i];
 		t->v[kept++] = t->v[i];
 	}
-	t->n = kept;
+	t->n = fmts->n = kept;
 	free(st);
 	free(ok);
 }
@@ -369,13 +398,24 @@ int main(int argc, char **argv)
 	shortopts[ns] = 0;
 	/* process-lifetime: every early return may leave them as they are */
 	static struct options op;
-	static struct strlist targets;
+	static struct strlist pos, posfmt; /* the command and its arguments */
+	const char *fmt = NULL;		   /* the --format in force */
 	int fleet = 0, c;
 	double d;
 	const char *output = NULL;
 	int listing = 0;
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+	/* "-": arguments come in order, so that each --format applies to the
+	 * targets after it */
+	CLEANUP_FREE char *opts = xasprintf("-%s", shortopts);
+	while ((c = getopt_long(argc, argv, opts, longopts, NULL)) != -1) {
 		switch (c) {
+		case 1:
+			strlist_add(&pos, xstrdup(optarg));
+			strlist_add(&posfmt, xstrdup(fmt ? fmt : ""));
+			break;
+		case 'a':
+			add_target(optarg, fmt);
+			break;
 		case 'o':
 			output = optarg;
 			break;
@@ -403,7 +443,7 @@ int main(int argc, char **argv)
 			fleet = 1;
 			break;
 		case O_FROM:
-			if (read_targets(optarg, &targets) == -1)
+			if (read_targets(optarg, fmt) == -1)
 				return EXIT_USAGE;
 			fleet = 1;
 			break;
@@ -414,7 +454,11 @@ int main(int argc, char **argv)
 			op.backup = 1;
 			break;
 		case O_FORMAT:
-			op.format = optarg;
+			fmt = STREQ(optarg, "auto") ? NULL : optarg; /* auto: detect again */
+			if (fmt && !imgfmt_known(fmt))
+				return usage_error(
+				    "--format must be one of auto raw qcow2 vmdk vpc vhdx vdi");
+			op.format = fmt; /* export and recover: the last one */
 			break;
 		case O_BACKUP_DIR:
 			free(op.backup_dir);
@@ -452,20 +496,23 @@ int main(int argc, char **argv)
 		}
 	}
 	if (listing) {
-		list_options(optind < argc ? argv[optind] : NULL, listing == O_SHORT_OPTIONS);
+		list_options(pos.n ? pos.v[0] : NULL, listing == O_SHORT_OPTIONS);
 		return finish(EXIT_OK);
 	}
-	if (optind >= argc)
-		return usage_error("no command: give check, fix, undo, commit or recover");
-	const char *cmd = argv[optind++];
+	if (!pos.n)
+		return usage_error("no command: give check, fix, undo, commit, export or recover");
+	const char *cmd = pos.v[0];
+	int nargs = (int)pos.n - 1;
+	char **args = pos.v + 1;
 	if (STREQ(cmd, "recover")) {
 		/* nobounce recover HIVE [-o OUT]: a hive file on this host */
-		if (optind + 1 != argc)
+		if (nargs != 1 || targets.n)
 			return usage_error("recover takes one HIVE [-o OUT]");
-		return finish(recover_command(argv[optind], output, op.ro.json));
+		return finish(recover_command(args[0], output, op.ro.json));
 	}
 	if (STREQ(cmd, "export"))
-		return finish(export_command(&op, argc - optind, argv + optind, output));
+		return finish(targets.n ? usage_error("export takes its TARGET first, then KEYs")
+					: export_command(&op, nargs, args, output));
 	if (op.ro.utf16)
 		return usage_error("--utf16 only goes with export");
 	if (output)
@@ -493,15 +540,13 @@ int main(int argc, char **argv)
 		return usage_error("--backup-dir goes with fix, undo or commit");
 	if (verbose && op.ro.quiet)
 		return usage_error("-v and -q exclude each other");
-	for (int i = optind; i < argc; i++)
-		strlist_add(&targets, xstrdup(argv[i]));
-	dedupe(&targets, op.ro.quiet);
+	for (int i = 0; i < nargs; i++)
+		add_target(args[i], *posfmt.v[i + 1] ? posfmt.v[i + 1] : NULL);
+	dedupe(&targets, &formats, op.ro.quiet);
 	if (!targets.n)
 		return usage_error("%s needs at least one TARGET", cmd);
-	if (op.format && STREQ(op.format, "auto"))
-		op.format = NULL; /* detect, as without the option */
-	if (op.format && !imgfmt_known(op.format))
-		return usage_error("--format must be one of auto raw qcow2 vmdk vpc vhdx vdi");
+	op.formats = formats.v;
+	op.format = *formats.v[0] ? formats.v[0] : NULL;
 	signal(SIGPIPE, SIG_IGN);
 	int code;
 	if (fleet || targets.n > 1) {

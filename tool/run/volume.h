@@ -26,6 +26,7 @@ struct options {
 	int force;
 	int backup;		  /* --backup: full copies of the originals too */
 	const char *format;	  /* --format, or NULL to detect */
+	char **formats;		  /* each target's (fleet.c), "" to detect; or NULL */
 	char *backup_dir;	  /* --backup-dir, absolute, or NULL */
 	int jobs;		  /* -j: parallel workers (fleet.c) */
 	double timeout;		  /* --timeout: seconds per target, 0 for none */
