@@ -193,10 +193,13 @@ install: $(BUILD)/nobounce
 	install -D -m 0755 $(BUILD)/nobounce $(DESTDIR)$(PREFIX)/bin/nobounce
 	install -D -m 0644 docs/nobounce.1 $(DESTDIR)$(PREFIX)/share/man/man1/nobounce.1
 	install -D -m 0644 tool/cli/nobounce.bash $(DESTDIR)$(BASHCOMPDIR)/nobounce
+	install -d $(DESTDIR)$(PREFIX)/share/doc/nobounce
+	install -m 0644 README.md docs/*.md docs/nobounce-line.schema.json $(DESTDIR)$(PREFIX)/share/doc/nobounce/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/nobounce $(DESTDIR)$(PREFIX)/share/man/man1/nobounce.1 \
 	  $(DESTDIR)$(BASHCOMPDIR)/nobounce
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/nobounce
 
 format:
 	clang-format -i tool/*/*.c tool/*/*.h hives/*.c tests/fuzz/*.c tests/bench/*.c

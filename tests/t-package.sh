@@ -24,6 +24,14 @@ for f in usr/bin/nobounce usr/share/man/man1/nobounce.1 usr/share/bash-completio
 	check "make install puts $f" test -f "root/$f"
 done
 check "the installed program runs" sh -c "root/usr/bin/nobounce --version | grep -q '^nobounce '"
+for f in journal.md safety.md nobounce-line.schema.json; do
+	check "make install puts the docs the man page names: $f" test -f "root/usr/share/doc/nobounce/$f"
+done
+# the autopkgtest (debian/tests/demo) against the installed binary
+(cd src && NOBOUNCE="$PWD/../root/usr/bin/nobounce" AUTOPKGTEST_TMP="$PWD/../apt" sh debian/tests/demo >../autopkgtest.out 2>&1)
+rc=$?
+check "the autopkgtest's demo passes against the installed binary (exit $rc): $(tail -1 autopkgtest.out)" test $rc = 0
+check "debian/tests/control names the demo" grep -qx 'Tests: demo' src/debian/tests/control
 check "the completion is valid bash" bash -n root/usr/share/bash-completion/completions/nobounce
 make -C src -s uninstall DESTDIR="$PWD/root" PREFIX=/usr >>inst.out 2>&1
 check "make uninstall leaves no file" test -z "$(find root -type f)"
@@ -49,7 +57,8 @@ dpkg-deb -c "$deb" >contents.txt
 for f in ./usr/bin/nobounce ./usr/share/man/man1/nobounce.1.gz ./usr/share/bash-completion/completions/nobounce ./usr/share/doc/nobounce/copyright; do
 	check "the package holds $f" grep -q " $f\$" contents.txt
 done
-check "the package depends on qemu-utils" sh -c "dpkg-deb -f '$deb' Depends | grep -q qemu-utils"
+check "the package recommends qemu-utils, and does not depend on it" sh -c "dpkg-deb -f '$deb' Recommends | grep -q qemu-utils && ! dpkg-deb -f '$deb' Depends | grep -q qemu-utils"
+check "the package holds the docs the man page names" sh -c "grep -Eq ' ./usr/share/doc/nobounce/journal.md(.gz)?\$' contents.txt && grep -Eq ' ./usr/share/doc/nobounce/nobounce-line.schema.json(.gz)?\$' contents.txt"
 check "the build had Debian's hardening flags" sh -c 'grep -q -- "-D_FORTIFY_SOURCE=2" dpkg.out && grep -q -- "-fstack-protector-strong" dpkg.out'
 check "the build had no -Werror" sh -c '! grep -Eq -- "-Werror( |$)" dpkg.out'
 if command -v lintian >/dev/null; then
