@@ -311,7 +311,74 @@ void bdev_close(struct blockdev *bd)
 		close(bd->dirfd);
 	free(bd->name);
 	free(bd->format);
+	free(bd->uri);
 	free(bd);
+}
+
+int bdev_is_uri(const char *name)
+{
+	static const char *const schemes[] = {"nbd://",	      "nbds://",      "nbd+unix://",
+					      "nbds+unix://", "nbd+vsock://", "nbds+vsock://"};
+	for (size_t i = 0; i < ARRAY_SIZE(schemes); i++)
+		if (!strncmp(name, schemes[i], strlen(schemes[i])))
+			return 1;
+	return 0;
+}
+
+struct blockdev *bdev_open_uri(const char *uri, const char *format, int writable, struct err *e)
+{
+	if (format && !STREQ(format, "raw")) {
+		fail(e, "unsupported-target",
+		     "an NBD export is the disk's bytes as its server decodes them: give no "
+		     "--format, or raw (not %s)",
+		     format);
+		return NULL;
+	}
+	struct nbd_handle *h = nbd_create();
+	if (!h) {
+		fail(e, "io", "libnbd: %s", nbd_get_error());
+		return NULL;
+	}
+	if (nbd_connect_uri(h, uri) == -1) {
+		fail(e, "io",
+		     "cannot reach the NBD export: %s. Check that its server runs and the URI "
+		     "(nbd://HOST[:PORT]/EXPORT, nbds://..., nbd+unix:///EXPORT?socket=PATH)",
+		     nbd_get_error());
+		nbd_close(h);
+		return NULL;
+	}
+	int64_t size = nbd_get_size(h);
+	int ro = nbd_is_read_only(h);
+	if (size < 0 || (writable && ro == 1)) {
+		if (size < 0)
+			fail(e, "io", "NBD: cannot get the export's size: %s", nbd_get_error());
+		else
+			fail(e, "read-only",
+			     "the NBD export is read-only (its server says so): check works on "
+			     "it, fix and undo need a writable export");
+		nbd_shutdown(h, 0);
+		nbd_close(h);
+		return NULL;
+	}
+	struct blockdev *bd = xcalloc(1, sizeof *bd);
+	bd->name = xstrdup(uri);
+	bd->uri = xstrdup(uri);
+	bd->format = xstrdup("raw");
+	bd->size = (uint64_t)size;
+	bd->writable = writable;
+	bd->fd = bd->dirfd = -1;
+	bd->nbd = h;
+	int64_t min = nbd_get_block_size(h, LIBNBD_SIZE_MINIMUM);
+	bd->align = min > 1 && min <= 65536 && !(min & (min - 1)) ? (uint64_t)min : 1;
+	note("%s: an NBD export of %llu bytes%s", uri, (unsigned long long)size,
+	     ro == 1 ? ", read-only" : "");
+	return bd;
+}
+
+const char *bdev_uri(const struct blockdev *bd)
+{
+	const struct blockdev *disk = bd->uri || !bd->nlegs ? bd : bd->legs[0].bd;
+	return disk->uri;
 }
 
 /* The logical sector size of a raw device, or 0 for an image (guessed from

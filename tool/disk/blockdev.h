@@ -59,6 +59,16 @@ const char *bdev_format(const struct blockdev *bd);
 size_t bdev_nlegs(const struct blockdev *bd);
 const struct bdev_leg *bdev_leg(const struct blockdev *bd, size_t i);
 
+/* NBD URIs (nbd://, nbds://, nbd+unix://, with +vsock too), through
+ * libnbd: an export names no host file, so there is nothing of the host's
+ * to judge; a read-only export is refused for writing.  nobounce cannot
+ * see the server's other clients. */
+int bdev_is_uri(const char *name);
+struct blockdev *bdev_open_uri(const char *uri, const char *format, int writable, struct err *e);
+/* The URI a disk was opened from (a dynamic volume: its first disk's), or
+ * NULL. */
+const char *bdev_uri(const struct blockdev *bd);
+
 /* Stops every qemu-nbd this process started (for signal handlers). */
 void bdev_kill_servers(void);
 

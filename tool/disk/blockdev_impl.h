@@ -26,6 +26,7 @@ struct blockdev {
 	struct bdev_leg *legs;
 	size_t nlegs;
 	uint64_t written; /* bytes written so far (a mirror: on each disk) */
+	char *uri;	  /* an NBD export named by its URI: where it is, or NULL */
 };
 
 /* nbd.c: judges the image and everything it names, then starts a confined

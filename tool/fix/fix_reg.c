@@ -543,8 +543,7 @@ int fix_reg_export_system(struct hive *hv, struct fixctx *cx, struct changes *ou
 	return export(hv, IN_SYSTEM, cx, e);
 }
 
-int fix_reg_export_software(struct hive *hv, struct fixctx *cx, struct changes *out,
-			    struct err *e)
+int fix_reg_export_software(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e)
 {
 	(void)out;
 	return export(hv, IN_SOFTWARE, cx, e);

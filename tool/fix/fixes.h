@@ -93,8 +93,7 @@ int fix_reg_plan_software(struct hive *hv, struct fixctx *cx, struct changes *ou
  * into cx->exported. */
 int fix_reg_export_key(const char *key, struct err *e);
 int fix_reg_export_system(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e);
-int fix_reg_export_software(struct hive *hv, struct fixctx *cx, struct changes *out,
-			    struct err *e);
+int fix_reg_export_software(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e);
 /* Whether the patches change SOFTWARE (software set) or SYSTEM. */
 int fix_reg_touches(const struct regpatch *rp, size_t n, int software);
 

@@ -160,16 +160,18 @@ int run_install(struct vol *v, struct install *in, enum command cmd, const struc
 			o->nexported = ro->nexport;
 		}
 		fixctx_copy(&cx, &base);
-		struct plan_opts po = {cmd == CMD_FIX, ro->no_recover, ro->npatches ? reg_fix_list : NULL,
+		struct plan_opts po = {cmd == CMD_FIX, ro->no_recover,
+				       ro->npatches ? reg_fix_list : NULL,
 				       ro->npatches ? reg_fix_count : 0};
 		if (cmd == CMD_EXPORT)
 			po.fixes = export_fix_list, po.nfixes = export_fix_count;
 		r = plan_install(v, in, &po, &base, &cx, o, &o->err);
 		for (size_t i = 0; r == 0 && cmd == CMD_EXPORT && i < ro->nexport; i++)
 			if (!o->exported[i])
-				r = fail(&o->err, "not-found",
-					 "%s: no such key in %s's hives; nothing was exported for it",
-					 ro->export_keys[i], in->sysroot);
+				r = fail(
+				    &o->err, "not-found",
+				    "%s: no such key in %s's hives; nothing was exported for it",
+				    ro->export_keys[i], in->sysroot);
 		if (r == 0 && cmd == CMD_EXPORT) {
 			o->status = "exported";
 			goto out;

@@ -118,7 +118,13 @@ static int run_image(const struct options *op, const char *target)
 			code = volume_failed(op, &pl, &e);
 			continue;
 		}
-		int c = volume_run(op, &pl, v, NULL);
+		int c =
+		    volume_run(op, &pl, v,
+			       bdev_is_uri(target)
+				   ? "an NBD export: nobounce cannot see its server's other "
+				     "clients, so it cannot tell whether a running machine uses "
+				     "this disk; make sure none does"
+				   : NULL);
 		if (c == EXIT_NONE)
 			note("%s: no Windows installation on it", name);
 		else
@@ -144,6 +150,8 @@ int target_run(const struct options *op, const char *target)
 {
 	report_t0 = now_seconds();
 	struct stat st;
+	if (bdev_is_uri(target))
+		return run_image(op, target);
 	if (stat(target, &st) == -1) {
 		struct err e = {0};
 		struct place pl = {.target = target};

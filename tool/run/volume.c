@@ -59,12 +59,9 @@ int volume_run(const struct options *op, const struct place *pl, struct vol *v, 
 		return EXIT_NONE;
 	int code = EXIT_OK;
 	CLEANUP_FREE char *tag = backup_tag(pl);
-	struct run_opts ro = {{op->backup, op->backup_dir, tag, op->force},
-			      op->no_recover,
-			      op->patches,
-			      op->npatches,
-			      (const char *const *)op->export_keys,
-			      op->nexport};
+	struct run_opts ro = {
+	    {op->backup, op->backup_dir, tag, op->force}, op->no_recover, op->patches, op->npatches,
+	    (const char *const *)op->export_keys,	  op->nexport};
 	for (size_t i = 0; i < n; i++) {
 		struct outcome o;
 		int r = run_install(v, &ins[i], op->cmd, &ro, &o);
@@ -84,6 +81,8 @@ int volume_run(const struct options *op, const struct place *pl, struct vol *v, 
 struct blockdev *volume_open_disk(const struct options *op, const char *name, struct err *e)
 {
 	int writable = cmd_writes(op->cmd);
+	if (bdev_is_uri(name))
+		return bdev_open_uri(name, op->format, writable, e);
 	struct hostfile hf;
 	if (host_open_target(name, writable, &hf, e) == -1)
 		return NULL;

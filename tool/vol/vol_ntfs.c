@@ -1084,14 +1084,21 @@ static char *undo_name(struct ntvol *nt)
 	uint8_t bs[512];
 	struct err e = {0};
 	struct stat st;
+	const char *uri = bdev_uri(nt->bd);
 	if (bdev_pread(nt->bd, bs, sizeof bs, nt->off, &e) == -1 ||
-	    memcmp(bs + 3, "NTFS    ", 8) != 0 || bdev_identity(nt->bd, &st) == -1) {
+	    memcmp(bs + 3, "NTFS    ", 8) != 0 || (!uri && bdev_identity(nt->bd, &st) == -1)) {
 		err_clear(&e);
 		return NULL;
 	}
 	nt->serial = 0;
 	for (int i = 7; i >= 0; i--)
 		nt->serial = nt->serial << 8 | bs[0x48 + i];
+	if (uri) { /* an export: named by where it is */
+		char sha[65];
+		sha256_hex(uri, strlen(uri), sha);
+		return xasprintf("ntfs-%016llx-at-%llu-nbd-%.16s.undo",
+				 (unsigned long long)nt->serial, (unsigned long long)nt->off, sha);
+	}
 	if (S_ISBLK(st.st_mode))
 		return xasprintf("ntfs-%016llx-at-%llu-dev-%llx.undo",
 				 (unsigned long long)nt->serial, (unsigned long long)nt->off,
