@@ -133,3 +133,11 @@ fi
 make -s -C "$TESTS/.." install DESTDIR="$PWD/inst" PREFIX=/opt/nb >install.log 2>&1
 check "make install puts the binary under DESTDIR/PREFIX" test -x inst/opt/nb/bin/nobounce
 check "make install puts the man page under DESTDIR/PREFIX" test -f inst/opt/nb/share/man/man1/nobounce.1
+
+# -x: a trace of what nobounce asks of its libraries
+fresh sbs2003 xv
+nb 1 "-x check" -x check xv
+has "-x: each volume operation" err 'nobounce: trace: xv: vol read WINDOWS/system32/config/SYSTEM'
+has "-x: hivex's verbose mode" err '^hivex: hivex_open'
+nb 1 "without -x: no trace" check xv
+check "without -x: no trace" sh -c '! grep -q "trace:\|^hivex:" err'

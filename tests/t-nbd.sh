@@ -32,6 +32,8 @@ cp orig.raw f.raw
 serve f.sock file f.raw
 nb 1 "nbdkit file: check finds the work" check --json "$(uri f.sock)"
 jqok "nbdkit file: the report says nobounce cannot see other clients" '.notes | any(test("NBD export: nobounce cannot see"))' out
+nb 1 "nbdkit file: -x check" -x check "$(uri f.sock)"
+has "nbdkit file: -x shows libnbd's debug messages" err '^libnbd: debug: .*nbd_connect_uri'
 nb 0 "nbdkit file: fix" fix "$(uri f.sock)"
 nb 0 "nbdkit file: check after it: clean" check "$(uri f.sock)"
 stop f.sock

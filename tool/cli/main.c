@@ -70,6 +70,7 @@ static const struct optdef optdefs[] = {
     {"output", 'o', 1, "OUT", "recover export", "recover, export: write OUT instead of stdout"},
     {"utf16", O_UTF16, 0, NULL, "export", "export: UTF-16LE, a BOM, CRLF, as regedit saves"},
     {"verbose", 'v', 0, NULL, "", "show each step on stderr"},
+    {"trace", 'x', 0, NULL, "", "trace what nobounce asks of its libraries, on stderr"},
     {"quiet", 'q', 0, NULL, "", "print only errors"},
     {"help", 'h', 0, NULL, "", "this help"},
     {"version", 'V', 0, NULL, "", "the version and the libraries built with"},
@@ -468,6 +469,9 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			verbose = 1;
+			break;
+		case 'x':
+			trace = 1;
 			break;
 		case 'q':
 			op.ro.quiet = 1;

@@ -335,6 +335,8 @@ struct blockdev *bdev_open_uri(const char *uri, const char *format, int writable
 		return NULL;
 	}
 	struct nbd_handle *h = nbd_create();
+	if (h && trace)
+		nbd_set_debug(h, true);
 	if (!h) {
 		fail(e, "io", "libnbd: %s", nbd_get_error());
 		return NULL;

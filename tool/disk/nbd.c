@@ -278,6 +278,8 @@ static int try_server(struct blockdev *bd, const struct imgchain *chain, int as_
 	bd->server = pid;
 	remember(pid, 1);
 	bd->nbd = nbd_create();
+	if (bd->nbd && trace)
+		nbd_set_debug(bd->nbd, true);
 	int r = bd->nbd && nbd_aio_connect_socket(bd->nbd, csock) == 0 ? 0 : -1;
 	if (r == -1)
 		close(csock);

@@ -18,6 +18,21 @@
 #include <time.h>
 
 int verbose;
+int trace;
+
+void tracef(const char *fmt, ...)
+{
+	if (!trace)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	char *s;
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	eline(stderr, "nobounce: trace: %s", s);
+	free(s);
+}
 
 void cleanup_free(void *ptr)
 {

@@ -81,6 +81,11 @@ char *who_am_i(void);
  * milliseconds since the first. */
 extern int verbose;
 void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* -x: a trace of what nobounce asks of its libraries (each volume
+ * operation; libnbd's debug and hivex's verbose mode are turned on where
+ * their handles are made), on stderr. */
+extern int trace;
+void tracef(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* pread/pwrite of exactly len bytes at off, retried on EINTR and short
  * transfers; -1 with errno set (EIO when the file ends early). */

@@ -81,7 +81,9 @@ struct hive *hive_open_bytes(const char *name, const struct buf *b, int writable
 	}
 	char fdpath[64];
 	snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
-	hive_h *h = hivex_open(fdpath, writable ? HIVEX_OPEN_WRITE : 0);
+	hive_h *h = hivex_open(fdpath, (writable ? HIVEX_OPEN_WRITE : 0) |
+					   (trace ? HIVEX_OPEN_VERBOSE : 0));
+	tracef("%s: hivex_open%s", name, writable ? " (writable)" : "");
 	int err = errno;
 	close(fd);
 	if (!h) {

@@ -85,16 +85,19 @@ static int read_only(struct vol *v, const char *path, struct err *e)
 
 int vol_read(struct vol *v, const char *path, size_t max, struct buf *out, struct err *e)
 {
+	tracef("%s: vol read %s", v->name, path);
 	return v->ops->read(v, path, max, out, e);
 }
 
 int vol_size(struct vol *v, const char *path, uint64_t *size, struct err *e)
 {
+	tracef("%s: vol size %s", v->name, path);
 	return v->ops->size(v, path, size, e);
 }
 
 int vol_read_at(struct vol *v, const char *path, uint64_t off, void *p, size_t len, struct err *e)
 {
+	tracef("%s: vol read_at %s %llu +%zu", v->name, path, (unsigned long long)off, len);
 	return len ? v->ops->read_at(v, path, off, p, len, e) : 0;
 }
 
@@ -130,6 +133,7 @@ int vol_write_at(struct vol *v, const char *path, uint64_t off, const void *p, s
 	if (one_name(v, path, e) == -1)
 		return -1;
 	note("%s: writing %s at %llu (%zu bytes)", v->name, path, (unsigned long long)off, len);
+	tracef("%s: vol write_at %s %llu +%zu", v->name, path, (unsigned long long)off, len);
 	FAULT("before-write");
 	if (FAULT_ACTIVE("mid-write~") && len > 1) {
 		v->ops->write_at(v, path, off, p, len / 2, e);
@@ -148,6 +152,7 @@ int vol_resize(struct vol *v, const char *path, uint64_t len, struct err *e)
 	if (one_name(v, path, e) == -1)
 		return -1;
 	note("%s: setting the length of %s to %llu", v->name, path, (unsigned long long)len);
+	tracef("%s: vol resize %s %llu", v->name, path, (unsigned long long)len);
 	FAULT("before-resize");
 	int r = v->ops->resize(v, path, len, e);
 	FAULT("after-resize");
@@ -156,6 +161,7 @@ int vol_resize(struct vol *v, const char *path, uint64_t len, struct err *e)
 
 int vol_sync(struct vol *v, int drop, struct err *e)
 {
+	tracef("%s: vol sync%s", v->name, drop ? " (drop the cache)" : "");
 	if (!v->writable)
 		return 0;
 	return v->ops->sync(v, drop, e);
@@ -167,6 +173,7 @@ int vol_create(struct vol *v, const char *path, const void *p, size_t len, const
 	if (!v->writable)
 		return read_only(v, path, e);
 	note("%s: creating %s (%zu bytes)", v->name, path, len);
+	tracef("%s: vol create %s +%zu", v->name, path, len);
 	FAULT("before-create");
 	int r = v->ops->create(v, path, p, len, like, e);
 	FAULT("after-create");
@@ -181,6 +188,7 @@ int vol_remove(struct vol *v, const char *path, struct err *e)
 	if (k == -1 || (k == VOL_FILE && one_name(v, path, e) == -1))
 		return -1;
 	note("%s: removing %s", v->name, path);
+	tracef("%s: vol remove %s", v->name, path);
 	FAULT("before-remove");
 	int r = v->ops->remove(v, path, e);
 	FAULT("after-remove");
@@ -189,11 +197,13 @@ int vol_remove(struct vol *v, const char *path, struct err *e)
 
 int vol_list(struct vol *v, const char *dir, struct strlist *out, struct err *e)
 {
+	tracef("%s: vol list %s", v->name, *dir ? dir : "/");
 	return v->ops->list(v, dir, out, e);
 }
 
 int vol_kind(struct vol *v, const char *path, struct err *e)
 {
+	tracef("%s: vol kind %s", v->name, path);
 	return v->ops->kind(v, path, e);
 }
 
