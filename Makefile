@@ -31,7 +31,7 @@ LINK_FLAGS = $(LDFLAGS)
 BUILD_DEBS := gcc make pkg-config libhivex-dev libjansson-dev nettle-dev libxml2-dev ntfs-3g-dev libnbd-dev zlib1g-dev libldm-dev libglib2.0-dev
 # what the program runs: qemu-nbd serves qcow2, VMDK, VHD(X) and VDI images
 RUN_DEBS := qemu-utils
-TEST_DEBS := python3-libregf nbdkit nbdkit-plugin-python libnbd-bin fuse3 ldmtool libhivex-bin libwin-hivex-perl chntpw libxml2-utils xz-utils jq strace util-linux groff-base ntfs-3g fdisk procps parallel valgrind python3-jsonschema debhelper lintian ansible-core
+TEST_DEBS := python3-libregf libvirt0 nbdkit nbdkit-plugin-python libnbd-bin fuse3 ldmtool libhivex-bin libwin-hivex-perl chntpw libxml2-utils xz-utils jq strace util-linux groff-base ntfs-3g fdisk procps parallel valgrind python3-jsonschema debhelper lintian ansible-core
 DEBS := $(BUILD_DEBS) $(RUN_DEBS) $(TEST_DEBS)
 
 TOOL_SRCS := $(wildcard tool/*/*.c)

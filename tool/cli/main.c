@@ -16,6 +16,7 @@
 #include "fix/fixes.h"
 #include "reg/regfile.h"
 #include "cli/fleet.h"
+#include "cli/libvirt.h"
 #include "cli/recover.h"
 #include "run/target.h"
 #include "lib/version.h"
@@ -58,6 +59,8 @@ static const struct optdef optdefs[] = {
     {"backup-dir", O_BACKUP_DIR, 1, "DIR", "fix undo commit",
      "those full copies in DIR on this host instead"},
     {"add", 'a', 1, "IMAGE", "check fix undo commit", "a TARGET, as virt-* tools take one"},
+    {"domain", 'd', 1, "DOMAIN", "check fix undo commit", "the disks of a shut-off libvirt domain"},
+    {"connect", 'c', 1, "URI", "check fix undo commit", "libvirt's connection URI, for -d"},
     {"jobs", 'j', 1, "N", "check fix undo commit", "targets at a time, each in a worker (cores)"},
     {"from", O_FROM, 1, "FILE", "check fix undo commit",
      "targets from FILE too, one a line (- for stdin)"},
@@ -400,6 +403,8 @@ int main(int argc, char **argv)
 	/* process-lifetime: every early return may leave them as they are */
 	static struct options op;
 	static struct strlist pos, posfmt; /* the command and its arguments */
+	static struct strlist domains;	   /* -d */
+	const char *connect_uri = NULL;	   /* -c */
 	const char *fmt = NULL;		   /* the --format in force */
 	int fleet = 0, c;
 	double d;
@@ -416,6 +421,12 @@ int main(int argc, char **argv)
 			break;
 		case 'a':
 			add_target(optarg, fmt);
+			break;
+		case 'd':
+			strlist_add(&domains, xstrdup(optarg));
+			break;
+		case 'c':
+			connect_uri = optarg;
 			break;
 		case 'o':
 			output = optarg;
@@ -546,6 +557,22 @@ int main(int argc, char **argv)
 		return usage_error("-v and -q exclude each other");
 	for (int i = 0; i < nargs; i++)
 		add_target(args[i], *posfmt.v[i + 1] ? posfmt.v[i + 1] : NULL);
+	if (connect_uri && !domains.n)
+		return usage_error("-c goes with -d DOMAIN");
+	for (size_t i = 0; i < domains.n; i++) {
+		struct err e = {0};
+		struct strlist p = {0}, f = {0};
+		if (libvirt_disks(connect_uri, domains.v[i], &p, &f, &e) == -1) {
+			eline(stderr, "nobounce: %s", e.msg);
+			err_clear(&e);
+			return finish(EXIT_FAILED);
+		}
+		/* the domain's disks together: one fleet groups a mirror's halves */
+		for (size_t k = 0; k < p.n; k++)
+			add_target(p.v[k], *f.v[k] ? f.v[k] : NULL);
+		strlist_free(&p);
+		strlist_free(&f);
+	}
 	dedupe(&targets, &formats, op.ro.quiet);
 	if (!targets.n)
 		return usage_error("%s needs at least one TARGET", cmd);
