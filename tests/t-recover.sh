@@ -156,3 +156,40 @@ treesum vol >snap
 nb 3 "dirty volume with a damaged log: refused" fix --json vol
 jqok "damaged log: dirty-hive, saying which log and why" '.error.kind == "dirty-hive" and (.error.message | test("SYSTEM.LOG: truncated"))' out
 same_tree "damaged log: nothing written" vol snap
+
+# ---- recover TARGET: every dirty hive of each installation, in place ----
+# SYSTEM and SOFTWARE both dirty (old-format logs), on a directory and an
+# image; the result equals what their logs hold, read by libregf; the logs
+# are emptied; undo puts the dirty files back byte for byte.
+SW=WINDOWS/system32/config/SOFTWARE
+fresh sbs2003 rt
+cp "$FIXTURES/sbs2003/$SW" swbefore.hiv
+printf '[\\Acme]\n"Logged"=dword:00000007\n' >swlater.reg
+"$MKHIVE" -o swafter.hiv --base swbefore.hiv swlater.reg
+"$MKLOG" before.hiv after.hiv rt/$SYS rt/$SYS.LOG
+"$MKLOG" swbefore.hiv swafter.hiv rt/$SW rt/$SW.LOG
+treesum rt >rt.dirty
+nb 1 "recover TARGET is not check: check on the dirty volume plans the XEXCH50 fix" check rt
+nb 0 "recover TARGET" recover --json rt
+jqok "recover TARGET: recovered, both hives and both logs" \
+	'.command == "recover" and .status == "recovered" and ([.changes[] | select(.action == "recover-hive")] | length == 2) and ([.changes[] | select(.action == "clear-log")] | length == 2)' out
+check "recover TARGET: SYSTEM is clean now (sequence numbers equal)" \
+	test "$(od -A n -t u4 -j 4 -N 4 rt/$SYS)" = "$(od -A n -t u4 -j 8 -N 4 rt/$SYS)"
+"$TESTS/regf-keys" rt/$SYS '\ControlSet001\Services\Added' >added
+check "recover TARGET: libregf reads SYSTEM's logged key" grep -qF "$(printf 'x\t1\t')" added
+"$TESTS/regf-keys" rt/$SW '\Acme' >acme
+check "recover TARGET: libregf reads SOFTWARE's logged value" grep -qF "$(printf 'Logged\t4\t07000000')" acme
+check "recover TARGET: the logs are emptied" test ! -s rt/$SYS.LOG -a ! -s rt/$SW.LOG
+check "recover TARGET: the XEXCH50 fix was not made" sh -c "! hivexget rt/$SYS '\\ControlSet001\\Services\\SMTPSVC\\XEXCH50' SuppressExternal >/dev/null 2>&1"
+nb 0 "recover TARGET again: nothing dirty" recover rt
+has "recover TARGET again: clean" out 'clean, nothing to change'
+nb 0 "undo of the recovery" undo rt
+same_tree "undo: the dirty hives and their logs are back, byte for byte" rt rt.dirty
+"$HIVES/mkimage" "$(dirname "$MKHIVE")/ntfsput" rti.img mbr rt
+nb 0 "recover TARGET on an image" recover rti.img
+START=$(sfdisk --json rti.img | jq '.partitiontable.partitions[0].start')
+dd if=rti.img of=rtp.img bs=512 skip="$START" 2>/dev/null
+ntfscat rtp.img "$SYS" >rtsys.hiv
+check "recover TARGET on an image: ntfscat reads a clean SYSTEM" \
+	test "$(od -A n -t u4 -j 4 -N 4 rtsys.hiv)" = "$(od -A n -t u4 -j 8 -N 4 rtsys.hiv)"
+nb 2 "recover -o with a TARGET: a usage error" recover rt -o x.hiv

@@ -132,8 +132,9 @@ static char *job_label(char **targets, const struct job *job)
 /* ---- progress and summary ---- */
 
 static const char *const statuses[] = {
-    "clean",	       "needs-fix",	    "fixed",	      "restored", "committed",
-    "nothing-to-undo", "nothing-to-commit", "not-applicable", "error",	  "interrupted"};
+    "clean",	       "needs-fix",	    "fixed",	      "restored",  "committed",
+    "nothing-to-undo", "nothing-to-commit", "not-applicable", "recovered", "error",
+    "interrupted"};
 
 struct tally {
 	size_t done, total, failed, started;

@@ -320,6 +320,34 @@ static int export_command(struct options *op, int n, char **args, const char *ou
 	return code;
 }
 
+/* Whether recover's argument is a TARGET (a directory, a device, an NBD
+ * URI, or a file that holds a disk: an image format's header, a partition
+ * table's signature, an NTFS boot sector); anything else is a HIVE file,
+ * which recover_command reads (and refuses when it is none). */
+static int is_target(const char *path)
+{
+	struct stat st;
+	if (bdev_is_uri(path))
+		return 1;
+	if (stat(path, &st) == -1)
+		return 0;
+	if (S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode))
+		return 1;
+	uint8_t s[512] = {0};
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int ok = fd != -1 && S_ISREG(st.st_mode) && st.st_size >= 512 &&
+		 pread_all(fd, s, sizeof s, 0) == 0;
+	char fmt[16] = "raw";
+	struct err e = {0};
+	if (ok)
+		imgfmt_detect(fd, fmt, sizeof fmt, &e);
+	err_clear(&e);
+	if (fd != -1)
+		close(fd);
+	return ok && (!STREQ(fmt, "raw") || (s[510] == 0x55 && s[511] == 0xaa) ||
+		      !memcmp(s + 3, "NTFS    ", 8));
+}
+
 /* One target named twice ("dir" and "dir/", a device and its /dev/disk
  * link) is run once: a second run would only find the first one's lock. */
 static void dedupe(struct strlist *t, struct strlist *fmts, int quiet)
@@ -519,12 +547,12 @@ int main(int argc, char **argv)
 	const char *cmd = pos.v[0];
 	int nargs = (int)pos.n - 1;
 	char **args = pos.v + 1;
-	if (STREQ(cmd, "recover")) {
+	if (STREQ(cmd, "recover") && nargs == 1 && !targets.n && !domains.n && !is_target(args[0]))
 		/* nobounce recover HIVE [-o OUT]: a hive file on this host */
-		if (nargs != 1 || targets.n)
-			return usage_error("recover takes one HIVE [-o OUT]");
 		return finish(recover_command(args[0], output, op.ro.json));
-	}
+	if (STREQ(cmd, "recover") && output)
+		return usage_error("recover -o OUT takes one HIVE file; a TARGET is recovered in "
+				   "place");
 	if (STREQ(cmd, "export"))
 		return finish(targets.n ? usage_error("export takes its TARGET first, then KEYs")
 					: export_command(&op, nargs, args, output));
@@ -540,6 +568,8 @@ int main(int argc, char **argv)
 		op.cmd = CMD_UNDO;
 	else if (STREQ(cmd, "commit"))
 		op.cmd = CMD_COMMIT;
+	else if (STREQ(cmd, "recover"))
+		op.cmd = CMD_RECOVER;
 	else
 		return usage_error(
 		    "unknown command '%s': give check, fix, undo, commit, export or recover", cmd);

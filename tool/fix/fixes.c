@@ -15,6 +15,28 @@ static const char *software_file(const struct install *in)
 	return in->software;
 }
 
+static const char *sam_file(const struct install *in)
+{
+	return in->sam;
+}
+
+static const char *security_file(const struct install *in)
+{
+	return in->security;
+}
+
+static const char *default_file(const struct install *in)
+{
+	return in->deflt;
+}
+
+/* recover TARGET: nothing to change; a dirty hive is written recovered */
+static int no_change(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e)
+{
+	(void)hv, (void)cx, (void)out, (void)e;
+	return 0;
+}
+
 static const char *metabase_file(const struct install *in)
 {
 	return in->metabase;
@@ -39,6 +61,15 @@ const struct fixdef export_fix_list[] = {
     {"export", software_file, fix_reg_export_software, NULL, 0, NULL, 0},
 };
 const size_t export_fix_count = ARRAY_SIZE(export_fix_list);
+
+const struct fixdef recover_fix_list[] = {
+    {"recover", system_file, no_change, NULL, 0, NULL, 0},
+    {"recover", software_file, no_change, NULL, 0, NULL, 0},
+    {"recover", sam_file, no_change, NULL, 0, NULL, 0},
+    {"recover", security_file, no_change, NULL, 0, NULL, 0},
+    {"recover", default_file, no_change, NULL, 0, NULL, 0},
+};
+const size_t recover_fix_count = ARRAY_SIZE(recover_fix_list);
 
 struct change *changes_add(struct changes *c, const char *action, char *key, char *value, char *old,
 			   char *new)

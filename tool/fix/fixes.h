@@ -119,6 +119,10 @@ extern const size_t fix_count;
 /* --reg: the patches, on SYSTEM then SOFTWARE. */
 extern const struct fixdef reg_fix_list[];
 extern const size_t reg_fix_count;
+/* recover TARGET: every hive of config (SYSTEM, SOFTWARE, SAM, SECURITY,
+ * DEFAULT), written recovered when it is dirty. */
+extern const struct fixdef recover_fix_list[];
+extern const size_t recover_fix_count;
 /* export: the keys read from SYSTEM and SOFTWARE. */
 extern const struct fixdef export_fix_list[];
 extern const size_t export_fix_count;

@@ -56,6 +56,9 @@ int install_find(struct vol *v, struct install **out, size_t *n, struct err *e)
 		int found = find_file(v, top.v[i], "system32/config/SYSTEM", &in.system, e);
 		if (found == 1 &&
 		    (find_file(v, top.v[i], "system32/config/SOFTWARE", &in.software, e) == -1 ||
+		     find_file(v, top.v[i], "system32/config/SAM", &in.sam, e) == -1 ||
+		     find_file(v, top.v[i], "system32/config/SECURITY", &in.security, e) == -1 ||
+		     find_file(v, top.v[i], "system32/config/DEFAULT", &in.deflt, e) == -1 ||
 		     find_file(v, top.v[i], "system32/inetsrv/MetaBase.xml", &in.metabase, e) ==
 			 -1 ||
 		     (!in.metabase && find_file(v, top.v[i], "system32/inetsrv/MetaBase.bin",
@@ -98,6 +101,9 @@ static void install_free_one(struct install *in)
 	free(in->sysroot);
 	free(in->system);
 	free(in->software);
+	free(in->sam);
+	free(in->security);
+	free(in->deflt);
 	free(in->metabase);
 	free(in->metabase_bin);
 	free(in->product);

@@ -10,6 +10,8 @@ struct install {
 	char *sysroot;	/* "WINDOWS" or "WINNT", as stored on the volume */
 	char *system;	/* <sysroot>/system32/config/SYSTEM, as stored */
 	char *software; /* the SOFTWARE hive, or NULL when there is none */
+	/* the other hives beside them (recover TARGET), or NULL */
+	char *sam, *security, *deflt;
 	char *metabase; /* <sysroot>/system32/inetsrv/MetaBase.xml, or NULL */
 	/* IIS 5 (Windows 2000) keeps its metabase in this binary file instead,
 	 * which nobounce does not edit; NULL when there is a MetaBase.xml */

@@ -184,6 +184,13 @@ static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef
 		ed->before = raw;
 	else
 		buf_free(&raw);
+	/* recover TARGET: the recovered hive is what is written */
+	int recovered = r == 0 && hv && po->write_recovered && build && rec.p;
+	if (recovered) {
+		ed->after = rec;
+		rec = (struct buf){0};
+		changes_add(&ed->ch, "recover-hive", xstrdup(path), NULL, NULL, NULL);
+	}
 	buf_free(&rec);
 	if (!hv)
 		r = -1;
@@ -193,7 +200,7 @@ static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef
 		r = fx->plan_hive(hv, cx, &ed->ch, e);
 		note("%s: planned %s: %zu change(s)", vol_name(v), path, ed->ch.n);
 	}
-	if (r == 0 && ed->ch.n && build)
+	if (r == 0 && ed->ch.n && build && !recovered)
 		r = hive_serialize(hv, &ed->after, e);
 	if (r == 0 && ed->ch.n && build)
 		r = hive_keep_remnant(path, &ed->after, &ed->before, e);

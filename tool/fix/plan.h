@@ -13,7 +13,7 @@
 #include "fix/install.h"
 #include "vol/vol.h"
 
-enum command { CMD_CHECK, CMD_FIX, CMD_UNDO, CMD_COMMIT, CMD_EXPORT };
+enum command { CMD_CHECK, CMD_FIX, CMD_UNDO, CMD_COMMIT, CMD_EXPORT, CMD_RECOVER };
 /* Whether a command may write to the target (check and export never do). */
 static inline int cmd_writes(enum command c)
 {
@@ -52,6 +52,7 @@ struct plan_opts {
 	/* the fixes to plan: fix_list (NULL), or reg_fix_list for --reg */
 	const struct fixdef *fixes;
 	size_t nfixes;
+	int write_recovered; /* recover TARGET: a dirty hive is written recovered */
 };
 
 /* Plans every fix on the installation into o->edits.  base holds the

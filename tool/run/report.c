@@ -152,6 +152,8 @@ static const char *status_words(const char *status)
 		return "clean, nothing to change";
 	if (STREQ(status, "needs-fix"))
 		return "needs fix";
+	if (STREQ(status, "recovered"))
+		return "recovered: its dirty hives replayed from their logs, in place";
 	if (STREQ(status, "not-applicable"))
 		return "not applicable";
 	if (STREQ(status, "nothing-to-undo"))

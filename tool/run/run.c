@@ -160,9 +160,11 @@ int run_install(struct vol *v, struct install *in, enum command cmd, const struc
 			o->nexported = ro->nexport;
 		}
 		fixctx_copy(&cx, &base);
-		struct plan_opts po = {cmd == CMD_FIX, ro->no_recover,
+		struct plan_opts po = {cmd == CMD_FIX || cmd == CMD_RECOVER, ro->no_recover,
 				       ro->npatches ? reg_fix_list : NULL,
-				       ro->npatches ? reg_fix_count : 0};
+				       ro->npatches ? reg_fix_count : 0, cmd == CMD_RECOVER};
+		if (cmd == CMD_RECOVER)
+			po.fixes = recover_fix_list, po.nfixes = recover_fix_count;
 		if (cmd == CMD_EXPORT)
 			po.fixes = export_fix_list, po.nfixes = export_fix_count;
 		r = plan_install(v, in, &po, &base, &cx, o, &o->err);
@@ -177,7 +179,11 @@ int run_install(struct vol *v, struct install *in, enum command cmd, const struc
 			goto out;
 		}
 	}
-	if (r == 0 && o->nedits == 0 && !cx.smtpsvc_sets && cx.no_smtpsvc.n) {
+	if (r == 0 && o->nedits == 0 && cmd == CMD_RECOVER) {
+		o->status = "clean";
+		outcome_note(o, "no hive of %s/system32/config is dirty: nothing to replay",
+			     in->sysroot);
+	} else if (r == 0 && o->nedits == 0 && !cx.smtpsvc_sets && cx.no_smtpsvc.n) {
 		/* nothing of Exchange's here: not a server this is for */
 		CLEANUP_FREE char *why = strlist_join(&cx.no_smtpsvc, ", ");
 		o->status = "not-applicable";
@@ -200,11 +206,11 @@ int run_install(struct vol *v, struct install *in, enum command cmd, const struc
 		r = txn_apply(v, in, j ? j->run + 1 : 1, &ro->txn, &cx, o, &o->err);
 		critical_end();
 		if (r == 0)
-			o->status = "fixed";
+			o->status = cmd == CMD_RECOVER ? "recovered" : "fixed";
 	}
 	if (r == 0 && cmd == CMD_CHECK && vol_refusal(v) && o->nedits)
 		outcome_note(o, "fix will refuse this volume: %s", vol_refusal(v));
-	if (r == 0 && in->metabase_bin)
+	if (r == 0 && in->metabase_bin && cmd != CMD_RECOVER)
 		outcome_note(o,
 			     "%s: IIS 5 (Windows 2000) keeps its metabase in this binary file, "
 			     "which nobounce does not edit: PEEXCH50's SMTP sink bindings stay in "

@@ -144,10 +144,12 @@ uint64_t json_field_u64(json_t *o, const char *k)
  * beside the hives.  Anything else is not ours to write. */
 static int ours(const struct install *in, const char *path)
 {
-	const char *files[] = {in->system, in->software, in->metabase};
+	/* the hives first, with their logs; the metabase last, alone */
+	const char *files[] = {in->system,   in->software, in->sam,
+			       in->security, in->deflt,	   in->metabase};
 	static const char *const logs[] = {"", ".LOG", ".LOG1", ".LOG2"};
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
-		for (size_t j = 0; files[i] && j < (i < 2 ? ARRAY_SIZE(logs) : 1); j++) {
+		for (size_t j = 0; files[i] && j < (i < 5 ? ARRAY_SIZE(logs) : 1); j++) {
 			CLEANUP_FREE char *want = xasprintf("%s%s", files[i], logs[j]);
 			if (STRCASEEQ(path, want))
 				return 1;
