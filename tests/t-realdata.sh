@@ -31,6 +31,27 @@ check "real SYSTEM: hivexregedit export differs by exactly SuppressExternal" cmp
 nb 0 "real SYSTEM: undo" undo vol
 check "real SYSTEM: undo restores it byte for byte" cmp -s vol/$SYS win10smtp
 
+# A .reg patch on the real Windows 10 SYSTEM: CurrentControlSet (its
+# services key is lower case), a new service, a deleted value; the export
+# of the result differs by exactly what the patch says; merged twice it
+# changes nothing; undone byte for byte.
+rm -rf vol
+mkvol vol win10
+printf 'Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\AcmeAgent]\n"Start"=dword:00000003\n"ImagePath"="C:\\\\acme\\\\agent.exe"\n' >real.reg
+regexport vol/$SYS >before.reg
+nb 0 "real SYSTEM: fix --reg" fix --json --reg real.reg vol
+jqok "real SYSTEM: the service under the lower-case services key, in each set Select names" \
+	'[.changes[] | select(.action == "create-key") | .key] | all(test("^ControlSet00[0-9]\\\\services\\\\AcmeAgent$"))' out
+regexport vol/$SYS >after.reg
+diff before.reg after.reg | grep '^[<>]' | grep -v '^> $' | sort -u >delta
+check "real SYSTEM: hivexregedit sees only the new service's key and two values" \
+	sh -c "test \$(grep -c '^> \\[.*AcmeAgent\\]' delta) -ge 1 && ! grep -q '^<' delta && test \$(grep -c '^> \"' delta) = 2"
+check "real SYSTEM: libregf reads Start = 3" sh -c "'$TESTS/regf-keys' vol/$SYS '\\ControlSet001\\services\\AcmeAgent' | grep -qF \"\$(printf 'Start\t4\t03000000')\""
+nb 0 "real SYSTEM: fix --reg again" fix --reg real.reg vol
+has "real SYSTEM: the second merge changes nothing" out 'clean, nothing to change'
+nb 0 "real SYSTEM: undo of the patch" undo vol
+check "real SYSTEM: undo restores it byte for byte" cmp -s vol/$SYS win10
+
 # The dirty real SYSTEM_B: refused, untouched.
 unxz_to regipy/SYSTEM_B sysb
 rm -rf vol

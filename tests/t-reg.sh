@@ -17,7 +17,9 @@ for want in 'create-key ControlSet001\Services\AcmeAgent -' \
 	'delete-key Classes\Exchange.XExch50Sink -'; do
 	check "check --reg plans: $want" grep -qxF "$want" planned
 done
-check "check --reg: CurrentControlSet is the set Select\\Current names (ControlSet001)" sh -c '! grep -q CurrentControlSet planned'
+check "check --reg: CurrentControlSet is every set Select names: ControlSet001 (Current, Default)" grep -qxF 'create-key ControlSet001\Services\AcmeAgent -' planned
+check "check --reg: ... and ControlSet002 (LastKnownGood)" grep -qxF 'create-key ControlSet002\Services\AcmeAgent -' planned
+jqok "check --reg: the report says where CurrentControlSet went" '.notes | any(test("CurrentControlSet is each control set Select names \\(ControlSet001, ControlSet002\\)"))' out
 check "check --reg: a key that is not there to delete is no change" sh -c '! grep -q NoSuchVendor planned'
 check "check --reg: the XEXCH50 fix does not run with --reg" sh -c '! grep -qi "XEXCH50\\\\SuppressExternal\|remove-binding" planned'
 check "check --reg wrote nothing" cmp -s vol/$SYS "$FIXTURES/sbs2003/$SYS"
@@ -73,8 +75,8 @@ printf 'Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SYSTEM\\Cur
 nb 1 "type change: check" check --json --reg types.reg vt
 jqok "type change: listed with the old string and the new dword" \
 	'.changes[] | select(.value == "CurrentBuildNumber") | .old == "sz:3790" and .new == "dword:00000ece"' out
-jqok "CurrentControlSet is ControlSet002 when Select\\Current says 2" \
-	'[.changes[] | select(.key | startswith("ControlSet002\\Control"))] | length == 1' out
+jqok "CurrentControlSet follows Select: ControlSet002 (Current) and ControlSet001 (Default)" \
+	'([.changes[] | select(.key | startswith("ControlSet002\\Control"))] | length == 1) and ([.changes[] | select(.key | startswith("ControlSet001\\Control"))] | length == 1)' out
 
 # Malformed or unsupported patches: a usage error naming the file and the
 # line, and nothing read or written.
@@ -86,15 +88,15 @@ bad_reg() { # NAME PATTERN CONTENT
 	has "bad patch, $1: says what and where" err "$2"
 	same_tree "bad patch, $1: nothing written" vb snap
 }
-bad_reg "no header" 'bad.reg line 1: the first line must be' '[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\n'
-bad_reg "unclosed string" 'bad.reg line 3: a string value must be one quoted string' 'Windows Registry Editor Version 5.00\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\n"a"="unclosed\n'
-bad_reg "bad hex" 'bad.reg line 3: hex data is bytes' 'Windows Registry Editor Version 5.00\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\n"a"=hex:zz\n'
-bad_reg "dword too long" 'bad.reg line 3: dword: takes one to eight hex digits' 'Windows Registry Editor Version 5.00\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\n"a"=dword:123456789\n'
-bad_reg "a value before any key" 'bad.reg line 2: a value before any \[KEY\]' 'Windows Registry Editor Version 5.00\n"a"="b"\n'
-bad_reg "HKEY_CURRENT_USER" 'bad.reg line 2: HKEY_CURRENT_USER.*is not in a hive nobounce patches' 'Windows Registry Editor Version 5.00\n[HKEY_CURRENT_USER\\Software\\A]\n'
+bad_reg "no header" 'bad.reg line 1, column [0-9]+: the first line must be' '[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\n'
+bad_reg "unclosed string" 'bad.reg line 3, column [0-9]+: a string value must be one quoted string' 'Windows Registry Editor Version 5.00\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\n"a"="unclosed\n'
+bad_reg "bad hex" 'bad.reg line 3, column [0-9]+: hex data is bytes' 'Windows Registry Editor Version 5.00\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\n"a"=hex:zz\n'
+bad_reg "dword too long" 'bad.reg line 3, column [0-9]+: dword: takes one to eight hex digits' 'Windows Registry Editor Version 5.00\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\n"a"=dword:123456789\n'
+bad_reg "a value before any key" 'bad.reg line 2, column [0-9]+: a value before any \[KEY\]' 'Windows Registry Editor Version 5.00\n"a"="b"\n'
+bad_reg "HKEY_CURRENT_USER" 'bad.reg line 2, column [0-9]+: HKEY_CURRENT_USER.*is not in a hive nobounce patches' 'Windows Registry Editor Version 5.00\n[HKEY_CURRENT_USER\\Software\\A]\n'
 bad_reg "a whole hive deleted" 'would delete a whole hive' 'Windows Registry Editor Version 5.00\n[-HKEY_LOCAL_MACHINE\\SOFTWARE]\n'
 bad_reg "an unknown root" 'does not start with HKEY_LOCAL_MACHINE' 'Windows Registry Editor Version 5.00\n[HKEY_NOWHERE\\A]\n'
-bad_reg "a stray line" 'bad.reg line 3: expected \[KEY\]' 'Windows Registry Editor Version 5.00\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\nnonsense\n'
+bad_reg "a stray line" 'bad.reg line 3, column [0-9]+: expected \[KEY\]' 'Windows Registry Editor Version 5.00\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\nnonsense\n'
 printf '\377\376\000\330' >bad.reg
 nb 2 "bad patch, broken UTF-16: refused" fix --reg bad.reg vb
 has "bad patch, broken UTF-16: says so" err 'is neither UTF-16LE'
@@ -152,3 +154,28 @@ check "export -o: no file, and no temporary, after a failure" sh -c '! ls missin
 nb 2 "export of a key under HKEY_CURRENT_USER: a usage error" export ve 'HKCU\Software'
 nb 0 "export --json" export --json ve "$S2"
 jqok "export --json: the key and its text" '.command == "export" and .key == "HKCR\\Exchange.XExch50Sink" and (.reg | startswith("[HKEY_CLASSES_ROOT\\Exchange.XExch50Sink]"))' out
+jqok "export --json: a key with no CurrentControlSet has no note" '.notes == []' out
+nb 0 "export --json of CurrentControlSet" export --json ve "$S1"
+jqok "export: says which control set it read" '.notes | any(test("CurrentControlSet read as ControlSet001 \\(Select\\\\Current\\)"))' out
+
+# HKEY_USERS\.DEFAULT, HKLM\SAM and HKLM\SECURITY go to config\DEFAULT,
+# SAM and SECURITY; a patch for a hive the installation lacks is refused.
+fresh sbs2003 vd
+printf 'Windows Registry Editor Version 5.00\n\n[HKEY_USERS\\.DEFAULT\\Control Panel\\Desktop]\n"Wallpaper"="none.bmp"\n\n[HKLM\\SAM\\SAM\\Domains\\Account]\n"Probe"=dword:00000001\n' >users.reg
+treesum vd >vd.snap
+nb 3 "a patch for DEFAULT on an installation without one: refused" fix --json --reg users.reg vd
+has "a missing hive: named" err 'the patch changes the (DEFAULT|SAM) hive, and this installation has none'
+same_tree "a missing hive: nothing written" vd vd.snap
+printf '[\\Control Panel]\n@=""\n' >empty-default.reg
+"$MKHIVE" -o vd/WINDOWS/system32/config/DEFAULT --file-name '\SystemRoot\System32\Config\DEFAULT' empty-default.reg
+printf '[\\SAM]\n@=""\n' >empty-sam.reg
+"$MKHIVE" -o vd/WINDOWS/system32/config/SAM --file-name '\SystemRoot\System32\Config\SAM' empty-sam.reg
+cp vd/WINDOWS/system32/config/DEFAULT default.orig
+cp vd/WINDOWS/system32/config/SAM sam.orig
+nb 0 "HKU\\.DEFAULT and HKLM\\SAM: fix" fix --reg users.reg vd
+check "libregf: HKU\\.DEFAULT went to config\\DEFAULT" sh -c "'$TESTS/regf-keys' vd/WINDOWS/system32/config/DEFAULT '\\Control Panel\\Desktop' | grep -qF 'none.bmp'"
+check "libregf: HKLM\\SAM went to config\\SAM" sh -c "'$TESTS/regf-keys' vd/WINDOWS/system32/config/SAM '\\SAM\\Domains\\Account' | grep -qF \"\$(printf 'Probe\t4\t01000000')\""
+nb 0 "export of HKU\\.DEFAULT" export vd 'HKU\.DEFAULT\Control Panel\Desktop'
+check "export: HKEY_USERS\\.DEFAULT spelled out" grep -qxF '[HKEY_USERS\.DEFAULT\Control Panel\Desktop]' out
+nb 0 "HKU\\.DEFAULT and HKLM\\SAM: undo" undo vd
+check "undo: DEFAULT and SAM byte for byte" sh -c 'cmp -s vd/WINDOWS/system32/config/DEFAULT default.orig && cmp -s vd/WINDOWS/system32/config/SAM sam.orig'

@@ -18,24 +18,39 @@
 #include "fix/fixes.h"
 #include "lib/bytes.h"
 
-enum { IN_SYSTEM, IN_SOFTWARE };
+/* The hives a key may lie in (fixes.h's REGHIVE_*), and HKEY_CLASSES_ROOT,
+ * which is SOFTWARE's Classes key. */
+enum { IN_SYSTEM = REGHIVE_SYSTEM, IN_SOFTWARE = REGHIVE_SOFTWARE, IN_CLASSES = 16 };
 
-/* Which hive an operation is for, and its path there ("" for the root);
- * -1 for a key outside both, which fix_reg_validate refuses. */
+/* The hive an in-hive code is in. */
+static int hive_of(int w)
+{
+	return w == IN_CLASSES ? IN_SOFTWARE : w;
+}
+
+/* Which hive a key is for, and its path there ("" for the root); -1 for a
+ * key outside them, which fix_reg_validate refuses. */
 static int where_key(enum regroot root, const char *k, const char **path)
 {
+	static const struct {
+		enum regroot root;
+		const char *name;
+		int hive;
+	} map[] = {{REGROOT_HKLM, "SYSTEM", REGHIVE_SYSTEM},
+		   {REGROOT_HKLM, "SOFTWARE", REGHIVE_SOFTWARE},
+		   {REGROOT_HKLM, "SAM", REGHIVE_SAM},
+		   {REGROOT_HKLM, "SECURITY", REGHIVE_SECURITY},
+		   {REGROOT_HKU, ".DEFAULT", REGHIVE_DEFAULT}};
 	if (root == REGROOT_HKCR) {
 		*path = k;
-		return IN_SOFTWARE + 2; /* below Classes */
+		return IN_CLASSES;
 	}
-	if (root != REGROOT_HKLM)
-		return -1;
-	static const char *const hives[] = {"SYSTEM", "SOFTWARE"};
-	for (int i = 0; i < 2; i++) {
-		size_t n = strlen(hives[i]);
-		if (!strncasecmp(k, hives[i], n) && (k[n] == '\\' || !k[n])) {
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
+		size_t n = strlen(map[i].name);
+		if (root == map[i].root && !strncasecmp(k, map[i].name, n) &&
+		    (k[n] == '\\' || !k[n])) {
 			*path = k[n] ? k + n + 1 : "";
-			return i;
+			return map[i].hive;
 		}
 	}
 	return -1;
@@ -53,17 +68,19 @@ int fix_reg_validate(const struct regpatch *rp, struct err *e)
 		const char *path;
 		int w = where(op, &path);
 		if (w == -1)
+			return fail(e, "bad-reg",
+				    "%s line %u, column 1: %s\\%s is not in a hive nobounce "
+				    "patches: give keys "
+				    "under HKEY_LOCAL_MACHINE\\SYSTEM, SOFTWARE, SAM or SECURITY, "
+				    "HKEY_USERS\\.DEFAULT or HKEY_CLASSES_ROOT (a user's own hive, "
+				    "HKEY_CURRENT_USER, is not patched yet). Nothing was changed",
+				    rp->file, op->line, regroot_name(op->root), op->key);
+		if (op->kind == REGOP_DELETE_KEY && w != IN_CLASSES && !*path)
 			return fail(
 			    e, "bad-reg",
-			    "%s line %u: %s\\%s is not in a hive nobounce patches: give keys "
-			    "under HKEY_LOCAL_MACHINE\\SYSTEM, HKEY_LOCAL_MACHINE\\SOFTWARE "
-			    "or HKEY_CLASSES_ROOT. Nothing was changed",
+			    "%s line %u, column 1: [-%s\\%s] would delete a whole hive; nobounce "
+			    "deletes keys inside one. Nothing was changed",
 			    rp->file, op->line, regroot_name(op->root), op->key);
-		if (op->kind == REGOP_DELETE_KEY && w < 2 && !*path)
-			return fail(e, "bad-reg",
-				    "%s line %u: [-%s\\%s] would delete a whole hive; nobounce "
-				    "deletes keys inside one. Nothing was changed",
-				    rp->file, op->line, regroot_name(op->root), op->key);
 	}
 	return 0;
 }
@@ -71,7 +88,7 @@ int fix_reg_validate(const struct regpatch *rp, struct err *e)
 /* The path in the hive: CurrentControlSet resolved, Classes prefixed. */
 static char *hive_path(int w, const char *path, unsigned ccs)
 {
-	if (w == IN_SOFTWARE + 2)
+	if (w == IN_CLASSES)
 		return *path ? xasprintf("Classes\\%s", path) : xstrdup("Classes");
 	static const char cur[] = "CurrentControlSet";
 	size_t n = strlen(cur);
@@ -173,6 +190,22 @@ static void state_of(struct hive *hv, const char *path, uint8_t out[32])
 
 /* ---- the operations ---- */
 
+/* path with each key that exists spelt as the hive stores it (Windows'
+ * names keep their case; a patch may spell them otherwise). */
+static char *stored(struct hive *hv, const char *path)
+{
+	hive_node_h n = hivex_root(hv->h);
+	CLEANUP_FREE char *copy = xstrdup(path);
+	char *out = xstrdup(""), *save = NULL;
+	for (char *c = strtok_r(copy, "\\", &save); c; c = strtok_r(NULL, "\\", &save)) {
+		hive_node_h k = n ? hivex_node_get_child(hv->h, n, c) : 0;
+		CLEANUP_FREE char *name = k ? hivex_node_name(hv->h, k) : NULL;
+		str_add(&out, "\\", "%s", name ? name : c);
+		n = k;
+	}
+	return out;
+}
+
 static hive_node_h ensure_key(struct hive *hv, const char *path, struct changes *ch, struct err *e)
 {
 	hive_node_h n = hivex_root(hv->h);
@@ -190,7 +223,7 @@ static hive_node_h ensure_key(struct hive *hv, const char *path, struct changes 
 				     strerror(errno));
 				return 0;
 			}
-			changes_add(ch, "create-key", xstrdup(sofar), NULL, NULL, NULL);
+			changes_add(ch, "create-key", stored(hv, sofar), NULL, NULL, NULL);
 		}
 		n = k;
 	}
@@ -202,10 +235,13 @@ static int delete_key(struct hive *hv, const char *path, struct changes *ch, str
 	hive_node_h n = hive_node(hv, 0, path);
 	if (!n)
 		return 0;
-	if (hivex_node_delete_child(hv->h, n) == -1)
+	char *stored_before = stored(hv, path);
+	if (hivex_node_delete_child(hv->h, n) == -1) {
+		free(stored_before);
 		return fail(e, "internal", "%s: deleting %s failed: %s", hv->path, path,
 			    strerror(errno));
-	changes_add(ch, "delete-key", xstrdup(path), NULL, NULL, NULL);
+	}
+	changes_add(ch, "delete-key", stored_before, NULL, NULL, NULL);
 	return 0;
 }
 
@@ -232,7 +268,7 @@ static int set_value(struct hive *hv, const char *path, const struct regop *op, 
 		return fail(e, "internal", "%s: setting %s\\%s failed: %s", hv->path, path,
 			    *op->name ? op->name : "(default)", strerror(errno));
 	}
-	changes_add(ch, "set-value", xstrdup(path), xstrdup(*op->name ? op->name : "(default)"),
+	changes_add(ch, "set-value", stored(hv, path), xstrdup(*op->name ? op->name : "(default)"),
 		    old, hive_data_repr(op->type, op->data, op->len));
 	return 0;
 }
@@ -273,7 +309,7 @@ static int delete_value(struct hive *hv, const char *path, const struct regop *o
 	free(keep);
 	free(vals);
 	if (r == 0)
-		changes_add(ch, "delete-value", xstrdup(path),
+		changes_add(ch, "delete-value", stored(hv, path),
 			    xstrdup(*op->name ? op->name : "(default)"), xstrdup(old), NULL);
 	return r;
 }
@@ -293,15 +329,29 @@ static unsigned current_set(struct hive *hv)
 	return n >= 1 && n <= 999 ? n : 0;
 }
 
+static int is_ccs(const char *path)
+{
+	return !strncasecmp(path, "CurrentControlSet", 17) && (path[17] == '\\' || !path[17]);
+}
+
 static int plan(struct hive *hv, int hive, struct fixctx *cx, struct changes *out, struct err *e)
 {
-	unsigned ccs = hive == IN_SYSTEM ? current_set(hv) : 0;
+	/* CurrentControlSet: every control set Select names, as the XEXCH50
+	 * fix writes SuppressExternal into each */
+	unsigned sets[3];
+	size_t nsets = 0;
+	struct err why = {0};
+	if (hive == IN_SYSTEM && fix_control_sets(hv, sets, &nsets, &why) == -1)
+		nsets = 0;
+	err_clear(&why);
 	/* the operations for this hive, in order, with their paths here */
 	size_t n = 0;
 	for (size_t p = 0; p < cx->npatches; p++)
 		n += cx->patches[p].n;
+	n *= 3; /* at most three control sets each */
 	const struct regop **ops = xcalloc(n + 1, sizeof *ops);
 	char **paths = xcalloc(n + 1, sizeof *paths);
+	int said = 0;
 	size_t k = 0;
 	int r = 0;
 	for (size_t p = 0; p < cx->npatches && r == 0; p++)
@@ -309,18 +359,37 @@ static int plan(struct hive *hv, int hive, struct fixctx *cx, struct changes *ou
 			const struct regop *op = &cx->patches[p].v[i];
 			const char *path;
 			int w = where(op, &path);
-			if ((w == IN_SOFTWARE + 2 ? IN_SOFTWARE : w) != hive)
+			if (hive_of(w) != hive)
 				continue;
-			if (hive == IN_SYSTEM && !ccs &&
-			    !strncasecmp(path, "CurrentControlSet", 17) &&
-			    (path[17] == '\\' || !path[17]))
+			if (hive == IN_SYSTEM && is_ccs(path) && !nsets) {
 				r = fail(e, "unsure",
 					 "%s line %u: names CurrentControlSet, but %s has no "
 					 "Select\\Current to say which control set that is; give "
 					 "ControlSet00N instead",
 					 cx->patches[p].file, op->line, hv->path);
+				continue;
+			}
+			if (hive == IN_SYSTEM && is_ccs(path)) {
+				for (size_t s = 0; s < nsets; s++) {
+					ops[k] = op;
+					paths[k++] = hive_path(w, path, sets[s]);
+				}
+				if (!said++ && nsets > 1) {
+					char *list = NULL;
+					for (size_t s = 0; s < nsets; s++)
+						str_add(&list, ", ", "ControlSet%03u", sets[s]);
+					strlist_add(
+					    &cx->notes,
+					    xasprintf("CurrentControlSet is each control set "
+						      "Select names (%s): the patch went to "
+						      "each",
+						      list));
+					free(list);
+				}
+				continue;
+			}
 			ops[k] = op;
-			paths[k++] = hive_path(w, path, ccs);
+			paths[k++] = hive_path(w, path, 0);
 		}
 	uint8_t(*before)[32] = xcalloc(k + 1, 32);
 	for (size_t i = 0; i < k && r == 0; i++)
@@ -369,24 +438,24 @@ static int plan(struct hive *hv, int hive, struct fixctx *cx, struct changes *ou
 	return r;
 }
 
-int fix_reg_plan_system(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e)
-{
-	return plan(hv, IN_SYSTEM, cx, out, e);
-}
+#define PLAN_FOR(name, id)                                                                         \
+	int fix_reg_plan_##name(struct hive *hv, struct fixctx *cx, struct changes *out,           \
+				struct err *e)                                                     \
+	{                                                                                          \
+		return plan(hv, id, cx, out, e);                                                   \
+	}
+PLAN_FOR(system, REGHIVE_SYSTEM)
+PLAN_FOR(software, REGHIVE_SOFTWARE)
+PLAN_FOR(sam, REGHIVE_SAM)
+PLAN_FOR(security, REGHIVE_SECURITY)
+PLAN_FOR(default, REGHIVE_DEFAULT)
 
-int fix_reg_plan_software(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e)
-{
-	return plan(hv, IN_SOFTWARE, cx, out, e);
-}
-
-int fix_reg_touches(const struct regpatch *rp, size_t n, int software)
+int fix_reg_touches(const struct regpatch *rp, size_t n, int hive)
 {
 	for (size_t p = 0; p < n; p++)
 		for (size_t i = 0; i < rp[p].n; i++) {
 			const char *path;
-			int w = where(&rp[p].v[i], &path);
-			if ((w == IN_SOFTWARE + 2 ? IN_SOFTWARE : w) ==
-			    (software ? IN_SOFTWARE : IN_SYSTEM))
+			if (hive_of(where(&rp[p].v[i], &path)) == hive)
 				return 1;
 		}
 	return 0;
@@ -499,8 +568,8 @@ int fix_reg_export_key(const char *key, struct err *e)
 	if (regfile_root(key, &root, &rest) == -1 || where_key(root, rest, &path) == -1)
 		return fail(e, "bad-reg",
 			    "%s: not a key nobounce reads: give one under "
-			    "HKEY_LOCAL_MACHINE\\SYSTEM, HKEY_LOCAL_MACHINE\\SOFTWARE or "
-			    "HKEY_CLASSES_ROOT (or HKLM, HKCR)",
+			    "HKEY_LOCAL_MACHINE\\SYSTEM, SOFTWARE, SAM or SECURITY, "
+			    "HKEY_USERS\\.DEFAULT or HKEY_CLASSES_ROOT (or HKLM, HKU, HKCR)",
 			    key);
 	return 0;
 }
@@ -515,9 +584,14 @@ static int export(struct hive *hv, int hive, struct fixctx *cx, struct err *e)
 		if (regfile_root(cx->export_keys[i], &root, &rest) == -1)
 			continue;
 		int w = where_key(root, rest, &path);
-		if ((w == IN_SOFTWARE + 2 ? IN_SOFTWARE : w) != hive)
+		if (hive_of(w) != hive)
 			continue;
 		CLEANUP_FREE char *hp = hive_path(w, path, ccs);
+		if (w == IN_SYSTEM && is_ccs(path))
+			strlist_add(&cx->notes,
+				    xasprintf("%s: CurrentControlSet read as ControlSet%03u "
+					      "(Select\\Current)",
+					      cx->export_keys[i], ccs));
 		hive_node_h node = hive_node(hv, 0, hp);
 		if (!node)
 			continue;
@@ -537,14 +611,15 @@ static int export(struct hive *hv, int hive, struct fixctx *cx, struct err *e)
 	return 0;
 }
 
-int fix_reg_export_system(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e)
-{
-	(void)out;
-	return export(hv, IN_SYSTEM, cx, e);
-}
-
-int fix_reg_export_software(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e)
-{
-	(void)out;
-	return export(hv, IN_SOFTWARE, cx, e);
-}
+#define EXPORT_FOR(name, id)                                                                       \
+	int fix_reg_export_##name(struct hive *hv, struct fixctx *cx, struct changes *out,         \
+				  struct err *e)                                                   \
+	{                                                                                          \
+		(void)out;                                                                         \
+		return export(hv, id, cx, e);                                                      \
+	}
+EXPORT_FOR(system, REGHIVE_SYSTEM)
+EXPORT_FOR(software, REGHIVE_SOFTWARE)
+EXPORT_FOR(sam, REGHIVE_SAM)
+EXPORT_FOR(security, REGHIVE_SECURITY)
+EXPORT_FOR(default, REGHIVE_DEFAULT)

@@ -14,8 +14,7 @@
 
 static const char *const select_values[] = {"Current", "Default", "LastKnownGood"};
 
-/* The control set numbers Select names, each once, in the order above. */
-static int control_sets(struct hive *hv, unsigned sets[3], size_t *n, struct err *e)
+int fix_control_sets(struct hive *hv, unsigned sets[3], size_t *n, struct err *e)
 {
 	hive_node_h sel = hive_node(hv, 0, "Select");
 	if (!sel)
@@ -54,7 +53,7 @@ int fix_system_plan(struct hive *hv, struct fixctx *cx, struct changes *out, str
 {
 	unsigned sets[3];
 	size_t nsets = 0;
-	if (control_sets(hv, sets, &nsets, e) == -1)
+	if (fix_control_sets(hv, sets, &nsets, e) == -1)
 		return -1;
 	for (size_t i = 0; i < nsets; i++) {
 		char csname[16];

@@ -53,12 +53,18 @@ const size_t fix_count = ARRAY_SIZE(fix_list);
 const struct fixdef reg_fix_list[] = {
     {"registry patch", system_file, fix_reg_plan_system, NULL, 0, NULL, 1},
     {"registry patch", software_file, fix_reg_plan_software, NULL, 0, NULL, 1},
+    {"registry patch", sam_file, fix_reg_plan_sam, NULL, 0, NULL, 1},
+    {"registry patch", security_file, fix_reg_plan_security, NULL, 0, NULL, 1},
+    {"registry patch", default_file, fix_reg_plan_default, NULL, 0, NULL, 1},
 };
 const size_t reg_fix_count = ARRAY_SIZE(reg_fix_list);
 
 const struct fixdef export_fix_list[] = {
     {"export", system_file, fix_reg_export_system, NULL, 0, NULL, 0},
     {"export", software_file, fix_reg_export_software, NULL, 0, NULL, 0},
+    {"export", sam_file, fix_reg_export_sam, NULL, 0, NULL, 0},
+    {"export", security_file, fix_reg_export_security, NULL, 0, NULL, 0},
+    {"export", default_file, fix_reg_export_default, NULL, 0, NULL, 0},
 };
 const size_t export_fix_count = ARRAY_SIZE(export_fix_list);
 

@@ -84,18 +84,30 @@ int fix_metabase_plan(const char *path, const struct buf *in, const struct fixct
 
 /* A fix: which file of an installation it edits, and its planner (one of
  * plan_hive and plan_bytes). */
-/* .reg patches (fix_reg.c): every key must lie in SYSTEM or SOFTWARE
- * (HKLM\SYSTEM, HKLM\SOFTWARE, HKCR), or bad-reg. */
+/* The control set numbers SYSTEM's Select names (Current, Default,
+ * LastKnownGood), each once, in that order. */
+int fix_control_sets(struct hive *hv, unsigned sets[3], size_t *n, struct err *e);
+
+/* .reg patches and export (fix_reg.c).  The hives a key may lie in:
+ * HKLM\SYSTEM, SOFTWARE (with HKEY_CLASSES_ROOT its Classes), SAM and
+ * SECURITY, HKU\.DEFAULT. */
+enum { REGHIVE_SYSTEM, REGHIVE_SOFTWARE, REGHIVE_SAM, REGHIVE_SECURITY, REGHIVE_DEFAULT };
+/* Every key of a patch lies in one of those hives, or bad-reg. */
 int fix_reg_validate(const struct regpatch *rp, struct err *e);
-int fix_reg_plan_system(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e);
-int fix_reg_plan_software(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e);
-/* export: a key nobounce can read, or bad-reg; each hive's keys exported
- * into cx->exported. */
+/* A key export can read, or bad-reg. */
 int fix_reg_export_key(const char *key, struct err *e);
-int fix_reg_export_system(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e);
-int fix_reg_export_software(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e);
-/* Whether the patches change SOFTWARE (software set) or SYSTEM. */
-int fix_reg_touches(const struct regpatch *rp, size_t n, int software);
+#define FIX_REG_DECL(name)                                                                         \
+	int fix_reg_plan_##name(struct hive *hv, struct fixctx *cx, struct changes *out,           \
+				struct err *e);                                                    \
+	int fix_reg_export_##name(struct hive *hv, struct fixctx *cx, struct changes *out,         \
+				  struct err *e);
+FIX_REG_DECL(system)
+FIX_REG_DECL(software)
+FIX_REG_DECL(sam)
+FIX_REG_DECL(security)
+FIX_REG_DECL(default)
+/* Whether the patches change the hive REGHIVE_*. */
+int fix_reg_touches(const struct regpatch *rp, size_t n, int hive);
 
 struct fixdef {
 	const char *name; /* for messages: "SuppressExternal" */

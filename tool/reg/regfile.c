@@ -99,7 +99,7 @@ struct parser {
 	int have_key; /* a [KEY] line came */
 	enum regroot root;
 	char *key;
-	unsigned line;
+	unsigned line, col; /* where the line (and what is wrong in it) starts */
 	struct err *e;
 };
 
@@ -108,8 +108,8 @@ static int bad(struct parser *ps, const char *what, const char *text)
 	CLEANUP_FREE char *shown = esc(text);
 	if (strlen(shown) > 60)
 		strcpy(shown + 57, "...");
-	return fail(ps->e, "bad-reg", "%s line %u: %s (%s). Nothing was changed", ps->file,
-		    ps->line, what, shown);
+	return fail(ps->e, "bad-reg", "%s line %u, column %u: %s (%s). Nothing was changed",
+		    ps->file, ps->line, ps->col ? ps->col : 1, what, shown);
 }
 
 static void add(struct parser *ps, enum regop_kind kind, char *name, uint32_t type, uint8_t *data,
@@ -251,6 +251,7 @@ static int value_line(struct parser *ps, char *s)
 	p++;
 	while (*p == ' ' || *p == '\t')
 		p++;
+	ps->col = (unsigned)(p - s) + 1; /* the data's */
 	if (!ps->have_key) {
 		free(name);
 		return bad(ps, "a value before any [KEY] line, or after a [-KEY] line", s);
@@ -392,6 +393,7 @@ int regfile_parse(const char *file, const uint8_t *p, size_t len, struct regpatc
 		}
 		unsigned at = ps.line;
 		ps.line = first;
+		ps.col = 1;
 		if (!header) {
 			if (!STREQ(joined, "Windows Registry Editor Version 5.00") &&
 			    !STREQ(joined, "REGEDIT4"))

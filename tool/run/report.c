@@ -198,6 +198,8 @@ static void report_export(const struct report_opts *ro, const struct place *pl,
 		}
 		return;
 	}
+	for (size_t i = 0; i < o->notes.n; i++) /* not in the .reg */
+		eline(stderr, "nobounce: %s: %s", pl->target, o->notes.v[i]);
 	char *text = xstrdup("Windows Registry Editor Version 5.00\n\n");
 	for (size_t i = 0; i < o->nexported; i++)
 		str_add(&text, "", "%s", o->exported[i]);

@@ -143,12 +143,15 @@ int run_install(struct vol *v, struct install *in, enum command cmd, const struc
 				 "written: run 'nobounce fix' or 'nobounce undo' first");
 		goto out;
 	}
-	if (r == 0 && ro->npatches && !in->software &&
-	    fix_reg_touches(ro->patches, ro->npatches, 1))
-		r = fail(
-		    &o->err, "not-applicable",
-		    "the patch changes HKEY_LOCAL_MACHINE\\SOFTWARE, and this installation has "
-		    "no SOFTWARE hive; nothing was written");
+	static const char *const hive_names[] = {"SYSTEM", "SOFTWARE", "SAM", "SECURITY",
+						 "DEFAULT"};
+	const char *hive_files[] = {in->system, in->software, in->sam, in->security, in->deflt};
+	for (int h = 0; r == 0 && ro->npatches && h < 5; h++)
+		if (!hive_files[h] && fix_reg_touches(ro->patches, ro->npatches, h))
+			r = fail(&o->err, "not-applicable",
+				 "the patch changes the %s hive, and this installation has none "
+				 "(%s/system32/config/%s); nothing was written",
+				 hive_names[h], in->sysroot, hive_names[h]);
 	if (r == 0) {
 		journal_classes(&js, &base);
 		base.patches = ro->patches;
