@@ -78,7 +78,7 @@ done
 # disk said (libntfs-3g itself sees only EIO), without -v.  Before the first
 # write nothing is written; after it (the read-back fails), the next undo
 # puts every file back.
-for n in 0 5 200 600; do
+for n in 0 5 100 200 300 600; do
 	rm -rf "$NOBOUNCE_STATE_DIR"
 	cp --sparse=always pristine.img r.img
 	NOBOUNCE_EIO_READS_AFTER=$n "$F" fix --json r.img >out 2>err

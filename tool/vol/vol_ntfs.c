@@ -859,6 +859,14 @@ static int op_end(struct ntvol *nt, int r, const char *path, struct err *e)
 		     "Windows, then run nobounce again",
 		     path && *path ? path : "/", (unsigned long long)nt->budget,
 		     low ? low : "the read was stopped");
+	} else if (r == -1 && nt->dev_err && e->msg &&
+		   (STREQ(e->kind, "damaged-volume") || STREQ(e->kind, "unreadable-image"))) {
+		/* the disk failed, not NTFS: no chkdsk can mend that */
+		err_clear(e);
+		fail(e, "io",
+		     "%s: reading it failed: %s. Check the disk (or the image and what serves "
+		     "it), then run nobounce again",
+		     path && *path ? path : "/", nt->dev_err);
 	} else if (r == -1 && nt->dev_err && e->msg && !strstr(e->msg, nt->dev_err)) {
 		/* libntfs-3g says only EIO: what the disk said is kept */
 		CLEANUP_FREE char *low = xstrdup(e->msg);
