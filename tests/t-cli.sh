@@ -105,7 +105,7 @@ for c in check fix undo commit recover; do
 done
 check "recover's options are not fix's" sh -c '! grep -qx -- --backup recover.long && grep -qx -- --output recover.long'
 # the completion asks the binary: simulated with bash-completion's two
-# helpers stubbed, it offers exactly what fix --long-options says
+# helpers replaced by plain ones, it offers exactly what fix --long-options says
 if command -v bash >/dev/null; then
 	cat >comp.sh <<'EOS'
 _init_completion() { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
