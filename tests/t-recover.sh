@@ -193,3 +193,14 @@ ntfscat rtp.img "$SYS" >rtsys.hiv
 check "recover TARGET on an image: ntfscat reads a clean SYSTEM" \
 	test "$(od -A n -t u4 -j 4 -N 4 rtsys.hiv)" = "$(od -A n -t u4 -j 8 -N 4 rtsys.hiv)"
 nb 2 "recover -o with a TARGET: a usage error" recover rt -o x.hiv
+
+# config's other hives are looked at only by the runs that use them: a link
+# named SAM does not stop the XEXCH50 fix, and recover TARGET refuses it
+fresh sbs2003 ls
+printf 'not a hive\n' >outside.txt
+ln -s "$PWD/outside.txt" ls/WINDOWS/system32/config/SAM
+nb 0 "a link named SAM: the XEXCH50 fix is made" fix -q ls
+nb 3 "a link named SAM: recover TARGET refuses it" recover --json ls
+jqok "a link named SAM: refused as an unsafe path" '.error.kind == "unsafe-path"' out
+nb 0 "a link named SAM: undo of the fix" undo -q ls
+check "a link named SAM: the file it points to is untouched" test "$(cat outside.txt)" = "not a hive"

@@ -36,6 +36,15 @@ static int find_file(struct vol *v, const char *sysroot, const char *rel, char *
 	return r;
 }
 
+int install_find_hives(struct vol *v, struct install *in, struct err *e)
+{
+	if (find_file(v, in->sysroot, "system32/config/SAM", &in->sam, e) == -1 ||
+	    find_file(v, in->sysroot, "system32/config/SECURITY", &in->security, e) == -1 ||
+	    find_file(v, in->sysroot, "system32/config/DEFAULT", &in->deflt, e) == -1)
+		return -1;
+	return 0;
+}
+
 int install_find(struct vol *v, struct install **out, size_t *n, struct err *e)
 {
 	struct strlist top = {0};
@@ -56,9 +65,6 @@ int install_find(struct vol *v, struct install **out, size_t *n, struct err *e)
 		int found = find_file(v, top.v[i], "system32/config/SYSTEM", &in.system, e);
 		if (found == 1 &&
 		    (find_file(v, top.v[i], "system32/config/SOFTWARE", &in.software, e) == -1 ||
-		     find_file(v, top.v[i], "system32/config/SAM", &in.sam, e) == -1 ||
-		     find_file(v, top.v[i], "system32/config/SECURITY", &in.security, e) == -1 ||
-		     find_file(v, top.v[i], "system32/config/DEFAULT", &in.deflt, e) == -1 ||
 		     find_file(v, top.v[i], "system32/inetsrv/MetaBase.xml", &in.metabase, e) ==
 			 -1 ||
 		     (!in.metabase && find_file(v, top.v[i], "system32/inetsrv/MetaBase.bin",

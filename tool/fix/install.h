@@ -23,6 +23,10 @@ struct install {
 /* Every directory at the volume root named WINDOWS or WINNT (any letter case)
  * that holds system32/config/SYSTEM.  Sets *n to 0 when there is none. */
 int install_find(struct vol *v, struct install **out, size_t *n, struct err *e);
+/* Finds the other hives of config (SAM, SECURITY, DEFAULT), for the runs
+ * that use them (--reg, export, recover TARGET); the XEXCH50 fix never
+ * looks at them. */
+int install_find_hives(struct vol *v, struct install *in, struct err *e);
 /* Fills the product fields from an opened SOFTWARE hive. */
 void install_describe(struct install *in, struct hive *software);
 void install_free(struct install *in, size_t n);

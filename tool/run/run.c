@@ -122,6 +122,19 @@ int run_install(struct vol *v, struct install *in, enum command cmd, const struc
 		r = fail(&o->err, vol_refusal_kind(v), "%s; nothing was written", vol_refusal(v));
 		goto out;
 	}
+	/* SAM, SECURITY and DEFAULT: a run that uses them needs them sound;
+	 * for any other, one that cannot be looked up is left out (a journal
+	 * naming it is then not trusted) */
+	if (install_find_hives(v, in, &o->err) == -1) {
+		if (ro->npatches || cmd == CMD_EXPORT || cmd == CMD_RECOVER) {
+			r = -1;
+			goto out;
+		}
+		note("%s: %s; left out", vol_name(v), o->err.msg);
+		err_clear(&o->err);
+		free(in->sam), free(in->security), free(in->deflt);
+		in->sam = in->security = in->deflt = NULL;
+	}
 	r = journal_find(v, in, &js, &o->err);
 	if (r == 0 && (cmd == CMD_UNDO || cmd == CMD_COMMIT)) {
 		plan_describe(v, in);
