@@ -12,10 +12,11 @@ for name in metabase hive probe hivelog ntindex undolog mftrec journal imgfmt re
 	fi
 done
 # the fixtures as inputs: hives, metabases, a disk image's first 64 KiB
-set -- $(find "$FIXTURES" -type f -size -100k ! -name '*.xml')
-check "hive: the $# small fixture files run clean" "$B/replay-hive" "$@"
-set -- "$HIVES"/metabase/*.xml $(find "$FIXTURES" -name 'MetaBase.xml')
-check "metabase: the $# fixture metabases run clean" "$B/replay-metabase" "$@"
+# (names may hold spaces: "Documents and Settings")
+find "$FIXTURES" -type f -size -100k ! -name '*.xml' -print0 >small.lst
+check "hive: the $(tr -cd '\0' <small.lst | wc -c) small fixture files run clean" xargs -0 "$B/replay-hive" <small.lst
+find "$HIVES/metabase" "$FIXTURES" -name '*.xml' \( -path "$HIVES/*" -o -name MetaBase.xml \) -print0 >mb.lst
+check "metabase: the $(tr -cd '\0' <mb.lst | wc -c) fixture metabases run clean" xargs -0 "$B/replay-metabase" <mb.lst
 "$HIVES/mkimage" "$B/ntfsput" d.img mbr "$FIXTURES/nowindows"
 head -c 65536 d.img >head.img
 check "probe: an sfdisk table runs clean" "$B/replay-probe" head.img

@@ -93,7 +93,8 @@ bad_reg "unclosed string" 'bad.reg line 3, column [0-9]+: a string value must be
 bad_reg "bad hex" 'bad.reg line 3, column [0-9]+: hex data is bytes' 'Windows Registry Editor Version 5.00\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\n"a"=hex:zz\n'
 bad_reg "dword too long" 'bad.reg line 3, column [0-9]+: dword: takes one to eight hex digits' 'Windows Registry Editor Version 5.00\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\n"a"=dword:123456789\n'
 bad_reg "a value before any key" 'bad.reg line 2, column [0-9]+: a value before any \[KEY\]' 'Windows Registry Editor Version 5.00\n"a"="b"\n'
-bad_reg "HKEY_CURRENT_USER" 'bad.reg line 2, column [0-9]+: HKEY_CURRENT_USER.*is not in a hive nobounce patches' 'Windows Registry Editor Version 5.00\n[HKEY_CURRENT_USER\\Software\\A]\n'
+bad_reg "HKEY_USERS\\ and not a SID" 'bad.reg line 2, column [0-9]+: HKEY_USERS\\Someone\\Software\\A is not in a hive nobounce patches' 'Windows Registry Editor Version 5.00\n[HKEY_USERS\\Someone\\Software\\A]\n'
+bad_reg "HKEY_CURRENT_CONFIG" 'bad.reg line 2, column [0-9]+: HKEY_CURRENT_CONFIG.*is not in a hive nobounce patches' 'Windows Registry Editor Version 5.00\n[HKEY_CURRENT_CONFIG\\Software\\A]\n'
 bad_reg "a whole hive deleted" 'would delete a whole hive' 'Windows Registry Editor Version 5.00\n[-HKEY_LOCAL_MACHINE\\SOFTWARE]\n'
 bad_reg "an unknown root" 'does not start with HKEY_LOCAL_MACHINE' 'Windows Registry Editor Version 5.00\n[HKEY_NOWHERE\\A]\n'
 bad_reg "a stray line" 'bad.reg line 3, column [0-9]+: expected \[KEY\]' 'Windows Registry Editor Version 5.00\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\nnonsense\n'
@@ -151,7 +152,7 @@ check "export -o: the file holds what stdout would" cmp -s o.reg exported.reg
 nb 3 "export of a key that is not there" export -o missing.reg ve "$S1" 'HKLM\SOFTWARE\NoSuchVendor'
 has "export: names the missing key" err 'HKLM\\SOFTWARE\\NoSuchVendor: no such key'
 check "export -o: no file, and no temporary, after a failure" sh -c '! ls missing.reg* >/dev/null 2>&1'
-nb 2 "export of a key under HKEY_CURRENT_USER: a usage error" export ve 'HKCU\Software'
+nb 2 "export of a key under HKEY_USERS that is no SID: a usage error" export ve 'HKU\Someone\Software'
 nb 0 "export --json" export --json ve "$S2"
 jqok "export --json: the key and its text" '.command == "export" and .key == "HKCR\\Exchange.XExch50Sink" and (.reg | startswith("[HKEY_CLASSES_ROOT\\Exchange.XExch50Sink]"))' out
 jqok "export --json: a key with no CurrentControlSet has no note" '.notes == []' out

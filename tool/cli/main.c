@@ -45,6 +45,7 @@ enum {
 	O_FORCE,
 	O_REG,
 	O_UTF16,
+	O_USER,
 	O_LONG_OPTIONS,
 	O_SHORT_OPTIONS
 };
@@ -52,6 +53,8 @@ static const struct optdef optdefs[] = {
     {"json", O_JSON, 0, NULL, "", "one JSON object a line on stdout, per installation"},
     {"reg", O_REG, 1, "PATCH", "check fix",
      "merge PATCH.reg (as regedit) instead of the XEXCH50 fix"},
+    {"user", O_USER, 1, "NAME", "check fix export",
+     "HKEY_CURRENT_USER is NAME's hive (a profile's folder or SID)"},
     {"force", O_FORCE, 0, NULL, "undo", "undo files changed since the fix too (--backup copies)"},
     {"format", O_FORMAT, 1, "FMT", "check fix undo commit export",
      "auto raw qcow2 vmdk vpc (VHD) vhdx vdi"},
@@ -87,8 +90,9 @@ static void usage(FILE *f)
 	      "       nobounce fix   [OPTIONS] [--backup] [--backup-dir DIR] TARGET...\n"
 	      "       nobounce undo  [OPTIONS] [--force] [--backup-dir DIR] TARGET...\n"
 	      "       nobounce commit [OPTIONS] TARGET...\n"
-	      "       nobounce check|fix [OPTIONS] --reg PATCH.reg [--reg ...] TARGET...\n"
-	      "       nobounce export [--json] [--utf16] [-o OUT] TARGET KEY...\n"
+	      "       nobounce check|fix [OPTIONS] --reg PATCH.reg [--reg ...] [--user NAME]\n"
+	      "                      TARGET...\n"
+	      "       nobounce export [--json] [--utf16] [--user NAME] [-o OUT] TARGET KEY...\n"
 	      "       nobounce recover [--json] TARGET...   (every dirty hive, in place)\n"
 	      "       nobounce recover [--json] HIVE [-o OUT]\n"
 	      "  OPTIONS: [-v|-q] [--json] [--format FMT] [-j N] [--from FILE] [--timeout SECS]\n"
@@ -113,7 +117,8 @@ static void usage(FILE *f)
 	      "  export    print keys as regedit exports them; --reg merges them back\n"
 	      "  recover   replay a dirty hive's transaction logs (HIVE.LOG, .LOG1,\n"
 	      "            .LOG2 beside it) into OUT, or say what they would recover;\n"
-	      "            given a TARGET, replay every dirty hive of it in place\n"
+	      "            given a TARGET, replay every dirty hive of it (config's and\n"
+	      "            the profiles') in place\n"
 	      "\n",
 	      f);
 	for (size_t i = 0; i < ARRAY_SIZE(optdefs); i++) {
@@ -532,6 +537,11 @@ int main(int argc, char **argv)
 		case O_UTF16:
 			op.ro.utf16 = 1;
 			break;
+		case O_USER:
+			if (!*optarg)
+				return usage_error("--user takes a profile's folder name or SID");
+			op.user = optarg;
+			break;
 		case O_REG:
 			if (read_patch(optarg, &op) == -1)
 				return EXIT_USAGE;
@@ -588,6 +598,8 @@ int main(int argc, char **argv)
 	if (op.npatches && op.cmd != CMD_CHECK && op.cmd != CMD_FIX)
 		return usage_error("--reg goes with check or fix ('undo' undoes the newest run, "
 				   "whichever it was)");
+	if (op.user && !op.npatches)
+		return usage_error("--user goes with --reg PATCH (check, fix) or export");
 	if (op.backup_dir && op.cmd == CMD_CHECK)
 		return usage_error("--backup-dir goes with fix, undo or commit");
 	if (verbose && op.ro.quiet)

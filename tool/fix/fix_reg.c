@@ -10,6 +10,7 @@
  * the changes kept are those of the keys whose whole subtree ends
  * different, so a patch merged twice changes nothing the second time, and
  * re-planning the new hive finds nothing left (the verification). */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,9 +29,51 @@ static int hive_of(int w)
 	return w == IN_CLASSES ? IN_SOFTWARE : w;
 }
 
-/* Which hive a key is for, and its path there ("" for the root); -1 for a
- * key outside them, which fix_reg_validate refuses. */
-static int where_key(enum regroot root, const char *k, const char **path)
+/* Where a key lies: its hive (-1 for a key outside them, which
+ * fix_reg_validate refuses), its path there ("" for the root), and for a
+ * user's hive, whose: the SID of HKEY_USERS\<SID> (sidlen 0: the --user
+ * profile, HKEY_CURRENT_USER). */
+struct place {
+	int hive;
+	const char *path;
+	const char *sid;
+	size_t sidlen;
+};
+
+/* S-1-5-21-...: S-1- then numbers joined by dashes. */
+static int is_sid(const char *s, size_t n)
+{
+	if (n < 5 || strncasecmp(s, "S-1-", 4))
+		return 0;
+	for (size_t i = 4; i < n; i++)
+		if (!isdigit((unsigned char)s[i]) &&
+		    !(s[i] == '-' && isdigit((unsigned char)s[i - 1]) && i + 1 < n))
+			return 0;
+	return 1;
+}
+
+/* Whether path is prefix or lies below it: then *rest is what follows. */
+static int under(const char *path, const char *prefix, const char **rest)
+{
+	size_t n = strlen(prefix);
+	if (strncasecmp(path, prefix, n) || (path[n] && path[n] != '\\'))
+		return 0;
+	*rest = path[n] ? path + n + 1 : "";
+	return 1;
+}
+
+/* A user's hive: NTUSER.DAT, whose Software\Classes is UsrClass.dat. */
+static struct place user_place(const char *path, const char *sid, size_t sidlen, int classes)
+{
+	const char *rest;
+	if (classes)
+		return (struct place){REGHIVE_USRCLASS, path, sid, sidlen};
+	if (under(path, "Software\\Classes", &rest))
+		return (struct place){REGHIVE_USRCLASS, rest, sid, sidlen};
+	return (struct place){REGHIVE_NTUSER, path, sid, sidlen};
+}
+
+static struct place where_key(enum regroot root, const char *k)
 {
 	static const struct {
 		enum regroot root;
@@ -41,41 +84,70 @@ static int where_key(enum regroot root, const char *k, const char **path)
 		   {REGROOT_HKLM, "SAM", REGHIVE_SAM},
 		   {REGROOT_HKLM, "SECURITY", REGHIVE_SECURITY},
 		   {REGROOT_HKU, ".DEFAULT", REGHIVE_DEFAULT}};
-	if (root == REGROOT_HKCR) {
-		*path = k;
-		return IN_CLASSES;
-	}
+	if (root == REGROOT_HKCR)
+		return (struct place){IN_CLASSES, k, NULL, 0};
+	if (root == REGROOT_HKCU)
+		return user_place(k, NULL, 0, 0);
 	for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
-		size_t n = strlen(map[i].name);
-		if (root == map[i].root && !strncasecmp(k, map[i].name, n) &&
-		    (k[n] == '\\' || !k[n])) {
-			*path = k[n] ? k + n + 1 : "";
-			return map[i].hive;
-		}
+		const char *rest;
+		if (root == map[i].root && under(k, map[i].name, &rest))
+			return (struct place){map[i].hive, rest, NULL, 0};
 	}
-	return -1;
+	if (root == REGROOT_HKU) {
+		const char *bs = strchr(k, '\\');
+		size_t n = bs ? (size_t)(bs - k) : strlen(k);
+		const char *rest = bs ? bs + 1 : "";
+		static const char cl[] = "_Classes";
+		size_t cn = sizeof cl - 1;
+		if (n > cn && !strncasecmp(k + n - cn, cl, cn) && is_sid(k, n - cn))
+			return user_place(rest, k, n - cn, 1);
+		if (is_sid(k, n))
+			return user_place(rest, k, n, 0);
+	}
+	return (struct place){-1, "", NULL, 0};
 }
 
-static int where(const struct regop *op, const char **path)
+static struct place where(const struct regop *op)
 {
-	return where_key(op->root, op->key, path);
+	return where_key(op->root, op->key);
 }
+
+/* Whether a key of a user's hive is the profile's. */
+static int for_profile(const struct place *pl, const struct profile *p)
+{
+	if (!p)
+		return 0;
+	if (!pl->sidlen)
+		return p->current;
+	return p->sid && strlen(p->sid) == pl->sidlen && !strncasecmp(p->sid, pl->sid, pl->sidlen);
+}
+
+static int is_user_hive(int hive)
+{
+	return hive == REGHIVE_NTUSER || hive == REGHIVE_USRCLASS;
+}
+
+/* Whether a key lies in the hive being planned (for a user's, the profile's). */
+static int in_this(const struct place *pl, int hive, const struct fixctx *cx)
+{
+	return hive_of(pl->hive) == hive && (!is_user_hive(hive) || for_profile(pl, cx->profile));
+}
+
+#define WHICH_KEYS                                                                                 \
+	"give keys under HKEY_LOCAL_MACHINE\\SYSTEM, SOFTWARE, SAM or SECURITY, "                  \
+	"HKEY_USERS\\.DEFAULT or HKEY_USERS\\<SID>, HKEY_CURRENT_USER or HKEY_CLASSES_ROOT"
 
 int fix_reg_validate(const struct regpatch *rp, struct err *e)
 {
 	for (size_t i = 0; i < rp->n; i++) {
 		const struct regop *op = &rp->v[i];
-		const char *path;
-		int w = where(op, &path);
-		if (w == -1)
+		struct place pl = where(op);
+		if (pl.hive == -1)
 			return fail(e, "bad-reg",
 				    "%s line %u, column 1: %s\\%s is not in a hive nobounce "
-				    "patches: give keys "
-				    "under HKEY_LOCAL_MACHINE\\SYSTEM, SOFTWARE, SAM or SECURITY, "
-				    "HKEY_USERS\\.DEFAULT or HKEY_CLASSES_ROOT (a user's own hive, "
-				    "HKEY_CURRENT_USER, is not patched yet). Nothing was changed",
+				    "patches: " WHICH_KEYS ". Nothing was changed",
 				    rp->file, op->line, regroot_name(op->root), op->key);
-		if (op->kind == REGOP_DELETE_KEY && w != IN_CLASSES && !*path)
+		if (op->kind == REGOP_DELETE_KEY && pl.hive != IN_CLASSES && !*pl.path)
 			return fail(
 			    e, "bad-reg",
 			    "%s line %u, column 1: [-%s\\%s] would delete a whole hive; nobounce "
@@ -357,10 +429,11 @@ static int plan(struct hive *hv, int hive, struct fixctx *cx, struct changes *ou
 	for (size_t p = 0; p < cx->npatches && r == 0; p++)
 		for (size_t i = 0; i < cx->patches[p].n && r == 0; i++) {
 			const struct regop *op = &cx->patches[p].v[i];
-			const char *path;
-			int w = where(op, &path);
-			if (hive_of(w) != hive)
+			struct place pl = where(op);
+			if (!in_this(&pl, hive, cx))
 				continue;
+			int w = pl.hive;
+			const char *path = pl.path;
 			if (hive == IN_SYSTEM && is_ccs(path) && !nsets) {
 				r = fail(e, "unsure",
 					 "%s line %u: names CurrentControlSet, but %s has no "
@@ -449,16 +522,132 @@ PLAN_FOR(software, REGHIVE_SOFTWARE)
 PLAN_FOR(sam, REGHIVE_SAM)
 PLAN_FOR(security, REGHIVE_SECURITY)
 PLAN_FOR(default, REGHIVE_DEFAULT)
+PLAN_FOR(ntuser, REGHIVE_NTUSER)
+PLAN_FOR(usrclass, REGHIVE_USRCLASS)
 
 int fix_reg_touches(const struct regpatch *rp, size_t n, int hive)
 {
 	for (size_t p = 0; p < n; p++)
-		for (size_t i = 0; i < rp[p].n; i++) {
-			const char *path;
-			if (hive_of(where(&rp[p].v[i], &path)) == hive)
+		for (size_t i = 0; i < rp[p].n; i++)
+			if (hive_of(where(&rp[p].v[i]).hive) == hive)
 				return 1;
-		}
 	return 0;
+}
+
+/* ---- whose hives ---- */
+
+/* A key a patch or export names, with what to call it in messages. */
+struct named_key {
+	struct place pl;
+	char *said;
+};
+
+static struct named_key *user_keys(const struct regpatch *rp, size_t n, const char *const *keys,
+				   size_t nkeys, size_t *count)
+{
+	struct named_key *v = NULL;
+	*count = 0;
+	for (size_t p = 0; p < n; p++)
+		for (size_t i = 0; i < rp[p].n; i++) {
+			struct place pl = where(&rp[p].v[i]);
+			if (!is_user_hive(pl.hive))
+				continue;
+			v = xrealloc(v, (*count + 1) * sizeof *v);
+			v[(*count)++] = (struct named_key){
+			    pl, xasprintf("%s line %u: %s\\%s", rp[p].file, rp[p].v[i].line,
+					  regroot_name(rp[p].v[i].root), rp[p].v[i].key)};
+		}
+	for (size_t i = 0; i < nkeys; i++) {
+		enum regroot root;
+		const char *rest;
+		if (regfile_root(keys[i], &root, &rest) == -1)
+			continue;
+		struct place pl = where_key(root, rest);
+		if (!is_user_hive(pl.hive))
+			continue;
+		v = xrealloc(v, (*count + 1) * sizeof *v);
+		v[(*count)++] = (struct named_key){pl, xstrdup(keys[i])};
+	}
+	return v;
+}
+
+int fix_reg_names_users(const struct regpatch *rp, size_t n, const char *const *keys, size_t nkeys)
+{
+	size_t count;
+	struct named_key *v = user_keys(rp, n, keys, nkeys, &count);
+	for (size_t i = 0; i < count; i++)
+		free(v[i].said);
+	free(v);
+	return count > 0;
+}
+
+/* The profile a key names, marked used; NULL (and e) when there is none. */
+static struct profile *profile_for(struct install *in, const struct named_key *k,
+				   struct profile *current, const char *user, struct err *e)
+{
+	CLEANUP_FREE char *names = install_profile_names(in);
+	struct profile *p = current;
+	if (!k->pl.sidlen && !user) {
+		fail(e, "choose-user",
+		     "%s: HKEY_CURRENT_USER is one user's hive, and nothing says whose: give "
+		     "--user NAME, one of the profiles of %s: %s; nothing was written",
+		     k->said, in->sysroot, names);
+		return NULL;
+	}
+	if (k->pl.sidlen) {
+		p = install_profile_sid(in, k->pl.sid, k->pl.sidlen);
+		if (!p) {
+			fail(e, "not-applicable",
+			     "%s: no profile of %s has the SID %.*s (profiles: %s); nothing was "
+			     "written",
+			     k->said, in->sysroot, (int)k->pl.sidlen, k->pl.sid, names);
+			return NULL;
+		}
+	}
+	if (p->why) {
+		fail(e, p->why_kind, "%s: the profile %s cannot be used: %s; nothing was written",
+		     k->said, p->name, p->why);
+		return NULL;
+	}
+	int classes = k->pl.hive == REGHIVE_USRCLASS;
+	if (!(classes ? p->usrclass : p->ntuser)) {
+		fail(e, "not-applicable",
+		     "%s: the profile %s (%s) has no %s, the hive that key is in; nothing was "
+		     "written",
+		     k->said, p->name, p->dir, classes ? "UsrClass.dat" : "NTUSER.DAT");
+		return NULL;
+	}
+	p->use = 1;
+	return p;
+}
+
+int fix_reg_profiles(struct install *in, const struct regpatch *rp, size_t n,
+		     const char *const *keys, size_t nkeys, const char *user, struct err *e)
+{
+	struct profile *current = NULL;
+	if (user) {
+		int many;
+		current = install_profile_named(in, user, &many);
+		CLEANUP_FREE char *names = install_profile_names(in);
+		if (!current)
+			return fail(e, "choose-user",
+				    many ? "--user %s: more than one profile of %s has that name "
+					   "(%s): give its SID; nothing was written"
+					 : "--user %s: no profile of %s has that name or SID "
+					   "(profiles: %s); nothing was written",
+				    user, in->sysroot, names);
+		current->current = 1;
+	}
+	size_t count;
+	struct named_key *v = user_keys(rp, n, keys, nkeys, &count);
+	int r = 0;
+	for (size_t i = 0; i < count; i++) {
+		if (r == 0 && !profile_for(in, &v[i], current, user, e))
+			r = -1;
+		free(v[i].said);
+	}
+	free(v);
+	return r;
 }
 
 /* ---- export, as regedit writes it ---- */
@@ -564,13 +753,11 @@ static void export_node(struct hive *hv, hive_node_h node, const char *shown, ch
 int fix_reg_export_key(const char *key, struct err *e)
 {
 	enum regroot root;
-	const char *rest, *path;
-	if (regfile_root(key, &root, &rest) == -1 || where_key(root, rest, &path) == -1)
-		return fail(e, "bad-reg",
-			    "%s: not a key nobounce reads: give one under "
-			    "HKEY_LOCAL_MACHINE\\SYSTEM, SOFTWARE, SAM or SECURITY, "
-			    "HKEY_USERS\\.DEFAULT or HKEY_CLASSES_ROOT (or HKLM, HKU, HKCR)",
-			    key);
+	const char *rest;
+	if (regfile_root(key, &root, &rest) == -1 || where_key(root, rest).hive == -1)
+		return fail(
+		    e, "bad-reg",
+		    "%s: not a key nobounce reads: " WHICH_KEYS " (or HKLM, HKU, HKCU, HKCR)", key);
 	return 0;
 }
 
@@ -580,12 +767,14 @@ static int export(struct hive *hv, int hive, struct fixctx *cx, struct err *e)
 	unsigned ccs = hive == IN_SYSTEM ? current_set(hv) : 0;
 	for (size_t i = 0; i < cx->nexport; i++) {
 		enum regroot root;
-		const char *rest, *path;
+		const char *rest;
 		if (regfile_root(cx->export_keys[i], &root, &rest) == -1)
 			continue;
-		int w = where_key(root, rest, &path);
-		if (hive_of(w) != hive)
+		struct place pl = where_key(root, rest);
+		if (!in_this(&pl, hive, cx))
 			continue;
+		int w = pl.hive;
+		const char *path = pl.path;
 		CLEANUP_FREE char *hp = hive_path(w, path, ccs);
 		if (w == IN_SYSTEM && is_ccs(path))
 			strlist_add(&cx->notes,
@@ -623,3 +812,5 @@ EXPORT_FOR(software, REGHIVE_SOFTWARE)
 EXPORT_FOR(sam, REGHIVE_SAM)
 EXPORT_FOR(security, REGHIVE_SECURITY)
 EXPORT_FOR(default, REGHIVE_DEFAULT)
+EXPORT_FOR(ntuser, REGHIVE_NTUSER)
+EXPORT_FOR(usrclass, REGHIVE_USRCLASS)

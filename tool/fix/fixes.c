@@ -43,38 +43,39 @@ static const char *metabase_file(const struct install *in)
 }
 
 const struct fixdef fix_list[] = {
-    {"SuppressExternal", system_file, fix_system_plan, NULL, 0, NULL, 0},
-    {"PEEXCH50 COM registration", software_file, fix_com_plan, NULL, 0, FIX_COM_WORD, 0},
+    {"SuppressExternal", system_file, fix_system_plan, NULL, 0, NULL, 0, 0},
+    {"PEEXCH50 COM registration", software_file, fix_com_plan, NULL, 0, FIX_COM_WORD, 0, 0},
     {"PEEXCH50 SMTP sink bindings", metabase_file, NULL, fix_metabase_plan, METABASE_MAX_BYTES,
-     NULL, 0},
+     NULL, 0, 0},
 };
 const size_t fix_count = ARRAY_SIZE(fix_list);
 
-const struct fixdef reg_fix_list[] = {
-    {"registry patch", system_file, fix_reg_plan_system, NULL, 0, NULL, 1},
-    {"registry patch", software_file, fix_reg_plan_software, NULL, 0, NULL, 1},
-    {"registry patch", sam_file, fix_reg_plan_sam, NULL, 0, NULL, 1},
-    {"registry patch", security_file, fix_reg_plan_security, NULL, 0, NULL, 1},
-    {"registry patch", default_file, fix_reg_plan_default, NULL, 0, NULL, 1},
-};
+/* A fix on every hive a .reg key may lie in, in that order: config's, then
+ * each profile's two (fixes.h's REGHIVE_*). */
+#define EVERY_HIVE(name, sys, sw, sam, sec, def, nt, uc, edits)                                    \
+	{name, system_file, sys, NULL, 0, NULL, edits, 0},                                         \
+	    {name, software_file, sw, NULL, 0, NULL, edits, 0},                                    \
+	    {name, sam_file, sam, NULL, 0, NULL, edits, 0},                                        \
+	    {name, security_file, sec, NULL, 0, NULL, edits, 0},                                   \
+	    {name, default_file, def, NULL, 0, NULL, edits, 0},                                    \
+	    {name, NULL, nt, NULL, 0, NULL, edits, REGHIVE_NTUSER},                                \
+	{                                                                                          \
+		name, NULL, uc, NULL, 0, NULL, edits, REGHIVE_USRCLASS                             \
+	}
+
+const struct fixdef reg_fix_list[] = {EVERY_HIVE(
+    "registry patch", fix_reg_plan_system, fix_reg_plan_software, fix_reg_plan_sam,
+    fix_reg_plan_security, fix_reg_plan_default, fix_reg_plan_ntuser, fix_reg_plan_usrclass, 1)};
 const size_t reg_fix_count = ARRAY_SIZE(reg_fix_list);
 
 const struct fixdef export_fix_list[] = {
-    {"export", system_file, fix_reg_export_system, NULL, 0, NULL, 0},
-    {"export", software_file, fix_reg_export_software, NULL, 0, NULL, 0},
-    {"export", sam_file, fix_reg_export_sam, NULL, 0, NULL, 0},
-    {"export", security_file, fix_reg_export_security, NULL, 0, NULL, 0},
-    {"export", default_file, fix_reg_export_default, NULL, 0, NULL, 0},
-};
+    EVERY_HIVE("export", fix_reg_export_system, fix_reg_export_software, fix_reg_export_sam,
+	       fix_reg_export_security, fix_reg_export_default, fix_reg_export_ntuser,
+	       fix_reg_export_usrclass, 0)};
 const size_t export_fix_count = ARRAY_SIZE(export_fix_list);
 
-const struct fixdef recover_fix_list[] = {
-    {"recover", system_file, no_change, NULL, 0, NULL, 0},
-    {"recover", software_file, no_change, NULL, 0, NULL, 0},
-    {"recover", sam_file, no_change, NULL, 0, NULL, 0},
-    {"recover", security_file, no_change, NULL, 0, NULL, 0},
-    {"recover", default_file, no_change, NULL, 0, NULL, 0},
-};
+const struct fixdef recover_fix_list[] = {EVERY_HIVE(
+    "recover", no_change, no_change, no_change, no_change, no_change, no_change, no_change, 0)};
 const size_t recover_fix_count = ARRAY_SIZE(recover_fix_list);
 
 struct change *changes_add(struct changes *c, const char *action, char *key, char *value, char *old,

@@ -56,6 +56,8 @@ struct fixctx {
 	const char *const *export_keys;
 	size_t nexport;
 	char **exported;
+	/* a user's hive: the profile it is of, while it is planned */
+	const struct profile *profile;
 };
 void fixctx_free(struct fixctx *cx);
 /* A fresh context that knows src's classes and patches (nothing else). */
@@ -90,8 +92,18 @@ int fix_control_sets(struct hive *hv, unsigned sets[3], size_t *n, struct err *e
 
 /* .reg patches and export (fix_reg.c).  The hives a key may lie in:
  * HKLM\SYSTEM, SOFTWARE (with HKEY_CLASSES_ROOT its Classes), SAM and
- * SECURITY, HKU\.DEFAULT. */
-enum { REGHIVE_SYSTEM, REGHIVE_SOFTWARE, REGHIVE_SAM, REGHIVE_SECURITY, REGHIVE_DEFAULT };
+ * SECURITY, HKU\.DEFAULT; and a user's: HKEY_CURRENT_USER or
+ * HKEY_USERS\<SID> in the profile's NTUSER.DAT, their Software\Classes
+ * (and HKEY_USERS\<SID>_Classes) in its UsrClass.dat. */
+enum {
+	REGHIVE_SYSTEM,
+	REGHIVE_SOFTWARE,
+	REGHIVE_SAM,
+	REGHIVE_SECURITY,
+	REGHIVE_DEFAULT,
+	REGHIVE_NTUSER,
+	REGHIVE_USRCLASS
+};
 /* Every key of a patch lies in one of those hives, or bad-reg. */
 int fix_reg_validate(const struct regpatch *rp, struct err *e);
 /* A key export can read, or bad-reg. */
@@ -106,8 +118,18 @@ FIX_REG_DECL(software)
 FIX_REG_DECL(sam)
 FIX_REG_DECL(security)
 FIX_REG_DECL(default)
+FIX_REG_DECL(ntuser)
+FIX_REG_DECL(usrclass)
 /* Whether the patches change the hive REGHIVE_*. */
 int fix_reg_touches(const struct regpatch *rp, size_t n, int hive);
+/* Whether the patches or export keys name a user's hive. */
+int fix_reg_names_users(const struct regpatch *rp, size_t n, const char *const *keys, size_t nkeys);
+/* Marks the profiles whose hives they name as used, and --user's (NAME or
+ * SID) as HKEY_CURRENT_USER; refuses (choose-user, not-applicable) a key of
+ * HKEY_CURRENT_USER without user, a name or SID no profile has, and a
+ * profile without the hive a key is in. */
+int fix_reg_profiles(struct install *in, const struct regpatch *rp, size_t n,
+		     const char *const *keys, size_t nkeys, const char *user, struct err *e);
 
 struct fixdef {
 	const char *name; /* for messages: "SuppressExternal" */
@@ -123,6 +145,9 @@ struct fixdef {
 	/* plan_hive changes the hive even to plan (check too): it gets a
 	 * writable in-memory copy, never written unless this is a fix */
 	int edits_to_plan;
+	/* REGHIVE_NTUSER or REGHIVE_USRCLASS: file is NULL, and the fix is
+	 * planned on that hive of every profile the run uses (0: neither) */
+	int user;
 };
 
 /* The XEXCH50 fix: the default. */
@@ -132,7 +157,7 @@ extern const size_t fix_count;
 extern const struct fixdef reg_fix_list[];
 extern const size_t reg_fix_count;
 /* recover TARGET: every hive of config (SYSTEM, SOFTWARE, SAM, SECURITY,
- * DEFAULT), written recovered when it is dirty. */
+ * DEFAULT) and of every profile, written recovered when it is dirty. */
 extern const struct fixdef recover_fix_list[];
 extern const size_t recover_fix_count;
 /* export: the keys read from SYSTEM and SOFTWARE. */

@@ -12,7 +12,8 @@
  * whole, its fix finds nothing left to do, and keys we created sit where
  * Windows will look for them.  base is what planning started from. */
 static int verify_hive(const struct fixdef *fx, const char *path, const struct buf *bytes,
-		       const struct changes *planned, const struct fixctx *base, struct err *e)
+		       const struct changes *planned, const struct fixctx *base,
+		       const struct profile *profile, struct err *e)
 {
 	CLEANUP_FREE char *name = xasprintf("%s (as it would be written)", path);
 	struct hive *hv = hive_open_bytes(name, bytes, fx->edits_to_plan, e);
@@ -21,6 +22,7 @@ static int verify_hive(const struct fixdef *fx, const char *path, const struct b
 	struct changes left = {0};
 	struct fixctx cx;
 	fixctx_copy(&cx, base);
+	cx.profile = profile;
 	int r = hive_walk(hv, e);
 	/* when the word is gone from the used cells, there is nothing left
 	 * for the fix to find (fixes.h) */
@@ -211,7 +213,7 @@ static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef
 	/* hivex's copy goes before the new bytes are opened again to verify */
 	hive_free(hv);
 	if (r == 0 && ed->ch.n && build &&
-	    (r = verify_hive(fx, path, &ed->after, &ed->ch, base, e)) == 0)
+	    (r = verify_hive(fx, path, &ed->after, &ed->ch, base, cx->profile, e)) == 0)
 		note("%s: verified the new %s: it walks whole, and nothing is left to do",
 		     vol_name(v), path);
 	if (r == 0 && !ed->ch.n && *nlogs > nlogs0) {
@@ -245,6 +247,27 @@ static int plan_bytes_file(struct vol *v, const struct fixdef *fx, const char *p
 	return r;
 }
 
+/* Plans one fix on one file; an edit joins o when it changes anything. */
+static int plan_file(struct vol *v, struct install *in, const struct fixdef *fx, const char *path,
+		     const struct plan_opts *po, const struct fixctx *base, struct fixctx *cx,
+		     struct outcome *o, struct edit **logs, size_t *nlogs, struct err *e)
+{
+	struct edit ed = {.path = xstrdup(path), .fix = fx};
+	int r = fx->plan_hive
+		    ? plan_hive_file(v, in, fx, path, po, base, cx, &ed, o, logs, nlogs, e)
+		    : plan_bytes_file(v, fx, path, po->build, cx, &ed, e);
+	for (size_t k = 0; k < cx->notes.n; k++)
+		outcome_note(o, "%s", cx->notes.v[k]);
+	strlist_free(&cx->notes);
+	if (r == 0 && ed.ch.n) {
+		o->edits = xrealloc(o->edits, (o->nedits + 1) * sizeof *o->edits);
+		o->edits[o->nedits++] = ed;
+	} else {
+		edit_free(&ed);
+	}
+	return r;
+}
+
 int plan_install(struct vol *v, struct install *in, const struct plan_opts *po,
 		 const struct fixctx *base, struct fixctx *cx, struct outcome *o, struct err *e)
 {
@@ -255,21 +278,19 @@ int plan_install(struct vol *v, struct install *in, const struct plan_opts *po,
 	size_t nfixes = po->fixes ? po->nfixes : fix_count;
 	for (size_t i = 0; i < nfixes && r == 0; i++) {
 		const struct fixdef *fx = &fixes[i];
-		const char *path = fx->file(in);
-		if (!path)
-			continue;
-		struct edit ed = {.path = xstrdup(path), .fix = fx};
-		r = fx->plan_hive
-			? plan_hive_file(v, in, fx, path, po, base, cx, &ed, o, &logs, &nlogs, e)
-			: plan_bytes_file(v, fx, path, po->build, cx, &ed, e);
-		for (size_t k = 0; k < cx->notes.n; k++)
-			outcome_note(o, "%s", cx->notes.v[k]);
-		strlist_free(&cx->notes);
-		if (r == 0 && ed.ch.n) {
-			o->edits = xrealloc(o->edits, (o->nedits + 1) * sizeof *o->edits);
-			o->edits[o->nedits++] = ed;
-		} else {
-			edit_free(&ed);
+		/* a user's hive: that hive of each profile the run uses */
+		size_t each = fx->user ? in->nprofiles : 1;
+		for (size_t k = 0; k < each && r == 0; k++) {
+			const struct profile *p = fx->user ? &in->profiles[k] : NULL;
+			const char *path = !p				? fx->file(in)
+					   : !p->use			? NULL
+					   : fx->user == REGHIVE_NTUSER ? p->ntuser
+									: p->usrclass;
+			if (path) {
+				cx->profile = p;
+				r = plan_file(v, in, fx, path, po, base, cx, o, &logs, &nlogs, e);
+				cx->profile = NULL;
+			}
 		}
 	}
 	/* the logs of recovered hives come last: emptied after their hives */

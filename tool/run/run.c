@@ -135,6 +135,29 @@ int run_install(struct vol *v, struct install *in, enum command cmd, const struc
 		free(in->sam), free(in->security), free(in->deflt);
 		in->sam = in->security = in->deflt = NULL;
 	}
+	/* the profiles: for a run that reads or writes their hives */
+	int users = (ro->npatches || cmd == CMD_EXPORT) &&
+		    (ro->user ||
+		     fix_reg_names_users(ro->patches, ro->npatches, ro->export_keys, ro->nexport));
+	if ((users || cmd == CMD_RECOVER) && install_find_profiles(v, in, &o->err) == -1) {
+		r = -1;
+		goto out;
+	}
+	if (users && fix_reg_profiles(in, ro->patches, ro->npatches, ro->export_keys, ro->nexport,
+				      ro->user, &o->err) == -1) {
+		r = -1;
+		goto out;
+	}
+	size_t nusers = 0;
+	for (size_t i = 0; cmd == CMD_RECOVER && i < in->nprofiles; i++) {
+		struct profile *p = &in->profiles[i];
+		p->use = !p->why;
+		nusers += p->use && (p->ntuser || p->usrclass);
+		if (p->why)
+			outcome_note(o, "the profile %s%s%s%s is left as it is: %s", p->name,
+				     p->sid ? " (" : "", p->sid ? p->sid : "", p->sid ? ")" : "",
+				     p->why);
+	}
 	r = journal_find(v, in, &js, &o->err);
 	if (r == 0 && (cmd == CMD_UNDO || cmd == CMD_COMMIT)) {
 		plan_describe(v, in);
@@ -197,8 +220,10 @@ int run_install(struct vol *v, struct install *in, enum command cmd, const struc
 	}
 	if (r == 0 && o->nedits == 0 && cmd == CMD_RECOVER) {
 		o->status = "clean";
-		outcome_note(o, "no hive of %s/system32/config is dirty: nothing to replay",
-			     in->sysroot);
+		outcome_note(o,
+			     "no hive of %s/system32/config or of the %zu profile(s) with hives is "
+			     "dirty: nothing to replay",
+			     in->sysroot, nusers);
 	} else if (r == 0 && o->nedits == 0 && !cx.smtpsvc_sets && cx.no_smtpsvc.n) {
 		/* nothing of Exchange's here: not a server this is for */
 		CLEANUP_FREE char *why = strlist_join(&cx.no_smtpsvc, ", ");

@@ -16,6 +16,8 @@ struct run_opts {
 	/* export: the keys, as regedit names them */
 	const char *const *export_keys;
 	size_t nexport;
+	/* --user: the profile (folder name or SID) HKEY_CURRENT_USER is, or NULL */
+	const char *user;
 };
 
 int run_install(struct vol *v, struct install *in, enum command cmd, const struct run_opts *ro,

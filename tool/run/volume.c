@@ -61,7 +61,7 @@ int volume_run(const struct options *op, const struct place *pl, struct vol *v, 
 	CLEANUP_FREE char *tag = backup_tag(pl);
 	struct run_opts ro = {
 	    {op->backup, op->backup_dir, tag, op->force}, op->no_recover, op->patches, op->npatches,
-	    (const char *const *)op->export_keys,	  op->nexport};
+	    (const char *const *)op->export_keys,	  op->nexport,	  op->user};
 	for (size_t i = 0; i < n; i++) {
 		struct outcome o;
 		int r = run_install(v, &ins[i], op->cmd, &ro, &o);

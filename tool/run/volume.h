@@ -38,6 +38,7 @@ struct options {
 	size_t npatches;
 	char **export_keys; /* export: the keys, as given */
 	size_t nexport;
+	const char *user; /* --user: whose hive HKEY_CURRENT_USER is, or NULL */
 	struct report_opts ro;
 };
 

@@ -140,20 +140,42 @@ uint64_t json_field_u64(json_t *o, const char *k)
 	return n < 0 ? 0 : (uint64_t)n;
 }
 
+/* Whether path is a hive (or one of its logs) of a user's profile, by its
+ * name: NTUSER.DAT in any folder, UsrClass.dat where Windows keeps it.
+ * Names, not ProfileList: a run cut short while it wrote SOFTWARE must
+ * still be rolled back, and SOFTWARE may then be half written. */
+static int profile_hive(const char *path, const char *log)
+{
+	static const char *const tails[] = {
+	    "NTUSER.DAT", "Local Settings/Application Data/Microsoft/Windows/UsrClass.dat",
+	    "AppData/Local/Microsoft/Windows/UsrClass.dat"};
+	for (size_t i = 0; i < ARRAY_SIZE(tails); i++) {
+		CLEANUP_FREE char *tail = xasprintf("/%s%s", tails[i], log);
+		size_t n = strlen(path), t = strlen(tail);
+		if (n > t && STRCASEEQ(path + n - t, tail))
+			return 1;
+	}
+	return 0;
+}
+
 /* The files a journal may name: the ones nobounce edits, and the logs
  * beside the hives.  Anything else is not ours to write. */
 static int ours(const struct install *in, const char *path)
 {
-	/* the hives first, with their logs; the metabase last, alone */
-	const char *files[] = {in->system,   in->software, in->sam,
-			       in->security, in->deflt,	   in->metabase};
 	static const char *const logs[] = {"", ".LOG", ".LOG1", ".LOG2"};
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
-		for (size_t j = 0; files[i] && j < (i < 5 ? ARRAY_SIZE(logs) : 1); j++) {
-			CLEANUP_FREE char *want = xasprintf("%s%s", files[i], logs[j]);
-			if (STRCASEEQ(path, want))
+	if (in->metabase && STRCASEEQ(path, in->metabase))
+		return 1; /* the metabase alone: it has no logs */
+	const char *config[] = {in->system, in->software, in->sam, in->security, in->deflt};
+	for (size_t j = 0; j < ARRAY_SIZE(logs); j++) {
+		if (profile_hive(path, logs[j]))
+			return 1;
+		for (size_t i = 0; i < ARRAY_SIZE(config); i++) {
+			CLEANUP_FREE char *want =
+			    config[i] ? xasprintf("%s%s", config[i], logs[j]) : NULL;
+			if (want && STRCASEEQ(path, want))
 				return 1;
 		}
+	}
 	return 0;
 }
 
