@@ -97,7 +97,7 @@ fixtures: $(BUILD)/mkhive
 # Fuzzing (libFuzzer, clang): `make fuzz` runs each harness FUZZ_SECONDS.
 # The harnesses are also built with a plain main (tests/fuzz/replay.c) so
 # that `make check` replays every input that ever crashed one.
-FUZZERS := metabase hive probe hivelog ntindex undolog mftrec journal imgfmt regfile
+FUZZERS := metabase hive probe hivelog ntindex undolog mftrec journal imgfmt regfile hread
 FUZZ_SECONDS ?= 60
 FUZZ_LIB_SRCS := $(filter-out tool/cli/main.c,$(TOOL_SRCS))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -106,6 +106,11 @@ build-fuzz/fuzz-%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(TOOL_HDRS) | deps fuzz
 	clang $(FUZZ_FLAGS) $(INC) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS) $(PKG_LIBS)
 
 $(BUILD)/unit: tests/unit.c $(FUZZ_LIB_SRCS) $(TOOL_HDRS) | deps
+	@mkdir -p $(BUILD)
+	$(COMPILE) $(DEFS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS) $(LINK_FLAGS) $(PKG_LIBS)
+
+# the whole tree as nobounce's reader or hivex reads it (t-hread.sh)
+$(BUILD)/tree-dump: tests/tree-dump.c $(FUZZ_LIB_SRCS) $(TOOL_HDRS) | deps
 	@mkdir -p $(BUILD)
 	$(COMPILE) $(DEFS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS) $(LINK_FLAGS) $(PKG_LIBS)
 
@@ -121,7 +126,7 @@ fuzz: $(addprefix build-fuzz/fuzz-,$(FUZZERS)) $(BUILD)/mkhive $(BUILD)/mklog $(
 
 # check and demo install what they need first, then build and run (a make
 # of their own, so that nothing is built before the packages are there)
-CHECK_BINS = $(BUILD)/nobounce $(BUILD)/mkhive $(BUILD)/mklog $(BUILD)/nobounce-faults $(BUILD)/ntfsput $(BUILD)/race $(BUILD)/unit $(addprefix $(BUILD)/replay-,$(FUZZERS))
+CHECK_BINS = $(BUILD)/nobounce $(BUILD)/mkhive $(BUILD)/mklog $(BUILD)/nobounce-faults $(BUILD)/ntfsput $(BUILD)/race $(BUILD)/unit $(BUILD)/tree-dump $(addprefix $(BUILD)/replay-,$(FUZZERS))
 check: deps
 	$(MAKE) --no-print-directory -j$$(nproc) $(CHECK_BINS)
 	$(MAKE) --no-print-directory check-built

@@ -12,53 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int hive_check_bytes(const char *name, const uint8_t *p, size_t len, struct err *e)
-{
-	static const char repair[] =
-	    "Restore it from a backup (system32\\config\\*.sav, repair\\ or RegBack) "
-	    "before running nobounce";
-	if (len < REGF_BLOCK || memcmp(p, "regf", 4) != 0)
-		return fail(e, "damaged-hive", "%s: not a registry hive (no 'regf' base block). %s",
-			    name, repair);
-	uint32_t x = regf_checksum(p);
-	if (x != le32(p + REGF_CHECKSUM))
-		return fail(e, "damaged-hive",
-			    "%s: the base block checksum is wrong (0x%08x, expected 0x%08x): "
-			    "the hive is damaged. %s",
-			    name, le32(p + REGF_CHECKSUM), x, repair);
-	uint32_t seq1 = le32(p + REGF_SEQ1), seq2 = le32(p + REGF_SEQ2);
-	if (seq1 != seq2)
-		return fail(e, "dirty-hive",
-			    "%s: the hive is dirty (sequence numbers %u and %u differ): Windows "
-			    "did not finish writing it. Boot Windows once and shut it down "
-			    "cleanly, then run nobounce again; nothing was written",
-			    name, seq1, seq2);
-	uint32_t major = le32(p + REGF_MAJOR), minor = le32(p + REGF_MINOR),
-		 type = le32(p + REGF_TYPE);
-	if (major != 1 || minor < 2 || minor > 6)
-		return fail(e, "damaged-hive", "%s: unsupported hive format version %u.%u. %s",
-			    name, major, minor, repair);
-	if (type != 0)
-		return fail(e, "damaged-hive",
-			    "%s: is a transaction log or alternate file (type %u), not a primary "
-			    "hive",
-			    name, type);
-	uint32_t bins = le32(p + REGF_BINS_SIZE);
-	if (bins == 0 || bins % REGF_BLOCK != 0)
-		return fail(e, "damaged-hive", "%s: the base block gives a bad size (%u). %s", name,
-			    bins, repair);
-	if ((uint64_t)bins + REGF_BLOCK > len)
-		return fail(e, "damaged-hive",
-			    "%s: truncated: the base block says %llu bytes, the file has %zu. %s",
-			    name, (unsigned long long)bins + REGF_BLOCK, len, repair);
-	/* bytes after the last bin, of any length, are padding or remnant
-	 * data (the format specification allows them): kept, never read */
-	if (memcmp(p + REGF_BLOCK, "hbin", 4) != 0)
-		return fail(e, "damaged-hive", "%s: the first hive bin is missing. %s", name,
-			    repair);
-	return 0;
-}
-
 struct hive *hive_open_bytes(const char *name, const struct buf *b, int writable, struct err *e)
 {
 	if (hive_check_bytes(name, b->p, b->len, e) == -1)
@@ -306,51 +259,13 @@ int hive_subkeys_ordered(struct hive *hv, hive_node_h node, struct err *e)
 	return r;
 }
 
-/* UTF-16LE (up to its first NUL) as UTF-8; unpaired surrogates become
- * U+FFFD. */
-static char *utf16_text(const uint8_t *p, size_t len)
-{
-	char *out = xmalloc(len / 2 * 3 + 1), *o = out;
-	for (size_t i = 0; i + 1 < len; i += 2) {
-		uint32_t c = (uint32_t)(p[i] | p[i + 1] << 8);
-		if (!c)
-			break;
-		if (c >= 0xd800 && c < 0xdc00 && i + 3 < len) {
-			uint32_t lo = (uint32_t)(p[i + 2] | p[i + 3] << 8);
-			if (lo >= 0xdc00 && lo < 0xe000) {
-				c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
-				i += 2;
-			}
-		}
-		if (c >= 0xd800 && c < 0xe000)
-			c = 0xfffd;
-		if (c < 0x80) {
-			*o++ = (char)c;
-		} else if (c < 0x800) {
-			*o++ = (char)(0xc0 | c >> 6);
-			*o++ = (char)(0x80 | (c & 0x3f));
-		} else if (c < 0x10000) {
-			*o++ = (char)(0xe0 | c >> 12);
-			*o++ = (char)(0x80 | (c >> 6 & 0x3f));
-			*o++ = (char)(0x80 | (c & 0x3f));
-		} else {
-			*o++ = (char)(0xf0 | c >> 18);
-			*o++ = (char)(0x80 | (c >> 12 & 0x3f));
-			*o++ = (char)(0x80 | (c >> 6 & 0x3f));
-			*o++ = (char)(0x80 | (c & 0x3f));
-		}
-	}
-	*o = 0;
-	return out;
-}
-
 char *hive_data_repr(uint32_t t, const uint8_t *data, size_t len)
 {
 	char *s;
 	if (t == hive_t_REG_DWORD && len == 4) {
 		s = xasprintf("dword:%08x", le32(data));
 	} else if (t == hive_t_REG_SZ || t == hive_t_REG_EXPAND_SZ) {
-		CLEANUP_FREE char *str = utf16_text(data, len);
+		CLEANUP_FREE char *str = hive_text(data, len);
 		s = xasprintf("%s:%s", t == hive_t_REG_SZ ? "sz" : "expand_sz", str);
 	} else {
 		size_t n = len > 32 ? 32 : len;

@@ -12,6 +12,7 @@
 #include <hivex.h>
 
 #include "lib/util.h"
+#include "reg/hread.h"
 #include "vol/vol.h"
 
 /* No real SYSTEM or SOFTWARE hive comes near this; a larger file is refused
@@ -19,8 +20,6 @@
  * It is the memory budget of one hive, too: a fix holds about four times a
  * hive's size at its peak. */
 #define HIVE_MAX_BYTES ((size_t)512 << 20)
-/* Windows limits key nesting to 512 levels. */
-#define HIVE_MAX_DEPTH 512
 
 struct hive {
 	char *path;   /* where it lies on the volume, for messages */
@@ -28,9 +27,6 @@ struct hive {
 	hive_h *h;    /* hivex on a private in-memory copy */
 	int writable; /* whether h accepts edits (in memory only) */
 };
-
-/* Checks a hive's base block.  name is used in messages. */
-int hive_check_bytes(const char *name, const uint8_t *p, size_t len, struct err *e);
 
 /* Reads path from the volume and opens it.  writable lets the caller edit the
  * in-memory copy; the volume is never written here.  With sha set, the

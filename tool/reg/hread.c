@@ -1,0 +1,519 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* hread: a hive read in place, every offset checked (see hread.h). */
+#include "reg/hread.h"
+#include "reg/regf.h"
+#include "reg/regname.h"
+
+#define REGF_ROOT 0x24 /* the root key's cell, in the base block */
+#define NK_COMP_NAME 0x0020
+#define VK_COMP_NAME 0x0001
+#define VK_INLINE 0x80000000u
+#define BIG_SEGMENT 16344 /* data bytes of one big-data segment */
+
+static int bad(const struct hread *h, struct err *e, uint32_t off, const char *what)
+{
+	return fail(e, "damaged-hive", "%s: the cell at 0x%x %s. Restore the hive from a backup",
+		    h->name, off, what);
+}
+
+/* A used cell's data: a pointer and its size (the cell's, less its size
+ * field); NULL when off does not name one inside the bins. */
+static const uint8_t *cell(const struct hread *h, uint32_t off, uint32_t *size)
+{
+	uint64_t at = (uint64_t)REGF_BLOCK + off;
+	if (off % 8 || at + 4 > h->end || !(h->starts[off / 64] & (1u << (off / 8 % 8))))
+		return NULL;
+	int32_t raw = (int32_t)le32(h->p + at);
+	if (raw >= 0 || raw == INT32_MIN)
+		return NULL; /* free, or no size */
+	uint64_t n = (uint64_t)(-(int64_t)raw);
+	if (n < 8 || at + n > h->end)
+		return NULL;
+	*size = (uint32_t)n - 4;
+	return h->p + at + 4;
+}
+
+static const uint8_t *cell_of(const struct hread *h, uint32_t off, uint32_t need, const char *sig,
+			      uint32_t *size, struct err *e)
+{
+	uint32_t n = 0;
+	const uint8_t *c = cell(h, off, &n);
+	if (!c) {
+		bad(h, e, off, "is not a used cell inside the hive bins");
+		return NULL;
+	}
+	if (n < need || (sig && memcmp(c, sig, 2) != 0)) {
+		bad(h, e, off, sig ? "is not the record it should be" : "is too short");
+		return NULL;
+	}
+	*size = n;
+	return c;
+}
+
+int hive_check_bytes(const char *name, const uint8_t *p, size_t len, struct err *e)
+{
+	static const char repair[] =
+	    "Restore it from a backup (system32\\config\\*.sav, repair\\ or RegBack) "
+	    "before running nobounce";
+	if (len < REGF_BLOCK || memcmp(p, "regf", 4) != 0)
+		return fail(e, "damaged-hive", "%s: not a registry hive (no 'regf' base block). %s",
+			    name, repair);
+	uint32_t x = regf_checksum(p);
+	if (x != le32(p + REGF_CHECKSUM))
+		return fail(e, "damaged-hive",
+			    "%s: the base block checksum is wrong (0x%08x, expected 0x%08x): "
+			    "the hive is damaged. %s",
+			    name, le32(p + REGF_CHECKSUM), x, repair);
+	uint32_t seq1 = le32(p + REGF_SEQ1), seq2 = le32(p + REGF_SEQ2);
+	if (seq1 != seq2)
+		return fail(e, "dirty-hive",
+			    "%s: the hive is dirty (sequence numbers %u and %u differ): Windows "
+			    "did not finish writing it. Boot Windows once and shut it down "
+			    "cleanly, then run nobounce again; nothing was written",
+			    name, seq1, seq2);
+	uint32_t major = le32(p + REGF_MAJOR), minor = le32(p + REGF_MINOR),
+		 type = le32(p + REGF_TYPE);
+	if (major != 1 || minor < 2 || minor > 6)
+		return fail(e, "damaged-hive", "%s: unsupported hive format version %u.%u. %s",
+			    name, major, minor, repair);
+	if (type != 0)
+		return fail(e, "damaged-hive",
+			    "%s: is a transaction log or alternate file (type %u), not a primary "
+			    "hive",
+			    name, type);
+	uint32_t bins = le32(p + REGF_BINS_SIZE);
+	if (bins == 0 || bins % REGF_BLOCK != 0)
+		return fail(e, "damaged-hive", "%s: the base block gives a bad size (%u). %s", name,
+			    bins, repair);
+	if ((uint64_t)bins + REGF_BLOCK > len)
+		return fail(e, "damaged-hive",
+			    "%s: truncated: the base block says %llu bytes, the file has %zu. %s",
+			    name, (unsigned long long)bins + REGF_BLOCK, len, repair);
+	/* bytes after the last bin, of any length, are padding or remnant
+	 * data (the format specification allows them): kept, never read */
+	if (memcmp(p + REGF_BLOCK, "hbin", 4) != 0)
+		return fail(e, "damaged-hive", "%s: the first hive bin is missing. %s", name,
+			    repair);
+	return 0;
+}
+
+/* Every bin and every cell's size, and where each cell begins. */
+static int scan_bins(struct hread *h, struct err *e)
+{
+	size_t bins = h->end - REGF_BLOCK;
+	h->starts = xcalloc(bins / 64 + 1, 1);
+	for (size_t bin = 0; bin < bins;) {
+		const uint8_t *b = h->p + REGF_BLOCK + bin;
+		uint32_t size = bins - bin >= 32 ? le32(b + HBIN_SIZE) : 0;
+		if (memcmp(b, "hbin", 4) != 0 || le32(b + HBIN_OFFSET) != bin ||
+		    size < REGF_BLOCK || size % REGF_BLOCK || size > bins - bin)
+			return fail(e, "damaged-hive",
+				    "%s: the hive bin at 0x%zx is damaged (its header is not one "
+				    "of a bin that fits). Restore the hive from a backup",
+				    h->name, bin + REGF_BLOCK);
+		for (size_t c = bin + 32; c < bin + size;) {
+			int32_t raw = (int32_t)le32(h->p + REGF_BLOCK + c);
+			uint64_t n = raw < 0 ? (uint64_t)(-(int64_t)raw) : (uint64_t)raw;
+			if (n < 8 || n % 8 || n > bin + size - c)
+				return fail(e, "damaged-hive",
+					    "%s: the cell at 0x%zx has a size (%lld) that does not "
+					    "fit its bin. Restore the hive from a backup",
+					    h->name, c, (long long)raw);
+			h->starts[c / 64] |= (uint8_t)(1u << (c / 8 % 8));
+			c += n;
+		}
+		bin += size;
+	}
+	return 0;
+}
+
+int hread_open(struct hread *h, const char *name, const uint8_t *p, size_t len, struct err *e)
+{
+	memset(h, 0, sizeof *h);
+	h->name = name;
+	if (hive_check_bytes(name, p, len, e) == -1)
+		return -1;
+	h->p = p;
+	/* hive_check_bytes saw the bins fit the file */
+	h->end = REGF_BLOCK + (size_t)le32(p + REGF_BINS_SIZE);
+	h->root = le32(p + REGF_ROOT);
+	h->minor = le32(p + REGF_MINOR);
+	struct hr_key k;
+	if (scan_bins(h, e) == -1 || hread_key(h, h->root, &k, e) == -1) {
+		hread_close(h);
+		return -1;
+	}
+	return 0;
+}
+
+void hread_close(struct hread *h)
+{
+	free(h->starts);
+	h->starts = NULL;
+}
+
+int hread_key(const struct hread *h, uint32_t off, struct hr_key *k, struct err *e)
+{
+	uint32_t n;
+	const uint8_t *c = cell_of(h, off, 76, "nk", &n, e);
+	if (!c)
+		return -1;
+	uint16_t flags = le16(c + 2), nlen = le16(c + 72);
+	if ((uint32_t)76 + nlen > n)
+		return bad(h, e, off, "has a key name longer than its cell");
+	*k = (struct hr_key){off,	   {c + 76, nlen, !(flags & NK_COMP_NAME)},
+			     le32(c + 20), le32(c + 28),
+			     le32(c + 36), le32(c + 40)};
+	if (k->name.wide && nlen % 2)
+		return bad(h, e, off, "has a UTF-16 key name of an odd length");
+	return 0;
+}
+
+/* Appends one leaf list's keys (lf, lh, li); depth 1 allows an index root. */
+static int leaf(const struct hread *h, uint32_t off, int root_ok, uint32_t **out, size_t *n,
+		size_t *cap, struct err *e)
+{
+	uint32_t size;
+	const uint8_t *c = cell_of(h, off, 4, NULL, &size, e);
+	if (!c)
+		return -1;
+	uint32_t count = le16(c + 2);
+	int ri = !memcmp(c, "ri", 2), li = !memcmp(c, "li", 2);
+	int hashed = !memcmp(c, "lf", 2) || !memcmp(c, "lh", 2);
+	if (!ri && !li && !hashed)
+		return bad(h, e, off, "is not a subkey list (lf, lh, li or ri)");
+	if (ri && !root_ok)
+		return bad(h, e, off, "is an index root inside an index root");
+	uint32_t step = hashed ? 8 : 4;
+	if (4 + (uint64_t)count * step > size)
+		return bad(h, e, off, "lists more subkeys than it holds");
+	for (uint32_t i = 0; i < count; i++) {
+		uint32_t sub = le32(c + 4 + i * step);
+		if (ri) {
+			if (leaf(h, sub, 0, out, n, cap, e) == -1)
+				return -1;
+			continue;
+		}
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 16;
+			*out = xrealloc(*out, *cap * sizeof **out);
+		}
+		(*out)[(*n)++] = sub;
+	}
+	return 0;
+}
+
+int hread_subkeys(const struct hread *h, const struct hr_key *k, uint32_t **out, size_t *n,
+		  struct err *e)
+{
+	*out = NULL;
+	*n = 0;
+	if (!k->nsubkeys)
+		return 0;
+	size_t cap = 0;
+	if (leaf(h, k->subkeys, 1, out, n, &cap, e) == -1 || *n != k->nsubkeys) {
+		if (!e->msg)
+			bad(h, e, k->off,
+			    "says it has another number of subkeys than its list holds");
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int hread_values(const struct hread *h, const struct hr_key *k, const uint8_t **list, struct err *e)
+{
+	*list = NULL;
+	if (!k->nvalues)
+		return 0;
+	uint32_t size;
+	const uint8_t *c = cell_of(h, k->values, 0, NULL, &size, e);
+	if (!c)
+		return -1;
+	if ((uint64_t)k->nvalues * 4 > size)
+		return bad(h, e, k->values, "holds fewer values than its key says");
+	*list = c;
+	return 0;
+}
+
+int hread_value(const struct hread *h, uint32_t off, struct hr_val *v, struct err *e)
+{
+	uint32_t n;
+	const uint8_t *c = cell_of(h, off, 20, "vk", &n, e);
+	if (!c)
+		return -1;
+	uint16_t nlen = le16(c + 2), flags = le16(c + 16);
+	uint32_t len = le32(c + 4), at = le32(c + 8);
+	if ((uint32_t)20 + nlen > n)
+		return bad(h, e, off, "has a value name longer than its cell");
+	*v =
+	    (struct hr_val){off, {c + 20, nlen, !(flags & VK_COMP_NAME)}, le32(c + 12), 0, NULL, 0};
+	if (v->name.wide && nlen % 2)
+		return bad(h, e, off, "has a UTF-16 value name of an odd length");
+	if (len & VK_INLINE) { /* in the record itself */
+		v->len = len & ~VK_INLINE;
+		if (v->len > 4)
+			return bad(h, e, off, "says more than 4 bytes of data lie in it");
+		v->data = c + 8;
+		return 0;
+	}
+	v->len = len;
+	if (!len)
+		return 0;
+	uint32_t size;
+	const uint8_t *d = cell_of(h, at, 0, NULL, &size, e);
+	if (!d)
+		return -1;
+	if (len > BIG_SEGMENT && h->minor >= 4 && size >= 8 && !memcmp(d, "db", 2)) {
+		v->big = at;
+		return 0;
+	}
+	if (size < len)
+		return bad(h, e, at, "holds less data than its value says");
+	v->data = d;
+	return 0;
+}
+
+int hread_data(const struct hread *h, const struct hr_val *v, const uint8_t **data, uint8_t **copy,
+	       struct err *e)
+{
+	*copy = NULL;
+	*data = v->data;
+	if (!v->big)
+		return 0;
+	uint32_t size;
+	const uint8_t *db = cell_of(h, v->big, 8, "db", &size, e);
+	if (!db)
+		return -1;
+	uint32_t nseg = le16(db + 2), list = le32(db + 4);
+	if ((uint64_t)nseg * BIG_SEGMENT < v->len || (uint64_t)(nseg - 1) * BIG_SEGMENT >= v->len)
+		return bad(h, e, v->big, "has a number of segments that does not fit its data");
+	uint32_t lsize;
+	const uint8_t *segs = cell_of(h, list, 0, NULL, &lsize, e);
+	if (!segs)
+		return -1;
+	if ((uint64_t)nseg * 4 > lsize)
+		return bad(h, e, list, "lists fewer segments than its big-data record says");
+	uint8_t *out = xmalloc(v->len);
+	uint32_t got = 0;
+	for (uint32_t i = 0; i < nseg; i++) {
+		uint32_t want = v->len - got < BIG_SEGMENT ? v->len - got : BIG_SEGMENT, ssize;
+		const uint8_t *s = cell_of(h, le32(segs + 4 * i), want, NULL, &ssize, e);
+		if (!s) {
+			free(out);
+			return -1;
+		}
+		memcpy(out + got, s, want);
+		got += want;
+	}
+	*data = *copy = out;
+	return 0;
+}
+
+/* ---- names ---- */
+
+static uint32_t upcase(uint32_t c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 0xe0 && c <= 0xfe && c != 0xf7))
+		return c - 0x20;
+	return c;
+}
+
+/* The next character of a stored name, advancing *i. */
+static uint32_t name_next(const struct hr_name *n, size_t *i)
+{
+	if (!n->wide)
+		return n->p[(*i)++];
+	uint32_t c = le16(n->p + *i);
+	*i += 2;
+	if (c >= 0xd800 && c < 0xdc00 && *i + 2 <= n->len) {
+		uint32_t lo = le16(n->p + *i);
+		if (lo >= 0xdc00 && lo < 0xe000) {
+			*i += 2;
+			return 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+		}
+	}
+	return c;
+}
+
+int hread_name_eq(const struct hr_name *n, const char *utf8)
+{
+	const unsigned char *q = (const unsigned char *)utf8;
+	size_t i = 0;
+	if (!n->wide) { /* the fast path: a byte a character */
+		for (; i < n->len && *q && *q < 0x80; i++, q++)
+			if (n->p[i] != *q && upcase(n->p[i]) != upcase(*q))
+				return 0;
+		if (i == n->len || !*q)
+			return i == n->len && !*q;
+	}
+	while (i < n->len && *q)
+		if (upcase(name_next(n, &i)) != upcase(regname_next(&q)))
+			return 0;
+	return i >= n->len && !*q;
+}
+
+char *hread_name_utf8(const struct hr_name *n)
+{
+	char *out = xmalloc(n->len * 3 + 1), *o = out;
+	for (size_t i = 0; i < n->len;) {
+		uint32_t c = name_next(n, &i);
+		if (c >= 0xd800 && c < 0xe000)
+			c = 0xfffd;
+		if (c < 0x80) {
+			*o++ = (char)c;
+		} else if (c < 0x800) {
+			*o++ = (char)(0xc0 | c >> 6);
+			*o++ = (char)(0x80 | (c & 0x3f));
+		} else if (c < 0x10000) {
+			*o++ = (char)(0xe0 | c >> 12);
+			*o++ = (char)(0x80 | (c >> 6 & 0x3f));
+			*o++ = (char)(0x80 | (c & 0x3f));
+		} else {
+			*o++ = (char)(0xf0 | c >> 18);
+			*o++ = (char)(0x80 | (c >> 12 & 0x3f));
+			*o++ = (char)(0x80 | (c >> 6 & 0x3f));
+			*o++ = (char)(0x80 | (c & 0x3f));
+		}
+	}
+	*o = 0;
+	return out;
+}
+
+char *hive_text(const uint8_t *p, size_t len)
+{
+	size_t n = 0;
+	while (n + 1 < len && (p[n] || p[n + 1]))
+		n += 2;
+	struct hr_name text = {p, n, 1};
+	return hread_name_utf8(&text);
+}
+
+/* ---- lookups ---- */
+
+uint32_t hread_child(const struct hread *h, const struct hr_key *k, const char *name, struct err *e)
+{
+	uint32_t *subs;
+	size_t n;
+	if (hread_subkeys(h, k, &subs, &n, e) == -1)
+		return 0;
+	uint32_t found = 0;
+	for (size_t i = 0; i < n && !found; i++) {
+		struct hr_key s;
+		if (hread_key(h, subs[i], &s, e) == -1)
+			break;
+		if (hread_name_eq(&s.name, name))
+			found = subs[i];
+	}
+	free(subs);
+	return found;
+}
+
+uint32_t hread_path(const struct hread *h, uint32_t from, const char *path, struct err *e)
+{
+	uint32_t at = from ? from : h->root;
+	CLEANUP_FREE char *copy = xstrdup(path);
+	char *save = NULL;
+	for (char *c = strtok_r(copy, "\\", &save); c && at; c = strtok_r(NULL, "\\", &save)) {
+		struct hr_key k;
+		at = hread_key(h, at, &k, e) == 0 ? hread_child(h, &k, c, e) : 0;
+	}
+	return at;
+}
+
+uint32_t hread_value_named(const struct hread *h, const struct hr_key *k, const char *name,
+			   struct err *e)
+{
+	const uint8_t *list;
+	if (hread_values(h, k, &list, e) == -1)
+		return 0;
+	for (uint32_t i = 0; i < k->nvalues; i++) {
+		struct hr_val v;
+		if (hread_value(h, hread_value_at(list, i), &v, e) == -1)
+			return 0;
+		if (hread_name_eq(&v.name, name))
+			return v.off;
+	}
+	return 0;
+}
+
+char *hread_string(const struct hread *h, uint32_t key, const char *name)
+{
+	struct err e = {0};
+	struct hr_key k;
+	struct hr_val v;
+	const uint8_t *d;
+	uint8_t *copy = NULL;
+	char *s = NULL;
+	uint32_t off =
+	    key && hread_key(h, key, &k, &e) == 0 ? hread_value_named(h, &k, name, &e) : 0;
+	if (off && hread_value(h, off, &v, &e) == 0 && (v.type == 1 || v.type == 2) &&
+	    hread_data(h, &v, &d, &copy, &e) == 0) {
+		s = hive_text(d, v.len);
+	}
+	free(copy);
+	err_clear(&e);
+	return s;
+}
+
+/* ---- the whole tree ---- */
+
+int hread_walk(const struct hread *h, struct err *e)
+{
+	size_t nbits = h->end / 8 + 1;
+	uint8_t *seen = xcalloc(nbits / 8 + 1, 1);
+	struct frame {
+		uint32_t off;
+		unsigned depth;
+	};
+	size_t cap = 1024, sp = 0;
+	struct frame *stack = xmalloc(cap * sizeof *stack);
+	stack[sp++] = (struct frame){h->root, 0};
+	int r = 0;
+	while (sp && r == 0) {
+		struct frame f = stack[--sp];
+		size_t bit = f.off / 8;
+		struct hr_key k;
+		if (bit >= nbits || (seen[bit / 8] & (1u << (bit % 8)))) {
+			r = fail(e, "damaged-hive",
+				 "%s: the key at 0x%x is reached twice: the hive's key tree has a "
+				 "cycle. Restore it from a backup",
+				 h->name, f.off);
+			break;
+		}
+		seen[bit / 8] |= (uint8_t)(1u << (bit % 8));
+		if (f.depth > HIVE_MAX_DEPTH) {
+			r = fail(e, "damaged-hive", "%s: keys nested deeper than %d levels",
+				 h->name, HIVE_MAX_DEPTH);
+			break;
+		}
+		const uint8_t *list;
+		r = hread_key(h, f.off, &k, e) == 0 ? hread_values(h, &k, &list, e) : -1;
+		for (uint32_t i = 0; r == 0 && i < k.nvalues; i++) {
+			struct hr_val v;
+			const uint8_t *d;
+			uint8_t *copy;
+			r = hread_value(h, hread_value_at(list, i), &v, e);
+			if (r == 0 && v.big)
+				r = hread_data(h, &v, &d, &copy, e);
+			if (r == 0 && v.big)
+				free(copy);
+		}
+		uint32_t *subs = NULL;
+		size_t n = 0;
+		if (r == 0)
+			r = hread_subkeys(h, &k, &subs, &n, e);
+		if (r == 0 && sp + n > cap) {
+			cap = (sp + n) * 2;
+			stack = xrealloc(stack, cap * sizeof *stack);
+		}
+		for (size_t i = 0; r == 0 && i < n; i++)
+			stack[sp++] = (struct frame){subs[i], f.depth + 1};
+		free(subs);
+	}
+	free(stack);
+	free(seen);
+	return r;
+}
