@@ -18,7 +18,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		err_clear(&e);
 		fix_com_plan(hv, &cx, &ch, &e);
 		err_clear(&e);
-		hive_walk(hv, &e);
+		struct hread rd;
+		if (hread_open(&rd, "fuzz", data, size, &e) == 0) {
+			hread_walk(&rd, &e);
+			hread_close(&rd);
+		}
 		err_clear(&e);
 		struct buf out = {0};
 		if (ch.n && hive_serialize(hv, &out, &e) == 0)

@@ -85,23 +85,25 @@ int recover_command(const char *hive, const char *out, int json)
 		} else if (!hivelog_is_dirty(primary.p, primary.len)) {
 			/* clean: it must still be a hive that opens and walks whole;
 			 * with -o, OUT gets a copy, so that a script can always use it */
-			struct hive *hv = hive_check_bytes(leaf, primary.p, primary.len, &why) == 0
-					      ? hive_open_bytes(leaf, &primary, 0, &why)
-					      : NULL;
-			if (hv && hive_walk(hv, &why) == 0)
+			struct hread rd;
+			int ok = hread_open(&rd, leaf, primary.p, primary.len, &why) == 0;
+			if (ok && hread_walk(&rd, &why) == 0)
 				status =
 				    !out || write_new(out, &primary, &e) == 0 ? "clean" : "error";
 			else
 				fail(&e, why.kind, "%s", why.msg);
-			hive_free(hv);
+			if (ok)
+				hread_close(&rd);
 			err_clear(&why);
 		} else if (hivelog_recover(leaf, &primary, logs, n, &rec, &applied, &e) == 0) {
-			struct hive *hv = hive_open_bytes("the recovered hive", &rec, 0, &e);
-			if (hv && hive_walk(hv, &e) == 0)
+			struct hread rd;
+			int ok = hread_open(&rd, "the recovered hive", rec.p, rec.len, &e) == 0;
+			if (ok && hread_walk(&rd, &e) == 0)
 				status = out && write_new(out, &rec, &e) == 0 ? "recovered"
 					 : out				      ? "error"
 									      : "recoverable";
-			hive_free(hv);
+			if (ok)
+				hread_close(&rd);
 		}
 	}
 	if (e.msg)

@@ -386,21 +386,6 @@ static int delete_value(struct hive *hv, const char *path, const struct regop *o
 	return r;
 }
 
-/* Select\Current, or 0 when the hive says none (then CurrentControlSet
- * cannot be resolved). */
-static unsigned current_set(struct hive *hv)
-{
-	hive_node_h sel = hive_node(hv, 0, "Select");
-	hive_value_h v = sel ? hivex_node_get_value(hv->h, sel, "Current") : 0;
-	hive_type t;
-	size_t len;
-	CLEANUP_FREE char *d = v ? hivex_value_value(hv->h, v, &t, &len) : NULL;
-	if (!d || t != hive_t_REG_DWORD || len != 4)
-		return 0;
-	unsigned n = le32((const uint8_t *)d);
-	return n >= 1 && n <= 999 ? n : 0;
-}
-
 static int is_ccs(const char *path)
 {
 	return !strncasecmp(path, "CurrentControlSet", 17) && (path[17] == '\\' || !path[17]);
@@ -689,65 +674,96 @@ static int plain_string(const uint8_t *d, size_t len)
 	return len < 2 || (!d[len - 2] && !d[len - 1]);
 }
 
-static void export_value(struct hive *hv, hive_value_h v, char **s, size_t *n)
+static int export_value(const struct hread *h, uint32_t off, char **s, size_t *n, struct err *e)
 {
-	CLEANUP_FREE char *name = hivex_value_key(hv->h, v);
-	hive_type t;
-	size_t len;
-	CLEANUP_FREE char *data = hivex_value_value(hv->h, v, &t, &len);
-	const uint8_t *d = (const uint8_t *)data;
-	size_t start = *n;
-	if (name && *name)
+	struct hr_val v;
+	const uint8_t *d;
+	uint8_t *copy = NULL;
+	if (hread_value(h, off, &v, e) == -1 || hread_data(h, &v, &d, &copy, e) == -1)
+		return -1;
+	CLEANUP_FREE char *name = hread_name_utf8(&v.name);
+	size_t len = v.len, start = *n;
+	uint32_t t = v.type;
+	if (*name)
 		put_quoted(s, n, name);
 	else
 		put(s, n, "@");
 	put(s, n, "=");
-	if (t == hive_t_REG_SZ && data && plain_string(d, len)) {
-		CLEANUP_FREE char *text = hive_data_repr(1, d, len); /* "sz:TEXT" */
-		put_quoted(s, n, text + 3);
+	if (t == 1 && plain_string(d, len)) {
+		CLEANUP_FREE char *text = hive_text(d, len);
+		put_quoted(s, n, text);
 		put(s, n, "\n");
-		return;
-	}
-	if (t == hive_t_REG_DWORD && len == 4) {
+	} else if (t == 4 && len == 4) {
 		put(s, n, "dword:%08x\n", le32(d));
-		return;
-	}
-	if (t == hive_t_REG_BINARY)
-		put(s, n, "hex:");
-	else
-		put(s, n, "hex(%x):", (unsigned)t);
-	/* regedit's lines: at most 80 columns, continued with a backslash and
-	 * two spaces */
-	size_t col = *n - start;
-	for (size_t i = 0; data && i < len; i++) {
-		if (col + 3 > 78 && i) {
-			put(s, n, "\\\n  ");
-			col = 2;
+	} else {
+		if (t == 3)
+			put(s, n, "hex:");
+		else
+			put(s, n, "hex(%x):", (unsigned)t);
+		/* regedit's lines: at most 80 columns, continued with a backslash
+		 * and two spaces */
+		size_t col = *n - start;
+		for (size_t i = 0; i < len; i++) {
+			if (col + 3 > 78 && i) {
+				put(s, n, "\\\n  ");
+				col = 2;
+			}
+			put(s, n, "%02x%s", d[i], i + 1 < len ? "," : "");
+			col += i + 1 < len ? 3 : 2;
 		}
-		put(s, n, "%02x%s", d[i], i + 1 < len ? "," : "");
-		col += i + 1 < len ? 3 : 2;
+		put(s, n, "\n");
 	}
-	put(s, n, "\n");
+	free(copy);
+	return 0;
 }
 
-static void export_node(struct hive *hv, hive_node_h node, const char *shown, char **s, size_t *n,
-			int depth)
+static int export_node(const struct hread *h, uint32_t off, const char *shown, char **s, size_t *n,
+		       int depth, struct err *e)
 {
+	struct hr_key k;
+	const uint8_t *list;
+	if (hread_key(h, off, &k, e) == -1 || hread_values(h, &k, &list, e) == -1)
+		return -1;
 	put(s, n, "[%s]\n", shown);
-	hive_value_h *vals = hivex_node_values(hv->h, node);
-	for (size_t i = 0; vals && vals[i]; i++)
-		export_value(hv, vals[i], s, n);
-	free(vals);
+	for (uint32_t i = 0; i < k.nvalues; i++)
+		if (export_value(h, hread_value_at(list, i), s, n, e) == -1)
+			return -1;
 	put(s, n, "\n");
 	if (depth >= HIVE_MAX_DEPTH)
-		return;
-	hive_node_h *kids = hivex_node_children(hv->h, node);
-	for (size_t i = 0; kids && kids[i]; i++) {
-		CLEANUP_FREE char *name = hivex_node_name(hv->h, kids[i]);
-		CLEANUP_FREE char *sub = xasprintf("%s\\%s", shown, name ? name : "");
-		export_node(hv, kids[i], sub, s, n, depth + 1);
+		return 0;
+	uint32_t *subs;
+	size_t count;
+	if (hread_subkeys(h, &k, &subs, &count, e) == -1)
+		return -1;
+	int r = 0;
+	for (size_t i = 0; i < count && r == 0; i++) {
+		struct hr_key sub;
+		r = hread_key(h, subs[i], &sub, e);
+		if (r == 0) {
+			CLEANUP_FREE char *name = hread_name_utf8(&sub.name);
+			CLEANUP_FREE char *path = xasprintf("%s\\%s", shown, name);
+			r = export_node(h, subs[i], path, s, n, depth + 1, e);
+		}
 	}
-	free(kids);
+	free(subs);
+	return r;
+}
+
+/* Select\Current, or 0 when the hive says none (then CurrentControlSet
+ * cannot be resolved). */
+static unsigned current_set(const struct hread *h)
+{
+	struct err e = {0};
+	struct hr_key k;
+	struct hr_val v;
+	uint32_t sel = hread_path(h, 0, "Select", &e);
+	uint32_t off =
+	    sel && hread_key(h, sel, &k, &e) == 0 ? hread_value_named(h, &k, "Current", &e) : 0;
+	unsigned n = 0;
+	if (off && hread_value(h, off, &v, &e) == 0 && v.type == 4 && v.len == 4 && v.data)
+		n = le32(v.data);
+	err_clear(&e);
+	return n >= 1 && n <= 999 ? n : 0;
 }
 
 int fix_reg_export_key(const char *key, struct err *e)
@@ -761,10 +777,9 @@ int fix_reg_export_key(const char *key, struct err *e)
 	return 0;
 }
 
-static int export(struct hive *hv, int hive, struct fixctx *cx, struct err *e)
+static int export(const struct hread *h, int hive, struct fixctx *cx, struct err *e)
 {
-	(void)e;
-	unsigned ccs = hive == IN_SYSTEM ? current_set(hv) : 0;
+	unsigned ccs = hive == IN_SYSTEM ? current_set(h) : 0;
 	for (size_t i = 0; i < cx->nexport; i++) {
 		enum regroot root;
 		const char *rest;
@@ -781,7 +796,9 @@ static int export(struct hive *hv, int hive, struct fixctx *cx, struct err *e)
 				    xasprintf("%s: CurrentControlSet read as ControlSet%03u "
 					      "(Select\\Current)",
 					      cx->export_keys[i], ccs));
-		hive_node_h node = hive_node(hv, 0, hp);
+		uint32_t node = hread_path(h, 0, hp, e);
+		if (!node && e->msg)
+			return -1;
 		if (!node)
 			continue;
 		/* shown as regedit shows it: the root's full name, the rest as asked */
@@ -793,7 +810,10 @@ static int export(struct hive *hv, int hive, struct fixctx *cx, struct err *e)
 		size_t n = 0;
 		char *s = NULL;
 		put(&s, &n, "%s", "");
-		export_node(hv, node, shown, &s, &n, 0);
+		if (export_node(h, node, shown, &s, &n, 0, e) == -1) {
+			free(s);
+			return -1;
+		}
 		free(cx->exported[i]);
 		cx->exported[i] = s;
 	}
@@ -801,11 +821,11 @@ static int export(struct hive *hv, int hive, struct fixctx *cx, struct err *e)
 }
 
 #define EXPORT_FOR(name, id)                                                                       \
-	int fix_reg_export_##name(struct hive *hv, struct fixctx *cx, struct changes *out,         \
+	int fix_reg_export_##name(const struct hread *h, struct fixctx *cx, struct changes *out,   \
 				  struct err *e)                                                   \
 	{                                                                                          \
 		(void)out;                                                                         \
-		return export(hv, id, cx, e);                                                      \
+		return export(h, id, cx, e);                                                       \
 	}
 EXPORT_FOR(system, REGHIVE_SYSTEM)
 EXPORT_FOR(software, REGHIVE_SOFTWARE)

@@ -31,9 +31,9 @@ static const char *default_file(const struct install *in)
 }
 
 /* recover TARGET: nothing to change; a dirty hive is written recovered */
-static int no_change(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e)
+static int no_change(const struct hread *h, struct fixctx *cx, struct changes *out, struct err *e)
 {
-	(void)hv, (void)cx, (void)out, (void)e;
+	(void)h, (void)cx, (void)out, (void)e;
 	return 0;
 }
 
@@ -43,39 +43,45 @@ static const char *metabase_file(const struct install *in)
 }
 
 const struct fixdef fix_list[] = {
-    {"SuppressExternal", system_file, fix_system_plan, NULL, 0, NULL, 0, 0},
-    {"PEEXCH50 COM registration", software_file, fix_com_plan, NULL, 0, FIX_COM_WORD, 0, 0},
-    {"PEEXCH50 SMTP sink bindings", metabase_file, NULL, fix_metabase_plan, METABASE_MAX_BYTES,
-     NULL, 0, 0},
+    {.name = "SuppressExternal", .file = system_file, .plan_hive = fix_system_plan},
+    {.name = "PEEXCH50 COM registration",
+     .file = software_file,
+     .plan_hive = fix_com_plan,
+     .word = FIX_COM_WORD},
+    {.name = "PEEXCH50 SMTP sink bindings",
+     .file = metabase_file,
+     .plan_bytes = fix_metabase_plan,
+     .max_bytes = METABASE_MAX_BYTES},
 };
 const size_t fix_count = ARRAY_SIZE(fix_list);
 
 /* A fix on every hive a .reg key may lie in, in that order: config's, then
- * each profile's two (fixes.h's REGHIVE_*). */
-#define EVERY_HIVE(name, sys, sw, sam, sec, def, nt, uc, edits)                                    \
-	{name, system_file, sys, NULL, 0, NULL, edits, 0},                                         \
-	    {name, software_file, sw, NULL, 0, NULL, edits, 0},                                    \
-	    {name, sam_file, sam, NULL, 0, NULL, edits, 0},                                        \
-	    {name, security_file, sec, NULL, 0, NULL, edits, 0},                                   \
-	    {name, default_file, def, NULL, 0, NULL, edits, 0},                                    \
-	    {name, NULL, nt, NULL, 0, NULL, edits, REGHIVE_NTUSER},                                \
+ * each profile's two (fixes.h's REGHIVE_*); F names the planner field. */
+#define EVERY_HIVE(title, F, sys, sw, sam, sec, def, nt, uc, edits)                                \
+	{.name = title, .file = system_file, .F = sys, .edits_to_plan = edits},                    \
+	    {.name = title, .file = software_file, .F = sw, .edits_to_plan = edits},               \
+	    {.name = title, .file = sam_file, .F = sam, .edits_to_plan = edits},                   \
+	    {.name = title, .file = security_file, .F = sec, .edits_to_plan = edits},              \
+	    {.name = title, .file = default_file, .F = def, .edits_to_plan = edits},               \
+	    {.name = title, .F = nt, .edits_to_plan = edits, .user = REGHIVE_NTUSER},              \
 	{                                                                                          \
-		name, NULL, uc, NULL, 0, NULL, edits, REGHIVE_USRCLASS                             \
+		.name = title, .F = uc, .edits_to_plan = edits, .user = REGHIVE_USRCLASS           \
 	}
 
 const struct fixdef reg_fix_list[] = {EVERY_HIVE(
-    "registry patch", fix_reg_plan_system, fix_reg_plan_software, fix_reg_plan_sam,
+    "registry patch", plan_hive, fix_reg_plan_system, fix_reg_plan_software, fix_reg_plan_sam,
     fix_reg_plan_security, fix_reg_plan_default, fix_reg_plan_ntuser, fix_reg_plan_usrclass, 1)};
 const size_t reg_fix_count = ARRAY_SIZE(reg_fix_list);
 
 const struct fixdef export_fix_list[] = {
-    EVERY_HIVE("export", fix_reg_export_system, fix_reg_export_software, fix_reg_export_sam,
-	       fix_reg_export_security, fix_reg_export_default, fix_reg_export_ntuser,
-	       fix_reg_export_usrclass, 0)};
+    EVERY_HIVE("export", plan_read, fix_reg_export_system, fix_reg_export_software,
+	       fix_reg_export_sam, fix_reg_export_security, fix_reg_export_default,
+	       fix_reg_export_ntuser, fix_reg_export_usrclass, 0)};
 const size_t export_fix_count = ARRAY_SIZE(export_fix_list);
 
-const struct fixdef recover_fix_list[] = {EVERY_HIVE(
-    "recover", no_change, no_change, no_change, no_change, no_change, no_change, no_change, 0)};
+const struct fixdef recover_fix_list[] = {EVERY_HIVE("recover", plan_read, no_change, no_change,
+						     no_change, no_change, no_change, no_change,
+						     no_change, 0)};
 const size_t recover_fix_count = ARRAY_SIZE(recover_fix_list);
 
 struct change *changes_add(struct changes *c, const char *action, char *key, char *value, char *old,

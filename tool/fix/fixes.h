@@ -111,7 +111,7 @@ int fix_reg_export_key(const char *key, struct err *e);
 #define FIX_REG_DECL(name)                                                                         \
 	int fix_reg_plan_##name(struct hive *hv, struct fixctx *cx, struct changes *out,           \
 				struct err *e);                                                    \
-	int fix_reg_export_##name(struct hive *hv, struct fixctx *cx, struct changes *out,         \
+	int fix_reg_export_##name(const struct hread *h, struct fixctx *cx, struct changes *out,   \
 				  struct err *e);
 FIX_REG_DECL(system)
 FIX_REG_DECL(software)
@@ -148,6 +148,10 @@ struct fixdef {
 	/* REGHIVE_NTUSER or REGHIVE_USRCLASS: file is NULL, and the fix is
 	 * planned on that hive of every profile the run uses (0: neither) */
 	int user;
+	/* instead of plan_hive, for a fix that only reads (export, recover):
+	 * the hive read in place (hread.h), never opened with hivex */
+	int (*plan_read)(const struct hread *h, struct fixctx *cx, struct changes *out,
+			 struct err *e);
 };
 
 /* The XEXCH50 fix: the default. */

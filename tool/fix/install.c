@@ -147,52 +147,64 @@ static void set_name(struct profile *p, const char *path)
 	p->name = xstrdup(slash ? slash + 1 : path);
 }
 
-/* SOFTWARE, read-only, replayed in memory from its logs when it is dirty. */
-static struct hive *open_software(struct vol *v, const char *path, struct err *e)
+/* SOFTWARE's bytes, replayed in memory from its logs when it is dirty. */
+static int read_software(struct vol *v, const char *path, struct buf *out, struct err *e)
 {
-	struct buf raw = {.memfd = -1}, rec = {0};
+	struct buf raw = {.memfd = -1};
 	if (vol_read(v, path, HIVE_MAX_BYTES, &raw, e) == -1)
-		return NULL;
-	int r = 0;
-	if (hivelog_is_dirty(raw.p, raw.len)) {
-		struct hivelog *hl = NULL;
-		size_t n = 0;
-		struct strlist paths = {0}, applied = {0};
-		r = hivelog_read_beside(v, path, &hl, &n, &paths, e);
-		if (r == 0 && n)
-			r = hivelog_recover(path, &raw, hl, n, &rec, &applied, e);
-		hivelog_free(hl, n);
-		strlist_free(&paths);
-		strlist_free(&applied);
+		return -1;
+	if (!hivelog_is_dirty(raw.p, raw.len)) {
+		*out = raw;
+		return 0;
 	}
-	struct hive *hv = r == 0 ? hive_open_bytes(path, rec.p ? &rec : &raw, 0, e) : NULL;
+	struct hivelog *hl = NULL;
+	size_t n = 0;
+	struct strlist paths = {0}, applied = {0};
+	int r = hivelog_read_beside(v, path, &hl, &n, &paths, e);
+	if (r == 0 && n)
+		r = hivelog_recover(path, &raw, hl, n, out, &applied, e);
+	else if (r == 0) /* no log: hread_open says it is dirty */
+		*out = raw, raw = (struct buf){0};
+	hivelog_free(hl, n);
+	strlist_free(&paths);
+	strlist_free(&applied);
 	buf_free(&raw);
-	buf_free(&rec);
-	return hv;
+	return r;
 }
 
 /* ProfileList's profiles; the profile directory it names joins dirs. */
 static int profile_list(struct vol *v, struct install *in, struct strlist *dirs, struct err *e)
 {
-	struct hive *hv = open_software(v, in->software, e);
-	if (!hv)
+	struct buf b = {0};
+	struct hread h;
+	if (read_software(v, in->software, &b, e) == -1 ||
+	    hread_open(&h, in->software, b.p, b.len, e) == -1) {
+		buf_free(&b);
 		return -1;
+	}
 	char drive = 'C';
-	hive_node_h cv = hive_node(hv, 0, "Microsoft\\Windows NT\\CurrentVersion");
-	CLEANUP_FREE char *root = cv ? hive_string(hv, cv, "SystemRoot") : NULL;
+	uint32_t cv = hread_path(&h, 0, "Microsoft\\Windows NT\\CurrentVersion", e);
+	CLEANUP_FREE char *root = cv ? hread_string(&h, cv, "SystemRoot") : NULL;
 	if (root && isalpha((unsigned char)root[0]) && root[1] == ':')
 		drive = (char)toupper((unsigned char)root[0]);
-	hive_node_h pl = cv ? hive_node(hv, cv, "ProfileList") : 0;
-	CLEANUP_FREE char *pd = pl ? hive_string(hv, pl, "ProfilesDirectory") : NULL;
+	uint32_t pl = cv ? hread_path(&h, cv, "ProfileList", e) : 0;
+	CLEANUP_FREE char *pd = pl ? hread_string(&h, pl, "ProfilesDirectory") : NULL;
 	char *pdv = pd ? on_volume(pd, drive, in->sysroot) : NULL;
 	if (pdv)
 		strlist_add(dirs, pdv);
-	hive_node_h *kids = pl ? hivex_node_children(hv->h, pl) : NULL;
-	int r = 0;
-	for (size_t i = 0; kids && kids[i] && r == 0; i++) {
-		CLEANUP_FREE char *sid = hivex_node_name(hv->h, kids[i]);
-		CLEANUP_FREE char *where = hive_string(hv, kids[i], "ProfileImagePath");
-		if (!sid || !where)
+	struct hr_key k;
+	uint32_t *kids = NULL;
+	size_t nkids = 0;
+	int r = e->msg ? -1 : 0;
+	if (r == 0 && pl)
+		r = hread_key(&h, pl, &k, e) == 0 ? hread_subkeys(&h, &k, &kids, &nkids, e) : -1;
+	for (size_t i = 0; i < nkids && r == 0; i++) {
+		struct hr_key sk;
+		if ((r = hread_key(&h, kids[i], &sk, e)) == -1)
+			break;
+		CLEANUP_FREE char *sid = hread_name_utf8(&sk.name);
+		CLEANUP_FREE char *where = hread_string(&h, kids[i], "ProfileImagePath");
+		if (!where)
 			continue;
 		CLEANUP_FREE char *dir = on_volume(where, drive, in->sysroot);
 		if (dir && known_dir(in, dir))
@@ -211,7 +223,8 @@ static int profile_list(struct vol *v, struct install *in, struct strlist *dirs,
 			r = probe(v, p, dir, e);
 	}
 	free(kids);
-	hive_free(hv);
+	hread_close(&h);
+	buf_free(&b);
 	return r;
 }
 
@@ -352,17 +365,19 @@ int install_find(struct vol *v, struct install **out, size_t *n, struct err *e)
 	return r;
 }
 
-void install_describe(struct install *in, struct hive *software)
+void install_describe(struct install *in, const struct hread *software)
 {
-	hive_node_h cv = hive_node(software, 0, "Microsoft\\Windows NT\\CurrentVersion");
+	struct err e = {0};
+	uint32_t cv = hread_path(software, 0, "Microsoft\\Windows NT\\CurrentVersion", &e);
+	err_clear(&e);
 	if (!cv)
 		return;
-	in->product = hive_string(software, cv, "ProductName");
-	in->version = hive_string(software, cv, "CurrentVersion");
-	in->build = hive_string(software, cv, "CurrentBuildNumber");
+	in->product = hread_string(software, cv, "ProductName");
+	in->version = hread_string(software, cv, "CurrentVersion");
+	in->build = hread_string(software, cv, "CurrentBuildNumber");
 	if (!in->build)
-		in->build = hive_string(software, cv, "CurrentBuild");
-	in->service_pack = hive_string(software, cv, "CSDVersion");
+		in->build = hread_string(software, cv, "CurrentBuild");
+	in->service_pack = hread_string(software, cv, "CSDVersion");
 }
 
 static void install_free_one(struct install *in)

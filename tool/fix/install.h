@@ -60,7 +60,7 @@ struct profile *install_profile_sid(struct install *in, const char *sid, size_t 
  * be used)", or "none". */
 char *install_profile_names(const struct install *in);
 /* Fills the product fields from an opened SOFTWARE hive. */
-void install_describe(struct install *in, struct hive *software);
+void install_describe(struct install *in, const struct hread *software);
 void install_free(struct install *in, size_t n);
 
 #endif

@@ -3,6 +3,7 @@
 #include "fix/plan.h"
 #include "lib/bytes.h"
 #include "reg/hivelog.h"
+#include "reg/hread.h"
 
 #include <stdio.h>
 
@@ -16,19 +17,25 @@ static int verify_hive(const struct fixdef *fx, const char *path, const struct b
 		       const struct profile *profile, struct err *e)
 {
 	CLEANUP_FREE char *name = xasprintf("%s (as it would be written)", path);
-	struct hive *hv = hive_open_bytes(name, bytes, fx->edits_to_plan, e);
-	if (!hv)
+	struct hread rd;
+	if (hread_open(&rd, name, bytes->p, bytes->len, e) == -1)
 		return -1;
 	struct changes left = {0};
 	struct fixctx cx;
 	fixctx_copy(&cx, base);
 	cx.profile = profile;
-	int r = hive_walk(hv, e);
+	/* read by a reader that is not hivex, which wrote it */
+	int r = hread_walk(&rd, e);
 	/* when the word is gone from the used cells, there is nothing left
 	 * for the fix to find (fixes.h) */
-	if (r == 0 &&
-	    (!fx->word || cx.sink_classes.n || hive_mentions(bytes->p, bytes->len, fx->word)))
-		r = fx->plan_hive(hv, &cx, &left, e);
+	struct hive *hv = NULL;
+	if (r == 0 && fx->plan_read)
+		r = fx->plan_read(&rd, &cx, &left, e);
+	else if (r == 0 &&
+		 (!fx->word || cx.sink_classes.n || hive_mentions(bytes->p, bytes->len, fx->word)))
+		r = (hv = hive_open_bytes(name, bytes, fx->edits_to_plan, e))
+			? fx->plan_hive(hv, &cx, &left, e)
+			: -1;
 	if (r == 0 && left.n)
 		r = fail(e, "verify-failed",
 			 "%s: after the edit, %s still finds %zu change(s) to make (%s %s); "
@@ -41,13 +48,15 @@ static int verify_hive(const struct fixdef *fx, const char *path, const struct b
 		char *bs = strrchr(parent, '\\');
 		if (bs)
 			*bs = 0;
-		hive_node_h pn = hive_node(hv, 0, bs ? parent : "");
-		r = pn ? hive_subkeys_ordered(hv, pn, e)
-		       : fail(e, "verify-failed", "%s: key %s vanished", path, parent);
+		uint32_t pn = hread_path(&rd, 0, bs ? parent : "", e);
+		r = pn ? hread_ordered(&rd, pn, e)
+		       : fail(e, "verify-failed", "%s: key %s vanished%s%s", path, parent,
+			      e->msg ? ": " : "", e->msg ? e->msg : "");
 	}
 	fixctx_free(&cx);
 	changes_free(&left);
 	hive_free(hv);
+	hread_close(&rd);
 	return r;
 }
 
@@ -81,12 +90,16 @@ static void edit_free(struct edit *ed)
 void plan_describe(struct vol *v, struct install *in)
 {
 	struct err e = {0};
-	struct hive *sw = in->software ? hive_load(v, in->software, 0, NULL, &e) : NULL;
-	if (sw)
-		install_describe(in, sw);
-	else if (e.msg)
+	struct buf b = {.memfd = -1};
+	struct hread rd;
+	if (in->software && vol_read(v, in->software, HIVE_MAX_BYTES, &b, &e) == 0 &&
+	    hread_open(&rd, in->software, b.p, b.len, &e) == 0) {
+		install_describe(in, &rd);
+		hread_close(&rd);
+	} else if (e.msg) {
 		note("%s: %s", vol_name(v), e.msg);
-	hive_free(sw);
+	}
+	buf_free(&b);
 	err_clear(&e);
 }
 
@@ -175,11 +188,27 @@ static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef
 	int idle = r == 0 && fx->word && !cx->sink_classes.n &&
 		   !hive_mentions(bytes->p, bytes->len, fx->word);
 	int writable = (build || fx->edits_to_plan) && !idle;
-	struct hive *hv = r == 0 ? hive_open_bytes(path, bytes, writable, e) : NULL;
-	if (hv)
-		note("%s: opened %s with hivex%s%s", vol_name(v), path,
-		     writable ? " (writable)" : "",
+	/* read in place; hivex opens it only for a fix that edits it */
+	struct hread rd;
+	int have_rd = r == 0 && hread_open(&rd, path, bytes->p, bytes->len, e) == 0;
+	struct hive *hv = NULL;
+	if (!have_rd)
+		r = -1;
+	else if (!fx->plan_read && !idle && !(hv = hive_open_bytes(path, bytes, writable, e)))
+		r = -1;
+	if (r == 0)
+		note("%s: %s %s%s%s", vol_name(v), hv ? "opened" : "read in place", path,
+		     hv ? (writable ? " with hivex (writable)" : " with hivex") : "",
 		     idle ? "; no used cell mentions the DLL: not walked" : "");
+	if (r == 0 && path == in->software)
+		install_describe(in, &rd);
+	if (r == 0 && (fx->plan_read || !idle)) {
+		r = fx->plan_read ? fx->plan_read(&rd, cx, &ed->ch, e)
+				  : fx->plan_hive(hv, cx, &ed->ch, e);
+		note("%s: planned %s: %zu change(s)", vol_name(v), path, ed->ch.n);
+	}
+	if (have_rd)
+		hread_close(&rd);
 	/* a fix keeps the bytes it planned on: the journal saves the pages
 	 * that change, and the volume is checked against them first */
 	if (build)
@@ -187,21 +216,13 @@ static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef
 	else
 		buf_free(&raw);
 	/* recover TARGET: the recovered hive is what is written */
-	int recovered = r == 0 && hv && po->write_recovered && build && rec.p;
+	int recovered = r == 0 && po->write_recovered && build && rec.p;
 	if (recovered) {
 		ed->after = rec;
 		rec = (struct buf){0};
 		changes_add(&ed->ch, "recover-hive", xstrdup(path), NULL, NULL, NULL);
 	}
 	buf_free(&rec);
-	if (!hv)
-		r = -1;
-	if (r == 0 && path == in->software)
-		install_describe(in, hv);
-	if (r == 0 && !idle) {
-		r = fx->plan_hive(hv, cx, &ed->ch, e);
-		note("%s: planned %s: %zu change(s)", vol_name(v), path, ed->ch.n);
-	}
 	if (r == 0 && ed->ch.n && build && !recovered)
 		r = hive_serialize(hv, &ed->after, e);
 	if (r == 0 && ed->ch.n && build)
@@ -253,7 +274,7 @@ static int plan_file(struct vol *v, struct install *in, const struct fixdef *fx,
 		     struct outcome *o, struct edit **logs, size_t *nlogs, struct err *e)
 {
 	struct edit ed = {.path = xstrdup(path), .fix = fx};
-	int r = fx->plan_hive
+	int r = fx->plan_hive || fx->plan_read
 		    ? plan_hive_file(v, in, fx, path, po, base, cx, &ed, o, logs, nlogs, e)
 		    : plan_bytes_file(v, fx, path, po->build, cx, &ed, e);
 	for (size_t k = 0; k < cx->notes.n; k++)

@@ -51,16 +51,6 @@ int hive_serialize(struct hive *hv, struct buf *out, struct err *e);
  * bins do not grow into stays as it was. */
 int hive_keep_remnant(const char *name, struct buf *after, const struct buf *before, struct err *e);
 
-/* Walks every key and value as Windows would load it, following every cell
- * (key, value list, value, data, subkey list) without converting names or
- * copying data: fails on anything hivex cannot read, on cycles and on
- * nesting too deep. */
-int hive_walk(struct hive *hv, struct err *e);
-
-/* Whether node's subkeys are in the order Windows requires (names compared
- * upper-cased); hivex inserts with strcasecmp, which differs for _ [ ] ^ `. */
-int hive_subkeys_ordered(struct hive *hv, hive_node_h node, struct err *e);
-
 /* Whether word (lower-case ASCII letters and digits) appears, in any letter
  * case, as ASCII or UTF-16LE, inside a cell the hive uses -- not in the
  * free cells, where the keys an edit deleted stay.  Reads the bytes only

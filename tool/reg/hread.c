@@ -458,6 +458,33 @@ char *hread_string(const struct hread *h, uint32_t key, const char *name)
 	return s;
 }
 
+int hread_ordered(const struct hread *h, uint32_t key, struct err *e)
+{
+	struct hr_key k;
+	uint32_t *subs;
+	size_t n;
+	if (hread_key(h, key, &k, e) == -1 || hread_subkeys(h, &k, &subs, &n, e) == -1)
+		return -1;
+	int r = 0;
+	char *prev = NULL;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		struct hr_key s;
+		if ((r = hread_key(h, subs[i], &s, e)) == -1)
+			break;
+		char *name = hread_name_utf8(&s.name);
+		if (prev && regname_cmp(prev, name) >= 0)
+			r = fail(e, "verify-failed",
+				 "%s: subkeys '%s' and '%s' would be out of Windows' order after "
+				 "the edit (a hivex limitation); nothing was written",
+				 h->name, prev, name);
+		free(prev);
+		prev = name;
+	}
+	free(prev);
+	free(subs);
+	return r;
+}
+
 /* ---- the whole tree ---- */
 
 int hread_walk(const struct hread *h, struct err *e)

@@ -108,6 +108,10 @@ uint32_t hread_value_named(const struct hread *h, const struct hr_key *k, const 
 /* A REG_SZ or REG_EXPAND_SZ value as UTF-8, or NULL. */
 char *hread_string(const struct hread *h, uint32_t key, const char *name);
 
+/* Whether key's subkeys are in the order Windows requires (names compared
+ * upper-cased, regname_cmp); hivex inserts with strcasecmp, which differs
+ * for _ [ ] ^ `.  verify-failed when not. */
+int hread_ordered(const struct hread *h, uint32_t key, struct err *e);
 /* Every key and value, every cell followed (lists, names, data, big-data
  * segments), cycles and nesting deeper than HIVE_MAX_DEPTH refused: 0, or
  * -1 with damaged-hive and where. */
