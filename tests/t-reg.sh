@@ -149,6 +149,13 @@ check "export --utf16: the same text, with CRLF" cmp -s u8.reg exported.reg
 check "export --utf16: every line ends CRLF" test "$(tail -c +3 out | iconv -f UTF-16LE -t UTF-8 | tr -cd '\r' | wc -c)" = "$(wc -l <exported.reg)"
 nb 0 "export -o" export -o o.reg ve "$S1" "$S2"
 check "export -o: the file holds what stdout would" cmp -s o.reg exported.reg
+mkfifo pipe.reg
+ln -s o.reg link.reg
+nb 2 "export -o a pipe: refused (a rename would replace it)" export -o pipe.reg ve "$S1"
+has "export -o a pipe: says why" err 'pipe.reg: is not a regular file, and would be replaced by one'
+check "export -o a pipe: it is still a pipe" test -p pipe.reg
+nb 2 "export -o a symbolic link: refused" export -o link.reg ve "$S1"
+check "export -o a symbolic link: it is still one" test -L link.reg
 nb 3 "export of a key that is not there" export -o missing.reg ve "$S1" 'HKLM\SOFTWARE\NoSuchVendor'
 has "export: names the missing key" err 'HKLM\\SOFTWARE\\NoSuchVendor: no such key'
 check "export -o: no file, and no temporary, after a failure" sh -c '! ls missing.reg* >/dev/null 2>&1'

@@ -16,10 +16,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct changes ch = {0};
 		fix_system_plan(hv, &cx, &ch, &e);
 		err_clear(&e);
-		fix_com_plan(hv, &cx, &ch, &e);
-		err_clear(&e);
 		struct hread rd;
 		if (hread_open(&rd, "fuzz", data, size, &e) == 0) {
+			struct changes com = {0};
+			if (fix_com_plan(&rd, &cx, &com, &e) == 0)
+				fix_com_apply(hv, &rd, &com, &e);
+			changes_free(&com);
+			err_clear(&e);
 			hread_walk(&rd, &e);
 			hread_close(&rd);
 		}

@@ -306,6 +306,13 @@ static int export_command(struct options *op, int n, char **args, const char *ou
 	op->export_keys = args + 1;
 	op->nexport = (size_t)n - 1;
 	op->ro.export_keys = args + 1;
+	/* OUT is replaced by a rename: a device, a pipe or a link there would
+	 * be replaced, not written (-o /dev/null would remove /dev/null) */
+	struct stat st;
+	if (output && lstat(output, &st) == 0 && !S_ISREG(st.st_mode))
+		return usage_error("-o %s: is not a regular file, and would be replaced by one; "
+				   "leave -o out to write to standard output",
+				   output);
 	CLEANUP_FREE char *tmp = output ? xasprintf("%s.nobounce-XXXXXX", output) : NULL;
 	int fd = tmp ? mkstemp(tmp) : -1;
 	if (tmp && fd == -1)

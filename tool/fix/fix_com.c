@@ -10,18 +10,19 @@
 #include <ctype.h>
 
 #include "fix/fixes.h"
+#include "reg/regf.h"
 
 #define DLL_NAME "peexch50.dll"
 #define DLL_STEM "peexch50"
 
-/* Keys to delete, each once. */
+/* Keys to delete (their cells in the hive read), each once. */
 struct victims {
-	hive_node_h *node;
+	uint32_t *node;
 	char **path;
 	size_t n;
 };
 
-static void victim_add(struct victims *v, hive_node_h node, char *path)
+static void victim_add(struct victims *v, uint32_t node, char *path)
 {
 	for (size_t i = 0; i < v->n; i++)
 		if (v->node[i] == node) {
@@ -65,17 +66,54 @@ static int names_peexch50(const char *path)
 	       (bl == strlen(DLL_STEM) && strncasecmp(base, DLL_STEM, bl) == 0);
 }
 
-/* The default value of node\sub as a string, or NULL. */
-static char *default_of(struct hive *hv, hive_node_h node, const char *sub)
+/* The hive read in place, and the first error met reading it (a key that
+ * cannot be read is then not looked at, and the plan fails at its end). */
+struct rd {
+	const struct hread *h;
+	struct err *e;
+};
+
+/* The subkey name of node, or 0. */
+static uint32_t child(struct rd *r, uint32_t node, const char *name)
 {
-	hive_node_h k = sub ? hivex_node_get_child(hv->h, node, sub) : node;
-	return k ? hive_string(hv, k, "") : NULL;
+	struct hr_key k;
+	if (r->e->msg || hread_key(r->h, node, &k, r->e) == -1)
+		return 0;
+	return hread_child(r->h, &k, name, r->e);
 }
 
-static char *name_of(struct hive *hv, hive_node_h node)
+/* node's subkeys (0-terminated, malloc'd), or NULL. */
+static uint32_t *children(struct rd *r, uint32_t node)
 {
-	char *s = hivex_node_name(hv->h, node);
-	return s ? s : xstrdup("?");
+	struct hr_key k;
+	uint32_t *subs = NULL;
+	size_t n = 0;
+	if (r->e->msg || hread_key(r->h, node, &k, r->e) == -1 ||
+	    hread_subkeys(r->h, &k, &subs, &n, r->e) == -1)
+		return NULL;
+	subs = xrealloc(subs, (n + 1) * sizeof *subs);
+	subs[n] = 0;
+	return subs;
+}
+
+static char *string_of(struct rd *r, uint32_t node, const char *name)
+{
+	return r->e->msg ? NULL : hread_string(r->h, node, name);
+}
+
+/* The default value of node\sub as a string, or NULL. */
+static char *default_of(struct rd *r, uint32_t node, const char *sub)
+{
+	uint32_t k = sub ? child(r, node, sub) : node;
+	return k ? string_of(r, k, "") : NULL;
+}
+
+static char *name_of(struct rd *r, uint32_t node)
+{
+	struct hr_key k;
+	if (r->e->msg || hread_key(r->h, node, &k, r->e) == -1)
+		return xstrdup("?");
+	return hread_name_utf8(&k.name);
 }
 
 /* The subkeys COM's registrars (ATL's .rgs scripts, MFC, hand-written
@@ -106,10 +144,9 @@ static const char *const com_subkeys[] = {"InprocServer32",
 					  "TreatAs",
 					  "AutoTreatAs"};
 
-static void note_extra_subkeys(struct hive *hv, hive_node_h cls, const char *name,
-			       struct fixctx *cx)
+static void note_extra_subkeys(struct rd *hv, uint32_t cls, const char *name, struct fixctx *cx)
 {
-	hive_node_h *subs = hivex_node_children(hv->h, cls);
+	uint32_t *subs = children(hv, cls);
 	for (size_t i = 0; subs && subs[i]; i++) {
 		CLEANUP_FREE char *sub = name_of(hv, subs[i]);
 		int standard = 0;
@@ -129,10 +166,10 @@ static void note_extra_subkeys(struct hive *hv, hive_node_h cls, const char *nam
 
 /* Classes\CLSID\{x} whose InprocServer32 is the DLL; their ProgIDs and
  * AppIDs. */
-static void find_classes(struct hive *hv, hive_node_h clsid, struct fixctx *cx,
-			 struct strlist *progids, struct strlist *appids, struct victims *vic)
+static void find_classes(struct rd *hv, uint32_t clsid, struct fixctx *cx, struct strlist *progids,
+			 struct strlist *appids, struct victims *vic)
 {
-	hive_node_h *kids = hivex_node_children(hv->h, clsid);
+	uint32_t *kids = children(hv, clsid);
 	for (size_t i = 0; kids && kids[i]; i++) {
 		CLEANUP_FREE char *server = default_of(hv, kids[i], "InprocServer32");
 		if (!server || !names_peexch50(server))
@@ -147,7 +184,7 @@ static void find_classes(struct hive *hv, hive_node_h clsid, struct fixctx *cx,
 			else
 				free(p);
 		}
-		char *appid = hive_string(hv, kids[i], "AppID");
+		char *appid = string_of(hv, kids[i], "AppID");
 		if (appid && *appid)
 			strlist_add(appids, appid);
 		else
@@ -163,27 +200,27 @@ static void find_classes(struct hive *hv, hive_node_h clsid, struct fixctx *cx,
  * names it too, with its executable-name entries (Classes\AppID\NAME.EXE
  * whose AppID value names it); DllSurrogate and the like are values of the
  * key and go with it. */
-static void find_appids(struct hive *hv, hive_node_h classes, hive_node_h clsid,
+static void find_appids(struct rd *hv, uint32_t classes, uint32_t clsid,
 			const struct strlist *appids, struct victims *vic)
 {
 	struct fixctx gone = {0}, kept = {0}; /* GUID sets */
 	for (size_t i = 0; i < appids->n; i++)
 		fixctx_add_class(&gone, appids->v[i]);
-	hive_node_h *kids = clsid ? hivex_node_children(hv->h, clsid) : NULL;
+	uint32_t *kids = clsid ? children(hv, clsid) : NULL;
 	for (size_t i = 0; kids && kids[i]; i++) {
 		CLEANUP_FREE char *server = default_of(hv, kids[i], "InprocServer32");
 		if (server && names_peexch50(server))
 			continue;
-		CLEANUP_FREE char *appid = hive_string(hv, kids[i], "AppID");
+		CLEANUP_FREE char *appid = string_of(hv, kids[i], "AppID");
 		if (appid && fixctx_has_class(&gone, appid))
 			fixctx_add_class(&kept, appid);
 	}
 	free(kids);
-	hive_node_h appid_key = hivex_node_get_child(hv->h, classes, "AppID");
-	kids = appid_key ? hivex_node_children(hv->h, appid_key) : NULL;
+	uint32_t appid_key = child(hv, classes, "AppID");
+	kids = appid_key ? children(hv, appid_key) : NULL;
 	for (size_t i = 0; kids && kids[i]; i++) {
 		CLEANUP_FREE char *name = name_of(hv, kids[i]);
-		CLEANUP_FREE char *names = hive_string(hv, kids[i], "AppID");
+		CLEANUP_FREE char *names = string_of(hv, kids[i], "AppID");
 		int ours = fixctx_has_class(&gone, name) && !fixctx_has_class(&kept, name);
 		ours |= names && fixctx_has_class(&gone, names) && !fixctx_has_class(&kept, names);
 		if (ours)
@@ -197,18 +234,18 @@ static void find_appids(struct hive *hv, hive_node_h classes, hive_node_h clsid,
 /* Classes\<ProgID> whose CLSID names a removed class, and those the classes
  * name that have no CLSID of their own.  A ProgID whose CLSID names another
  * class belongs to another DLL and stays. */
-static void find_progids(struct hive *hv, hive_node_h classes, struct fixctx *cx,
+static void find_progids(struct rd *hv, uint32_t classes, struct fixctx *cx,
 			 const struct strlist *named, struct victims *vic)
 {
 	static const char *const skip[] = {"CLSID", "Interface", "TypeLib", "AppID"};
-	hive_node_h *kids = hivex_node_children(hv->h, classes);
+	uint32_t *kids = children(hv, classes);
 	for (size_t i = 0; kids && kids[i]; i++) {
 		char *name = name_of(hv, kids[i]);
 		int skipped = 0;
 		for (size_t j = 0; j < ARRAY_SIZE(skip); j++)
 			skipped |= STRCASEEQ(name, skip[j]);
-		hive_node_h ck = skipped ? 0 : hivex_node_get_child(hv->h, kids[i], "CLSID");
-		CLEANUP_FREE char *clsid = ck ? hive_string(hv, ck, "") : NULL;
+		uint32_t ck = skipped ? 0 : child(hv, kids[i], "CLSID");
+		CLEANUP_FREE char *clsid = ck ? string_of(hv, ck, "") : NULL;
 		int ours = clsid && fixctx_has_class(cx, clsid);
 		for (size_t j = 0; !skipped && !ck && j < named->n; j++)
 			ours |= STRCASEEQ(name, named->v[j]);
@@ -223,11 +260,11 @@ static void find_progids(struct hive *hv, hive_node_h classes, struct fixctx *cx
 
 /* How many of a type library version's <lcid>\<platform> paths are the
  * DLL's, and how many are another file's. */
-static void count_paths(struct hive *hv, hive_node_h ver, int *ours, int *others)
+static void count_paths(struct rd *hv, uint32_t ver, int *ours, int *others)
 {
-	hive_node_h *lcids = hivex_node_children(hv->h, ver);
+	uint32_t *lcids = children(hv, ver);
 	for (size_t i = 0; lcids && lcids[i]; i++) {
-		hive_node_h *plats = hivex_node_children(hv->h, lcids[i]);
+		uint32_t *plats = children(hv, lcids[i]);
 		for (size_t j = 0; plats && plats[j]; j++) {
 			CLEANUP_FREE char *p = default_of(hv, plats[j], NULL);
 			if (p && names_peexch50(p))
@@ -243,13 +280,13 @@ static void count_paths(struct hive *hv, hive_node_h ver, int *ours, int *others
 /* Classes\TypeLib\{lib}: the whole key when every version is the DLL's, else
  * only the versions that are.  A version that mixes the DLL with other files
  * cannot be split safely: refuse. */
-static int find_typelibs(struct hive *hv, hive_node_h typelib, struct strlist *libs,
-			 struct victims *vic, struct err *e)
+static int find_typelibs(struct rd *hv, uint32_t typelib, struct strlist *libs, struct victims *vic,
+			 struct err *e)
 {
-	hive_node_h *kids = hivex_node_children(hv->h, typelib);
+	uint32_t *kids = children(hv, typelib);
 	int r = 0;
 	for (size_t i = 0; kids && kids[i] && r == 0; i++) {
-		hive_node_h *vers = hivex_node_children(hv->h, kids[i]);
+		uint32_t *vers = children(hv, kids[i]);
 		CLEANUP_FREE char *lib = name_of(hv, kids[i]);
 		size_t nvers = 0, nours = 0;
 		struct victims mine = {0};
@@ -263,7 +300,7 @@ static int find_typelibs(struct hive *hv, hive_node_h typelib, struct strlist *l
 				    "%s: type library %s version %s names both %s and other "
 				    "files; nobounce will not guess which parts to remove. "
 				    "Run 'regsvr32 /u peexch50.dll' on the live server instead",
-				    hv->path, lib, ver, DLL_NAME);
+				    hv->h->name, lib, ver, DLL_NAME);
 			} else if (ours) {
 				nours++;
 				CLEANUP_FREE char *ver = name_of(hv, vers[j]);
@@ -288,13 +325,13 @@ static int find_typelibs(struct hive *hv, hive_node_h typelib, struct strlist *l
 }
 
 /* Classes\Interface\{iid} whose TypeLib is a removed type library. */
-static void find_interfaces(struct hive *hv, hive_node_h iface, const struct strlist *libs,
+static void find_interfaces(struct rd *hv, uint32_t iface, const struct strlist *libs,
 			    struct victims *vic)
 {
 	if (!libs->n)
 		return;
 	struct fixctx libset = {.sink_classes = *libs}; /* borrowed: GUID matching */
-	hive_node_h *kids = hivex_node_children(hv->h, iface);
+	uint32_t *kids = children(hv, iface);
 	for (size_t i = 0; kids && kids[i]; i++) {
 		CLEANUP_FREE char *lib = default_of(hv, kids[i], "TypeLib");
 		if (!lib || !fixctx_has_class(&libset, lib))
@@ -305,14 +342,15 @@ static void find_interfaces(struct hive *hv, hive_node_h iface, const struct str
 	free(kids);
 }
 
-int fix_com_plan(struct hive *hv, struct fixctx *cx, struct changes *out, struct err *e)
+int fix_com_plan(const struct hread *h, struct fixctx *cx, struct changes *out, struct err *e)
 {
-	hive_node_h classes = hive_node(hv, 0, "Classes");
+	struct rd rd = {h, e}, *hv = &rd;
+	uint32_t classes = hread_path(h, 0, "Classes", e);
 	if (!classes)
-		return 0;
+		return e->msg ? -1 : 0;
 	struct victims vic = {0};
 	struct strlist progids = {0}, libs = {0}, appids = {0};
-	hive_node_h clsid = hivex_node_get_child(hv->h, classes, "CLSID");
+	uint32_t clsid = child(hv, classes, "CLSID");
 	if (clsid)
 		find_classes(hv, clsid, cx, &progids, &appids, &vic);
 	if (appids.n)
@@ -323,23 +361,35 @@ int fix_com_plan(struct hive *hv, struct fixctx *cx, struct changes *out, struct
 	int r = 0;
 	if (cx->sink_classes.n) {
 		find_progids(hv, classes, cx, &progids, &vic);
-		hive_node_h tl = hivex_node_get_child(hv->h, classes, "TypeLib");
+		uint32_t tl = child(hv, classes, "TypeLib");
 		if (tl)
 			r = find_typelibs(hv, tl, &libs, &vic, e);
-		hive_node_h itf = hivex_node_get_child(hv->h, classes, "Interface");
+		uint32_t itf = child(hv, classes, "Interface");
 		if (r == 0 && itf)
 			find_interfaces(hv, itf, &libs, &vic);
 	}
+	if (r == 0 && e->msg)
+		r = -1; /* a key could not be read */
 	for (size_t i = 0; r == 0 && i < vic.n; i++) {
 		changes_add(out, "delete-key", vic.path[i], NULL, NULL, NULL);
 		vic.path[i] = NULL;
-		if (hv->writable && hivex_node_delete_child(hv->h, vic.node[i]) == -1)
-			r = fail(e, "internal", "%s: deleting %s failed", hv->path,
-				 out->v[out->n - 1].key);
 	}
 	victims_free(&vic);
 	strlist_free(&progids);
 	strlist_free(&libs);
 	strlist_free(&appids);
 	return r;
+}
+
+int fix_com_apply(struct hive *hv, const struct hread *h, const struct changes *ch, struct err *e)
+{
+	for (size_t i = 0; i < ch->n; i++) {
+		/* the key's cell in the bytes read is its node in hivex's copy of
+		 * them (hivex names a node by its cell's offset in the file) */
+		uint32_t off = hread_path(h, 0, ch->v[i].key, e);
+		if (!off || hivex_node_delete_child(hv->h, (hive_node_h)off + REGF_BLOCK) == -1)
+			return fail(e, "internal", "%s: deleting %s failed%s%s", hv->path,
+				    ch->v[i].key, e->msg ? ": " : "", e->msg ? e->msg : "");
+	}
+	return 0;
 }

@@ -637,7 +637,28 @@ int fix_reg_profiles(struct install *in, const struct regpatch *rp, size_t n,
 
 /* ---- export, as regedit writes it ---- */
 
-/* Appends to a growing string. */
+/* A growing string: *s holds *n bytes and a NUL, in a block whose size is
+ * the power of two above *n (so each append costs what it copies). */
+static size_t block_for(size_t n)
+{
+	return n < 64 ? 64 : (size_t)1 << (64 - __builtin_clzll((unsigned long long)n));
+}
+
+static char *room(char **s, size_t *n, size_t more)
+{
+	if (!*s || block_for(*n + more) != block_for(*n))
+		*s = xrealloc(*s, block_for(*n + more));
+	char *at = *s + *n;
+	*n += more;
+	(*s)[*n] = 0;
+	return at;
+}
+
+static void put_bytes(char **s, size_t *n, const char *p, size_t len)
+{
+	memcpy(room(s, n, len), p, len);
+}
+
 static void put(char **s, size_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void put(char **s, size_t *n, const char *fmt, ...)
 {
@@ -647,19 +668,23 @@ static void put(char **s, size_t *n, const char *fmt, ...)
 	if (vasprintf(&t, fmt, ap) < 0)
 		abort();
 	va_end(ap);
-	size_t l = strlen(t);
-	*s = xrealloc(*s, *n + l + 1);
-	memcpy(*s + *n, t, l + 1);
-	*n += l;
+	put_bytes(s, n, t, strlen(t));
 	free(t);
 }
 
 static void put_quoted(char **s, size_t *n, const char *text)
 {
-	put(s, n, "\"");
-	for (const char *c = text; *c; c++)
-		put(s, n, "%s%c", *c == '"' || *c == '\\' ? "\\" : "", *c);
-	put(s, n, "\"");
+	put_bytes(s, n, "\"", 1);
+	for (const char *c = text; *c;) {
+		size_t run = strcspn(c, "\"\\");
+		put_bytes(s, n, c, run);
+		c += run;
+		if (*c) {
+			char esc[2] = {'\\', *c++};
+			put_bytes(s, n, esc, 2);
+		}
+	}
+	put_bytes(s, n, "\"", 1);
 }
 
 /* Whether REG_SZ data is text regedit writes as a string: UTF-16LE with
@@ -687,12 +712,12 @@ static int export_value(const struct hread *h, uint32_t off, char **s, size_t *n
 	if (*name)
 		put_quoted(s, n, name);
 	else
-		put(s, n, "@");
-	put(s, n, "=");
+		put_bytes(s, n, "@", 1);
+	put_bytes(s, n, "=", 1);
 	if (t == 1 && plain_string(d, len)) {
 		CLEANUP_FREE char *text = hive_text(d, len);
 		put_quoted(s, n, text);
-		put(s, n, "\n");
+		put_bytes(s, n, "\n", 1);
 	} else if (t == 4 && len == 4) {
 		put(s, n, "dword:%08x\n", le32(d));
 	} else {
@@ -703,15 +728,20 @@ static int export_value(const struct hread *h, uint32_t off, char **s, size_t *n
 		/* regedit's lines: at most 80 columns, continued with a backslash
 		 * and two spaces */
 		size_t col = *n - start;
+		static const char hex[] = "0123456789abcdef";
 		for (size_t i = 0; i < len; i++) {
 			if (col + 3 > 78 && i) {
-				put(s, n, "\\\n  ");
+				put_bytes(s, n, "\\\n  ", 4);
 				col = 2;
 			}
-			put(s, n, "%02x%s", d[i], i + 1 < len ? "," : "");
+			char *at = room(s, n, i + 1 < len ? 3 : 2);
+			at[0] = hex[d[i] >> 4];
+			at[1] = hex[d[i] & 15];
+			if (i + 1 < len)
+				at[2] = ',';
 			col += i + 1 < len ? 3 : 2;
 		}
-		put(s, n, "\n");
+		put_bytes(s, n, "\n", 1);
 	}
 	free(copy);
 	return 0;
@@ -724,11 +754,13 @@ static int export_node(const struct hread *h, uint32_t off, const char *shown, c
 	const uint8_t *list;
 	if (hread_key(h, off, &k, e) == -1 || hread_values(h, &k, &list, e) == -1)
 		return -1;
-	put(s, n, "[%s]\n", shown);
+	put_bytes(s, n, "[", 1);
+	put_bytes(s, n, shown, strlen(shown));
+	put_bytes(s, n, "]\n", 2);
 	for (uint32_t i = 0; i < k.nvalues; i++)
 		if (export_value(h, hread_value_at(list, i), s, n, e) == -1)
 			return -1;
-	put(s, n, "\n");
+	put_bytes(s, n, "\n", 1);
 	if (depth >= HIVE_MAX_DEPTH)
 		return 0;
 	uint32_t *subs;
@@ -809,7 +841,7 @@ static int export(const struct hread *h, int hive, struct fixctx *cx, struct err
 				*c = '\\';
 		size_t n = 0;
 		char *s = NULL;
-		put(&s, &n, "%s", "");
+		room(&s, &n, 0);
 		if (export_node(h, node, shown, &s, &n, 0, e) == -1) {
 			free(s);
 			return -1;

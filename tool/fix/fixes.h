@@ -73,7 +73,11 @@ int fix_system_plan(struct hive *system, struct fixctx *cx, struct changes *out,
  * type library and interfaces, and the AppIDs its classes name that no
  * class that stays names.  Adds the classes to cx, and to cx->notes each
  * subkey of a class that is not one COM's registrar writes. */
-int fix_com_plan(struct hive *software, struct fixctx *cx, struct changes *out, struct err *e);
+int fix_com_plan(const struct hread *software, struct fixctx *cx, struct changes *out,
+		 struct err *e);
+/* Makes those deletions in hivex's writable copy of the same bytes. */
+int fix_com_apply(struct hive *hv, const struct hread *software, const struct changes *ch,
+		  struct err *e);
 /* Every path fix_com.c takes for PEEXCH50.DLL holds this word (any case). */
 #define FIX_COM_WORD "peexch50"
 
@@ -152,6 +156,10 @@ struct fixdef {
 	 * the hive read in place (hread.h), never opened with hivex */
 	int (*plan_read)(const struct hread *h, struct fixctx *cx, struct changes *out,
 			 struct err *e);
+	/* with plan_read, for a fix that edits: makes the changes planned in
+	 * hivex's writable copy of the bytes h reads (NULL: nothing to make) */
+	int (*apply)(struct hive *hv, const struct hread *h, const struct changes *ch,
+		     struct err *e);
 };
 
 /* The XEXCH50 fix: the default. */

@@ -29,10 +29,11 @@ static int verify_hive(const struct fixdef *fx, const char *path, const struct b
 	/* when the word is gone from the used cells, there is nothing left
 	 * for the fix to find (fixes.h) */
 	struct hive *hv = NULL;
-	if (r == 0 && fx->plan_read)
+	int replan = r == 0 && (!fx->word || cx.sink_classes.n ||
+				hive_mentions(bytes->p, bytes->len, fx->word));
+	if (replan && fx->plan_read)
 		r = fx->plan_read(&rd, &cx, &left, e);
-	else if (r == 0 &&
-		 (!fx->word || cx.sink_classes.n || hive_mentions(bytes->p, bytes->len, fx->word)))
+	else if (replan)
 		r = (hv = hive_open_bytes(name, bytes, fx->edits_to_plan, e))
 			? fx->plan_hive(hv, &cx, &left, e)
 			: -1;
@@ -202,10 +203,18 @@ static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef
 		     idle ? "; no used cell mentions the DLL: not walked" : "");
 	if (r == 0 && path == in->software)
 		install_describe(in, &rd);
-	if (r == 0 && (fx->plan_read || !idle)) {
+	if (r == 0 && !idle) {
 		r = fx->plan_read ? fx->plan_read(&rd, cx, &ed->ch, e)
 				  : fx->plan_hive(hv, cx, &ed->ch, e);
 		note("%s: planned %s: %zu change(s)", vol_name(v), path, ed->ch.n);
+	}
+	/* planned on the bytes read; made in hivex's copy of them */
+	if (r == 0 && fx->apply && build && ed->ch.n) {
+		hv = hive_open_bytes(path, bytes, 1, e);
+		r = hv ? fx->apply(hv, &rd, &ed->ch, e) : -1;
+		if (r == 0)
+			note("%s: made the changes in hivex's writable copy of %s", vol_name(v),
+			     path);
 	}
 	if (have_rd)
 		hread_close(&rd);
