@@ -165,18 +165,12 @@ demo-built: $(BUILD)/nobounce $(BUILD)/mkhive $(BUILD)/ntfsput
 	tests/demo $(BUILD)
 
 # The whole suite again with AddressSanitizer (leaks included) and
-# UndefinedBehaviorSanitizer, on binaries of its own in build-asan/.
+# UndefinedBehaviorSanitizer, on binaries of its own in build-asan/: the
+# same rules and the same list as check's, so that none can be missed.
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 asan: | deps
-	@mkdir -p build-asan
-	$(CC) $(INC) $(WARN) $(ASAN_FLAGS) $(DEFS) $(PKG_CFLAGS) -o build-asan/nobounce $(TOOL_SRCS) $(PKG_LIBS)
-	$(CC) $(INC) $(WARN) $(ASAN_FLAGS) $(DEFS) -DNOBOUNCE_FAULTS $(PKG_CFLAGS) -o build-asan/nobounce-faults $(TOOL_SRCS) $(PKG_LIBS)
-	for f in $(FUZZERS); do $(CC) $(INC) $(WARN) $(ASAN_FLAGS) $(DEFS) $(PKG_CFLAGS) -o build-asan/replay-$$f tests/fuzz/fuzz_$$f.c tests/fuzz/replay.c $(FUZZ_LIB_SRCS) $(PKG_LIBS) || exit 1; done
-	$(CC) $(INC) $(WARN) $(ASAN_FLAGS) -o build-asan/ntfsput hives/ntfsput.c $(shell pkg-config --libs libntfs-3g)
-	$(CC) $(INC) $(WARN) $(ASAN_FLAGS) -o build-asan/mklog hives/mklog.c
-	$(CC) $(INC) $(WARN) $(ASAN_FLAGS) -o build-asan/race tests/race.c
-	$(CC) $(INC) $(WARN) $(ASAN_FLAGS) $(DEFS) $(PKG_CFLAGS) -o build-asan/unit tests/unit.c $(FUZZ_LIB_SRCS) $(PKG_LIBS)
-	$(CC) $(INC) $(WARN) $(ASAN_FLAGS) $(shell pkg-config --cflags hivex) -o build-asan/mkhive $(MKHIVE_SRCS) $(shell pkg-config --libs hivex)
+	$(MAKE) --no-print-directory -j$$(nproc) BUILD=build-asan CFLAGS='$(ASAN_FLAGS)' \
+	  $(patsubst $(BUILD)/%,build-asan/%,$(CHECK_BINS))
 	NOBOUNCE=$(CURDIR)/build-asan/nobounce NOBOUNCE_SANITIZED=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp tests/run build-asan
 
