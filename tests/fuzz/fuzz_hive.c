@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer: arbitrary hive bytes through the base-block checks, hivex, both
- * hive planners (editing the in-memory copy), our full walk, and
- * serialisation. */
+ * hive planners (read in place, their changes made in hivex's in-memory
+ * copy), our full walk, and serialisation. */
 #include "fix/fixes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -14,10 +14,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (hv) {
 		struct fixctx cx = {0};
 		struct changes ch = {0};
-		fix_system_plan(hv, &cx, &ch, &e);
-		err_clear(&e);
 		struct hread rd;
 		if (hread_open(&rd, "fuzz", data, size, &e) == 0) {
+			if (fix_system_plan(&rd, &cx, &ch, &e) == 0)
+				fix_system_apply(hv, &rd, &ch, &e);
+			err_clear(&e);
 			struct changes com = {0};
 			if (fix_com_plan(&rd, &cx, &com, &e) == 0)
 				fix_com_apply(hv, &rd, &com, &e);

@@ -398,7 +398,8 @@ static int plan(struct hive *hv, int hive, struct fixctx *cx, struct changes *ou
 	unsigned sets[3];
 	size_t nsets = 0;
 	struct err why = {0};
-	if (hive == IN_SYSTEM && fix_control_sets(hv, sets, &nsets, &why) == -1)
+	if (hive == IN_SYSTEM &&
+	    (!cx->read || fix_control_sets(cx->read, sets, &nsets, &why) == -1))
 		nsets = 0;
 	err_clear(&why);
 	/* the operations for this hive, in order, with their paths here */

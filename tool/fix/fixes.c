@@ -43,7 +43,10 @@ static const char *metabase_file(const struct install *in)
 }
 
 const struct fixdef fix_list[] = {
-    {.name = "SuppressExternal", .file = system_file, .plan_hive = fix_system_plan},
+    {.name = "SuppressExternal",
+     .file = system_file,
+     .plan_read = fix_system_plan,
+     .apply = fix_system_apply},
     {.name = "PEEXCH50 COM registration",
      .file = software_file,
      .plan_read = fix_com_plan,

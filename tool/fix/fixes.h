@@ -58,6 +58,9 @@ struct fixctx {
 	char **exported;
 	/* a user's hive: the profile it is of, while it is planned */
 	const struct profile *profile;
+	/* while plan_hive runs: the bytes it planned on, read in place (a
+	 * planner that edits reads what it must see unedited here) */
+	const struct hread *read;
 };
 void fixctx_free(struct fixctx *cx);
 /* A fresh context that knows src's classes and patches (nothing else). */
@@ -67,7 +70,11 @@ void fixctx_add_class(struct fixctx *cx, const char *name);
 
 /* SuppressExternal=1 under Services\SMTPSVC\XEXCH50 in every control set that
  * Select names and that has SMTPSVC. */
-int fix_system_plan(struct hive *system, struct fixctx *cx, struct changes *out, struct err *e);
+int fix_system_plan(const struct hread *system, struct fixctx *cx, struct changes *out,
+		    struct err *e);
+/* Makes those changes in hivex's writable copy of the same bytes. */
+int fix_system_apply(struct hive *hv, const struct hread *system, const struct changes *ch,
+		     struct err *e);
 
 /* PEEXCH50.DLL's COM registration in SOFTWARE\Classes: its CLSIDs, ProgIDs,
  * type library and interfaces, and the AppIDs its classes name that no
@@ -92,7 +99,7 @@ int fix_metabase_plan(const char *path, const struct buf *in, const struct fixct
  * plan_hive and plan_bytes). */
 /* The control set numbers SYSTEM's Select names (Current, Default,
  * LastKnownGood), each once, in that order. */
-int fix_control_sets(struct hive *hv, unsigned sets[3], size_t *n, struct err *e);
+int fix_control_sets(const struct hread *system, unsigned sets[3], size_t *n, struct err *e);
 
 /* .reg patches and export (fix_reg.c).  The hives a key may lie in:
  * HKLM\SYSTEM, SOFTWARE (with HKEY_CLASSES_ROOT its Classes), SAM and

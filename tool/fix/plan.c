@@ -33,10 +33,12 @@ static int verify_hive(const struct fixdef *fx, const char *path, const struct b
 				hive_mentions(bytes->p, bytes->len, fx->word));
 	if (replan && fx->plan_read)
 		r = fx->plan_read(&rd, &cx, &left, e);
-	else if (replan)
+	else if (replan) {
+		cx.read = &rd;
 		r = (hv = hive_open_bytes(name, bytes, fx->edits_to_plan, e))
 			? fx->plan_hive(hv, &cx, &left, e)
 			: -1;
+	}
 	if (r == 0 && left.n)
 		r = fail(e, "verify-failed",
 			 "%s: after the edit, %s still finds %zu change(s) to make (%s %s); "
@@ -204,8 +206,10 @@ static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef
 	if (r == 0 && path == in->software)
 		install_describe(in, &rd);
 	if (r == 0 && !idle) {
+		cx->read = &rd;
 		r = fx->plan_read ? fx->plan_read(&rd, cx, &ed->ch, e)
 				  : fx->plan_hive(hv, cx, &ed->ch, e);
+		cx->read = NULL;
 		note("%s: planned %s: %zu change(s)", vol_name(v), path, ed->ch.n);
 	}
 	/* planned on the bytes read; made in hivex's copy of them */
