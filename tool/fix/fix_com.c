@@ -108,6 +108,73 @@ static char *default_of(struct rd *r, uint32_t node, const char *sub)
 	return k ? string_of(r, k, "") : NULL;
 }
 
+/* Whether node's InprocServer32 names the DLL.  Most classes' servers are
+ * other files: the string is converted and parsed only when its UTF-16
+ * holds the DLL's stem in some case. */
+static int serves_dll(struct rd *r, uint32_t node)
+{
+	uint32_t k = child(r, node, "InprocServer32");
+	struct hr_key key;
+	struct hr_val v;
+	const uint8_t *d;
+	uint8_t *copy = NULL;
+	if (!k || r->e->msg || hread_key(r->h, k, &key, r->e) == -1)
+		return 0;
+	uint32_t off = hread_value_named(r->h, &key, "", r->e);
+	if (!off || hread_value(r->h, off, &v, r->e) == -1 || (v.type != 1 && v.type != 2) ||
+	    hread_data(r->h, &v, &d, &copy, r->e) == -1)
+		return 0;
+	static const char stem[] = DLL_STEM;
+	size_t wl = sizeof stem - 1, found = 0;
+	for (size_t i = 0; !found && i + 2 * wl <= v.len; i += 2) {
+		size_t j = 0;
+		while (j < wl && tolower(d[i + 2 * j]) == stem[j] && d[i + 2 * j + 1] == 0)
+			j++;
+		found = j == wl;
+	}
+	int ours = 0;
+	if (found) {
+		CLEANUP_FREE char *server = hive_text(d, v.len);
+		ours = names_peexch50(server);
+	}
+	free(copy);
+	return ours;
+}
+
+/* Whether node's default value (a string) names one of cx's classes.  A
+ * {CLSID} is short and ASCII: it is compared from a copy on the stack,
+ * other strings after converting them. */
+static int names_class(struct rd *r, uint32_t node, const struct fixctx *cx)
+{
+	struct hr_key key;
+	struct hr_val v;
+	const uint8_t *d;
+	uint8_t *copy = NULL;
+	if (r->e->msg || hread_key(r->h, node, &key, r->e) == -1)
+		return 0;
+	uint32_t off = hread_value_named(r->h, &key, "", r->e);
+	if (!off || hread_value(r->h, off, &v, r->e) == -1 || (v.type != 1 && v.type != 2) ||
+	    hread_data(r->h, &v, &d, &copy, r->e) == -1)
+		return 0;
+	char ascii[64];
+	size_t n = 0;
+	int plain = 1;
+	for (size_t i = 0; plain && i + 1 < v.len && (d[i] || d[i + 1]); i += 2) {
+		plain = n + 1 < sizeof ascii && d[i + 1] == 0 && d[i] < 0x80;
+		ascii[n++] = (char)d[i];
+	}
+	ascii[plain ? n : 0] = 0;
+	int ours;
+	if (plain) {
+		ours = fixctx_has_class(cx, ascii);
+	} else {
+		CLEANUP_FREE char *s = hive_text(d, v.len);
+		ours = fixctx_has_class(cx, s);
+	}
+	free(copy);
+	return ours;
+}
+
 static char *name_of(struct rd *r, uint32_t node)
 {
 	struct hr_key k;
@@ -171,8 +238,7 @@ static void find_classes(struct rd *hv, uint32_t clsid, struct fixctx *cx, struc
 {
 	uint32_t *kids = children(hv, clsid);
 	for (size_t i = 0; kids && kids[i]; i++) {
-		CLEANUP_FREE char *server = default_of(hv, kids[i], "InprocServer32");
-		if (!server || !names_peexch50(server))
+		if (!serves_dll(hv, kids[i]))
 			continue;
 		char *name = name_of(hv, kids[i]);
 		fixctx_add_class(cx, name);
@@ -208,8 +274,7 @@ static void find_appids(struct rd *hv, uint32_t classes, uint32_t clsid,
 		fixctx_add_class(&gone, appids->v[i]);
 	uint32_t *kids = clsid ? children(hv, clsid) : NULL;
 	for (size_t i = 0; kids && kids[i]; i++) {
-		CLEANUP_FREE char *server = default_of(hv, kids[i], "InprocServer32");
-		if (server && names_peexch50(server))
+		if (serves_dll(hv, kids[i]))
 			continue;
 		CLEANUP_FREE char *appid = string_of(hv, kids[i], "AppID");
 		if (appid && fixctx_has_class(&gone, appid))
@@ -240,20 +305,23 @@ static void find_progids(struct rd *hv, uint32_t classes, struct fixctx *cx,
 	static const char *const skip[] = {"CLSID", "Interface", "TypeLib", "AppID"};
 	uint32_t *kids = children(hv, classes);
 	for (size_t i = 0; kids && kids[i]; i++) {
-		char *name = name_of(hv, kids[i]);
+		/* names compared as stored: only a ProgID that goes is converted */
+		struct hr_key k;
+		if (hv->e->msg || hread_key(hv->h, kids[i], &k, hv->e) == -1)
+			break;
 		int skipped = 0;
 		for (size_t j = 0; j < ARRAY_SIZE(skip); j++)
-			skipped |= STRCASEEQ(name, skip[j]);
+			skipped |= hread_name_eq(&k.name, skip[j]);
 		uint32_t ck = skipped ? 0 : child(hv, kids[i], "CLSID");
-		CLEANUP_FREE char *clsid = ck ? string_of(hv, ck, "") : NULL;
-		int ours = clsid && fixctx_has_class(cx, clsid);
+		int ours = ck && names_class(hv, ck, cx);
 		for (size_t j = 0; !skipped && !ck && j < named->n; j++)
-			ours |= STRCASEEQ(name, named->v[j]);
+			ours |= hread_name_eq(&k.name, named->v[j]);
 		if (ours) {
+			char *name = hread_name_utf8(&k.name);
 			fixctx_add_class(cx, name);
 			victim_add(vic, kids[i], xasprintf("Classes\\%s", name));
+			free(name);
 		}
-		free(name);
 	}
 	free(kids);
 }

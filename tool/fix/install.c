@@ -150,7 +150,7 @@ static void set_name(struct profile *p, const char *path)
 /* SOFTWARE's bytes, replayed in memory from its logs when it is dirty. */
 static int read_software(struct vol *v, const char *path, struct buf *out, struct err *e)
 {
-	struct buf raw = {.memfd = -1};
+	struct buf raw = {0}; /* read in place only: ordinary memory */
 	if (vol_read(v, path, HIVE_MAX_BYTES, &raw, e) == -1)
 		return -1;
 	if (!hivelog_is_dirty(raw.p, raw.len)) {

@@ -93,7 +93,7 @@ static void edit_free(struct edit *ed)
 void plan_describe(struct vol *v, struct install *in)
 {
 	struct err e = {0};
-	struct buf b = {.memfd = -1};
+	struct buf b = {0}; /* read in place only: ordinary memory */
 	struct hread rd;
 	if (in->software && vol_read(v, in->software, HIVE_MAX_BYTES, &b, &e) == 0 &&
 	    hread_open(&rd, in->software, b.p, b.len, &e) == 0) {
@@ -176,7 +176,10 @@ static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef
 			  size_t *nlogs, struct err *e)
 {
 	int build = po->build;
-	struct buf raw = {.memfd = -1}, rec = {0};
+	/* in a memfd when hivex may open it (hivex opens files by name),
+	 * else in ordinary memory, which costs less to fill */
+	struct buf raw = {.memfd = build || fx->edits_to_plan || !fx->plan_read ? -1 : 0};
+	struct buf rec = {0};
 	if (vol_read(v, path, HIVE_MAX_BYTES, &raw, e) == -1)
 		return -1;
 	note("%s: read %s (%zu bytes)", vol_name(v), path, raw.len);
