@@ -138,6 +138,8 @@ check "make install puts the man page under DESTDIR/PREFIX" test -f inst/opt/nb/
 fresh sbs2003 xv
 nb 1 "-x check" -x check xv
 has "-x: each volume operation" err 'nobounce: trace: xv: vol read WINDOWS/system32/config/SYSTEM'
-has "-x: hivex's verbose mode" err '^hivex: hivex_open'
 nb 1 "without -x: no trace" check xv
 check "without -x: no trace" sh -c '! grep -q "trace:\|^hivex:" err'
+# check reads hives in place; fix opens hivex to make the change
+nb 0 "-x fix" -x fix xv
+has "-x: hivex's verbose mode" err '^hivex: hivex_open'
