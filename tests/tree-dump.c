@@ -155,7 +155,8 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "hread")) {
 		struct hread h;
 		struct err e = {0};
-		if (hread_open(&h, argv[i], p, len, &e) == -1) {
+		/* every cell checked, as hivex does on open */
+		if (hread_open(&h, argv[i], p, len, &e) == -1 || hread_check_bins(&h, &e) == -1) {
 			fprintf(stderr, "tree-dump: hread: %s\n", e.msg);
 			return 2;
 		}

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests of the pure functions, linked with the tool's sources: the
  * page diff, a journal built, judged and its state rewritten, Windows' name
- * order, the byte readers, the hive checksum.  One "ok"/"not ok" line per
+ * order, the byte readers, the hive checksum, the hive reader's checks.  One "ok"/"not ok" line per
  * check (tests/t-unit.sh counts them); exits 1 on any failure. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/bytes.h"
+#include "reg/hread.h"
 #include "reg/regf.h"
 #include "reg/regname.h"
 #include "txn/journal.h"
@@ -158,8 +159,88 @@ static void test_bytes(void)
 	ok(regf_checksum(block) == le32(block), "regf: the XOR of the dwords");
 }
 
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A hive of two bins: the root key and its security record in the first,
+ * one free cell in the second. */
+static void tiny_hive(uint8_t *h)
+{
+	memset(h, 0, 3 * REGF_BLOCK);
+	memcpy(h, "regf", 4);
+	put32(h + REGF_MAJOR, 1);
+	put32(h + REGF_MINOR, 5);
+	put32(h + 0x24, 0x20); /* the root key's cell */
+	put32(h + REGF_BINS_SIZE, 2 * REGF_BLOCK);
+	for (uint32_t b = 0; b < 2; b++) {
+		uint8_t *bin = h + REGF_BLOCK * (1 + b);
+		memcpy(bin, "hbin", 4);
+		put32(bin + HBIN_OFFSET, b * REGF_BLOCK);
+		put32(bin + HBIN_SIZE, REGF_BLOCK);
+	}
+	uint8_t *nk = h + REGF_BLOCK + 0x20;
+	put32(nk, (uint32_t)-88);
+	memcpy(nk + 4, "nk", 2);
+	put32(nk + 4 + 44, 0x78);	 /* security: the sk below */
+	put32(nk + 4 + 48, 0xffffffffu); /* no class name */
+	nk[4 + 72] = 4;
+	nk[4 + 2] = 0x2c; /* root, compressed name */
+	memcpy(nk + 4 + 76, "ROOT", 4);
+	uint8_t *sk = h + REGF_BLOCK + 0x78;
+	put32(sk, (uint32_t)-40);
+	memcpy(sk + 4, "sk", 2);
+	put32(h + REGF_BLOCK + 0xa0, REGF_BLOCK - 0xa0); /* the rest: free */
+	put32(h + 2 * REGF_BLOCK + 32, REGF_BLOCK - 32);
+	put32(h + REGF_CHECKSUM, regf_checksum(h));
+}
+
+static void test_hread(void)
+{
+	static uint8_t h[3 * REGF_BLOCK];
+	struct hread rd;
+	struct err e = {0};
+	tiny_hive(h);
+	ok(hread_open(&rd, "tiny", h, sizeof h, &e) == 0 && hread_walk(&rd, &e) == 0,
+	   "hread: a sound hive is read and walked");
+	hread_close(&rd);
+	err_clear(&e);
+	put32(h + 2 * REGF_BLOCK + 32, 12); /* a cell that is not a multiple of 8 */
+	int opened = hread_open(&rd, "tiny", h, sizeof h, &e) == 0;
+	ok(opened, "hread: a bad cell in a bin nothing reads is not looked for on open");
+	ok(opened && hread_walk(&rd, &e) == -1 && e.msg && strstr(e.msg, "does not fit its bin"),
+	   "hread: the walk checks every bin's cells");
+	if (opened)
+		hread_close(&rd);
+	err_clear(&e);
+	tiny_hive(h);
+	put32(h + REGF_BLOCK + 0x20 + 4 + 44, 0xa0); /* security: the free cell */
+	ok(hread_open(&rd, "tiny", h, sizeof h, &e) == 0 && hread_walk(&rd, &e) == -1 && e.msg &&
+	       strstr(e.msg, "0xa0"),
+	   "hread: the walk follows a key's security record");
+	hread_close(&rd);
+	err_clear(&e);
+	tiny_hive(h);
+	put32(h + REGF_BLOCK + 0x20 + 4 + 48, 0x78); /* class name: the sk, too short */
+	h[REGF_BLOCK + 0x20 + 4 + 74] = 200;
+	ok(hread_open(&rd, "tiny", h, sizeof h, &e) == 0 && hread_walk(&rd, &e) == -1 && e.msg &&
+	       strstr(e.msg, "too short"),
+	   "hread: the walk follows a key's class name");
+	hread_close(&rd);
+	err_clear(&e);
+	tiny_hive(h);
+	put32(h + REGF_BLOCK + 0x78, 13); /* the root's own bin damaged */
+	ok(hread_open(&rd, "tiny", h, sizeof h, &e) == -1 && e.msg &&
+	       strstr(e.msg, "does not fit its bin"),
+	   "hread: a damaged bin is refused when a cell in it is first read");
+	err_clear(&e);
+}
+
 int main(void)
 {
+	test_hread();
 	test_pages();
 	test_journal();
 	test_names();

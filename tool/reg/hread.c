@@ -10,26 +10,45 @@
 #define VK_INLINE 0x80000000u
 #define BIG_SEGMENT 16344 /* data bytes of one big-data segment */
 
+#define NONE 0xffffffffu /* no cell */
+
+enum { BIN_UNREAD, BIN_GOOD, BIN_DAMAGED }; /* hread.scanned */
+
 static int bad(const struct hread *h, struct err *e, uint32_t off, const char *what)
 {
 	return fail(e, "damaged-hive", "%s: the cell at 0x%x %s. Restore the hive from a backup",
 		    h->name, off, what);
 }
 
+static int scan_bin(const struct hread *h, uint32_t bin, struct err *e);
+
+/* The bin holding bins offset off, its cells checked the first time one
+ * of them is asked for: -1 (and why) when that bin is damaged. */
+static int bin_ready(const struct hread *h, uint32_t off, struct err *e)
+{
+	uint32_t bin = h->bin_of[off / REGF_BLOCK];
+	uint8_t *st = &h->scanned[bin / REGF_BLOCK];
+	if (*st == BIN_UNREAD)
+		*st = scan_bin(h, bin, e) == 0 ? BIN_GOOD : BIN_DAMAGED;
+	else if (*st == BIN_DAMAGED)
+		scan_bin(h, bin, e); /* again, for the message */
+	return *st == BIN_GOOD ? 0 : -1;
+}
+
 /* A used cell's data: a pointer and its size (the cell's, less its size
- * field); NULL when off does not name one inside the bins. */
-static const uint8_t *cell(const struct hread *h, uint32_t off, uint32_t *size)
+ * field); NULL when off does not name one inside the bins (e says why
+ * only when its bin is damaged). */
+static const uint8_t *cell(const struct hread *h, uint32_t off, uint32_t *size, struct err *e)
 {
 	uint64_t at = (uint64_t)REGF_BLOCK + off;
-	if (off % 8 || at + 4 > h->end || !(h->starts[off / 64] & (1u << (off / 8 % 8))))
+	if (off % 8 || at + 4 > h->end || bin_ready(h, off, e) == -1 ||
+	    !(h->starts[off / 64] & (1u << (off / 8 % 8))))
 		return NULL;
 	int32_t raw = (int32_t)le32(h->p + at);
 	if (raw >= 0 || raw == INT32_MIN)
 		return NULL; /* free, or no size */
-	uint64_t n = (uint64_t)(-(int64_t)raw);
-	if (n < 8 || at + n > h->end)
-		return NULL;
-	*size = (uint32_t)n - 4;
+	/* scan_bin saw the cell fit its bin */
+	*size = (uint32_t)(-(int64_t)raw) - 4;
 	return h->p + at + 4;
 }
 
@@ -37,9 +56,10 @@ static const uint8_t *cell_of(const struct hread *h, uint32_t off, uint32_t need
 			      uint32_t *size, struct err *e)
 {
 	uint32_t n = 0;
-	const uint8_t *c = cell(h, off, &n);
+	const uint8_t *c = cell(h, off, &n, e);
 	if (!c) {
-		bad(h, e, off, "is not a used cell inside the hive bins");
+		if (!e->msg)
+			bad(h, e, off, "is not a used cell inside the hive bins");
 		return NULL;
 	}
 	if (n < need || (sig && memcmp(c, sig, 2) != 0)) {
@@ -97,33 +117,54 @@ int hive_check_bytes(const char *name, const uint8_t *p, size_t len, struct err 
 	return 0;
 }
 
-/* Every bin and every cell's size, and where each cell begins. */
-static int scan_bins(struct hread *h, struct err *e)
+/* Every bin's header: each one where the one before it ends, and the
+ * bins tiling the hive; the cells inside wait for bin_ready. */
+static int scan_headers(struct hread *h, struct err *e)
 {
-	size_t bins = h->end - REGF_BLOCK;
+	size_t bins = h->end - REGF_BLOCK, pages = bins / REGF_BLOCK;
+	h->bin_of = xmalloc(pages * sizeof *h->bin_of);
+	h->scanned = xcalloc(pages, 1);
 	h->starts = xcalloc(bins / 64 + 1, 1);
 	for (size_t bin = 0; bin < bins;) {
 		const uint8_t *b = h->p + REGF_BLOCK + bin;
-		uint32_t size = bins - bin >= 32 ? le32(b + HBIN_SIZE) : 0;
+		uint32_t size = le32(b + HBIN_SIZE);
 		if (memcmp(b, "hbin", 4) != 0 || le32(b + HBIN_OFFSET) != bin ||
 		    size < REGF_BLOCK || size % REGF_BLOCK || size > bins - bin)
 			return fail(e, "damaged-hive",
 				    "%s: the hive bin at 0x%zx is damaged (its header is not one "
 				    "of a bin that fits). Restore the hive from a backup",
 				    h->name, bin + REGF_BLOCK);
-		for (size_t c = bin + 32; c < bin + size;) {
-			int32_t raw = (int32_t)le32(h->p + REGF_BLOCK + c);
-			uint64_t n = raw < 0 ? (uint64_t)(-(int64_t)raw) : (uint64_t)raw;
-			if (n < 8 || n % 8 || n > bin + size - c)
-				return fail(e, "damaged-hive",
-					    "%s: the cell at 0x%zx has a size (%lld) that does not "
-					    "fit its bin. Restore the hive from a backup",
-					    h->name, c, (long long)raw);
-			h->starts[c / 64] |= (uint8_t)(1u << (c / 8 % 8));
-			c += n;
-		}
+		for (size_t pg = bin / REGF_BLOCK; pg < (bin + size) / REGF_BLOCK; pg++)
+			h->bin_of[pg] = (uint32_t)bin;
 		bin += size;
 	}
+	return 0;
+}
+
+/* One bin's cells: each a multiple of 8 bytes, tiling it exactly. */
+static int scan_bin(const struct hread *h, uint32_t bin, struct err *e)
+{
+	uint32_t size = le32(h->p + REGF_BLOCK + bin + HBIN_SIZE);
+	for (size_t c = bin + 32; c < (size_t)bin + size;) {
+		int32_t raw = (int32_t)le32(h->p + REGF_BLOCK + c);
+		uint64_t n = raw < 0 ? (uint64_t)(-(int64_t)raw) : (uint64_t)raw;
+		if (n < 8 || n % 8 || n > bin + size - c)
+			return fail(e, "damaged-hive",
+				    "%s: the cell at 0x%zx has a size (%lld) that does not fit its "
+				    "bin. Restore the hive from a backup",
+				    h->name, c, (long long)raw);
+		h->starts[c / 64] |= (uint8_t)(1u << (c / 8 % 8));
+		c += n;
+	}
+	return 0;
+}
+
+int hread_check_bins(const struct hread *h, struct err *e)
+{
+	for (size_t bin = 0; bin < h->end - REGF_BLOCK;
+	     bin += le32(h->p + REGF_BLOCK + bin + HBIN_SIZE))
+		if (bin_ready(h, (uint32_t)bin, e) == -1)
+			return -1;
 	return 0;
 }
 
@@ -139,7 +180,7 @@ int hread_open(struct hread *h, const char *name, const uint8_t *p, size_t len, 
 	h->root = le32(p + REGF_ROOT);
 	h->minor = le32(p + REGF_MINOR);
 	struct hr_key k;
-	if (scan_bins(h, e) == -1 || hread_key(h, h->root, &k, e) == -1) {
+	if (scan_headers(h, e) == -1 || hread_key(h, h->root, &k, e) == -1) {
 		hread_close(h);
 		return -1;
 	}
@@ -149,7 +190,10 @@ int hread_open(struct hread *h, const char *name, const uint8_t *p, size_t len, 
 void hread_close(struct hread *h)
 {
 	free(h->starts);
-	h->starts = NULL;
+	free(h->bin_of);
+	free(h->scanned);
+	h->starts = h->scanned = NULL;
+	h->bin_of = NULL;
 }
 
 int hread_key(const struct hread *h, uint32_t off, struct hr_key *k, struct err *e)
@@ -163,7 +207,9 @@ int hread_key(const struct hread *h, uint32_t off, struct hr_key *k, struct err 
 		return bad(h, e, off, "has a key name longer than its cell");
 	*k = (struct hr_key){off,	   {c + 76, nlen, !(flags & NK_COMP_NAME)},
 			     le32(c + 20), le32(c + 28),
-			     le32(c + 36), le32(c + 40)};
+			     le32(c + 36), le32(c + 40),
+			     le32(c + 44), le32(c + 48),
+			     le16(c + 74)};
 	if (k->name.wide && nlen % 2)
 		return bad(h, e, off, "has a UTF-16 key name of an odd length");
 	return 0;
@@ -276,13 +322,10 @@ int hread_value(const struct hread *h, uint32_t off, struct hr_val *v, struct er
 	return 0;
 }
 
-int hread_data(const struct hread *h, const struct hr_val *v, const uint8_t **data, uint8_t **copy,
-	       struct err *e)
+/* A big value's segments, checked, and joined into out when it is not
+ * NULL. */
+static int segments(const struct hread *h, const struct hr_val *v, uint8_t *out, struct err *e)
 {
-	*copy = NULL;
-	*data = v->data;
-	if (!v->big)
-		return 0;
 	uint32_t size;
 	const uint8_t *db = cell_of(h, v->big, 8, "db", &size, e);
 	if (!db)
@@ -296,17 +339,29 @@ int hread_data(const struct hread *h, const struct hr_val *v, const uint8_t **da
 		return -1;
 	if ((uint64_t)nseg * 4 > lsize)
 		return bad(h, e, list, "lists fewer segments than its big-data record says");
-	uint8_t *out = xmalloc(v->len);
-	uint32_t got = 0;
-	for (uint32_t i = 0; i < nseg; i++) {
+	for (uint32_t i = 0, got = 0; i < nseg; i++) {
 		uint32_t want = v->len - got < BIG_SEGMENT ? v->len - got : BIG_SEGMENT, ssize;
-		const uint8_t *s = cell_of(h, le32(segs + 4 * i), want, NULL, &ssize, e);
-		if (!s) {
-			free(out);
+		const uint8_t *sg = cell_of(h, le32(segs + 4 * i), want, NULL, &ssize, e);
+		if (!sg)
 			return -1;
-		}
-		memcpy(out + got, s, want);
+		if (out)
+			memcpy(out + got, sg, want);
 		got += want;
+	}
+	return 0;
+}
+
+int hread_data(const struct hread *h, const struct hr_val *v, const uint8_t **data, uint8_t **copy,
+	       struct err *e)
+{
+	*copy = NULL;
+	*data = v->data;
+	if (!v->big)
+		return 0;
+	uint8_t *out = xmalloc(v->len);
+	if (segments(h, v, out, e) == -1) {
+		free(out);
+		return -1;
 	}
 	*data = *copy = out;
 	return 0;
@@ -487,8 +542,23 @@ int hread_ordered(const struct hread *h, uint32_t key, struct err *e)
 
 /* ---- the whole tree ---- */
 
+/* A key's own cells besides its lists: its security record, and its
+ * class name when it has one (none: 0xffffffff). */
+static int key_cells(const struct hread *h, const struct hr_key *k, struct err *e)
+{
+	uint32_t n;
+	if (k->security != NONE && !cell_of(h, k->security, 20, "sk", &n, e))
+		return -1;
+	if (k->class_len && k->class_off != NONE &&
+	    !cell_of(h, k->class_off, k->class_len, NULL, &n, e))
+		return -1;
+	return 0;
+}
+
 int hread_walk(const struct hread *h, struct err *e)
 {
+	if (hread_check_bins(h, e) == -1)
+		return -1;
 	size_t nbits = h->end / 8 + 1;
 	uint8_t *seen = xcalloc(nbits / 8 + 1, 1);
 	struct frame {
@@ -517,16 +587,14 @@ int hread_walk(const struct hread *h, struct err *e)
 			break;
 		}
 		const uint8_t *list;
-		r = hread_key(h, f.off, &k, e) == 0 ? hread_values(h, &k, &list, e) : -1;
+		r = hread_key(h, f.off, &k, e) == 0 && key_cells(h, &k, e) == 0
+			? hread_values(h, &k, &list, e)
+			: -1;
 		for (uint32_t i = 0; r == 0 && i < k.nvalues; i++) {
 			struct hr_val v;
-			const uint8_t *d;
-			uint8_t *copy;
 			r = hread_value(h, hread_value_at(list, i), &v, e);
 			if (r == 0 && v.big)
-				r = hread_data(h, &v, &d, &copy, e);
-			if (r == 0 && v.big)
-				free(copy);
+				r = segments(h, &v, NULL, e);
 		}
 		uint32_t *subs = NULL;
 		size_t n = 0;

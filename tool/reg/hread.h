@@ -3,9 +3,10 @@
  *
  * A read-only reader of the registry format over bytes nobounce already
  * holds: nothing is copied (names and data are pointers into the bytes;
- * only big data split over segments is joined), no cell map is built, and
- * every offset and length is checked against the bins before it is
- * followed.  It is not hivex: the planners, export and the verification
+ * only big data split over segments is joined), no cell map is built up
+ * front (a bin's cells are checked the first time one of them is asked
+ * for), and every offset and length is checked against the bins before it
+ * is followed.  It is not hivex: the planners, export and the verification
  * of every hive before it is written read with it, and hivex stays the
  * only writer, so what hivex wrote is checked by a reader that is not
  * hivex.  Pure: it reads nothing but the bytes given (a fuzzer calls it).
@@ -34,9 +35,12 @@ struct hread {
 	size_t end;	  /* where the bins end: base block + bins size, within the file */
 	uint32_t root;	  /* the root key's cell */
 	uint32_t minor;	  /* format version 1.minor */
-	/* where the cells begin: one bit for each 8 bytes of the bins, set
-	 * by the one pass of hread_open that checks every bin and cell */
+	/* Filled as the reader goes, so a const hread still fills them:
+	 * where the cells begin (a bit for each 8 bytes of the bins), set for
+	 * a bin when its cells are first asked for and found to tile it; */
 	uint8_t *starts;
+	uint32_t *bin_of; /* for each 4 KiB of the bins, the offset of its bin */
+	uint8_t *scanned; /* for each bin, by its first 4 KiB: cells unread, good, damaged */
 };
 
 /* A name as the hive stores it: Latin-1 bytes, or UTF-16LE (wide). */
@@ -51,6 +55,8 @@ struct hr_key {
 	struct hr_name name;
 	uint32_t nsubkeys, subkeys; /* how many, and their list's cell */
 	uint32_t nvalues, values;
+	uint32_t security;	       /* the security record's cell */
+	uint32_t class_off, class_len; /* the class name's cell and bytes (none: 0) */
 };
 
 struct hr_val {
@@ -64,11 +70,14 @@ struct hr_val {
 	uint32_t big; /* the big-data record's cell, or 0 */
 };
 
-/* Checks the base block (hive_check_bytes), every bin (its header, and
- * cells that tile it exactly, each a multiple of 8 bytes), and the root
- * key: one pass over the cells' size fields, nothing copied. */
+/* Checks the base block (hive_check_bytes), every bin's header (each
+ * where the one before ends, the bins tiling the hive) and the root key;
+ * nothing copied.  The cells of a bin (each a multiple of 8 bytes, tiling
+ * it exactly) are checked when one of them is first followed. */
 int hread_open(struct hread *h, const char *name, const uint8_t *p, size_t len, struct err *e);
 void hread_close(struct hread *h);
+/* The cells of every bin, checked now: -1 at the first damaged one. */
+int hread_check_bins(const struct hread *h, struct err *e);
 
 int hread_key(const struct hread *h, uint32_t off, struct hr_key *k, struct err *e);
 /* The subkeys' cells in the hive's order (fast leaf, hash leaf, index leaf,
@@ -112,9 +121,10 @@ char *hread_string(const struct hread *h, uint32_t key, const char *name);
  * upper-cased, regname_cmp); hivex inserts with strcasecmp, which differs
  * for _ [ ] ^ `.  verify-failed when not. */
 int hread_ordered(const struct hread *h, uint32_t key, struct err *e);
-/* Every key and value, every cell followed (lists, names, data, big-data
- * segments), cycles and nesting deeper than HIVE_MAX_DEPTH refused: 0, or
- * -1 with damaged-hive and where. */
+/* Every bin's cells (hread_check_bins), then every key and value, every
+ * cell followed (lists, names, security records, class names, data,
+ * big-data segments), cycles and nesting deeper than HIVE_MAX_DEPTH
+ * refused: 0, or -1 with damaged-hive and where. */
 int hread_walk(const struct hread *h, struct err *e);
 
 #endif
