@@ -45,6 +45,25 @@ stop f.sock
 files f.raw >got
 check "nbdkit file: undo leaves the original files" cmp -s got orig.want
 
+# a disk that says it wrote what it dropped: undo reads back every range it
+# wrote, refuses, keeps the journal; on a sound disk the next undo finishes
+if nbdkit python --version >/dev/null 2>&1; then
+	cp orig.raw l.raw
+	"$NOBOUNCE" fix -q l.raw
+	serve l.sock python "$TESTS/nbd-lie.py" file=l.raw
+	nb 3 "a disk that drops undo's writes: undo fails" undo "$(uri l.sock)"
+	has "a disk that drops undo's writes: the read-back finds it" err 'reads back different from what was written'
+	nb 1 "a disk that drops undo's writes: check still finds a pending run" check "$(uri l.sock)"
+	stop l.sock
+	serve l.sock file l.raw
+	nb 0 "a disk that drops undo's writes: undo on a sound disk" undo "$(uri l.sock)"
+	stop l.sock
+	files l.raw >got
+	check "a disk that drops undo's writes: then the files are the originals" cmp -s got orig.want
+else
+	skip "nbdkit's python plugin is missing (make deps installs it)"
+fi
+
 # nbdkit's memory plugin: the image copied in with nbdcopy, and out again
 serve m.sock memory size="$(stat -c %s orig.raw)"
 nbdcopy orig.raw "$(uri m.sock)"

@@ -16,7 +16,9 @@
  *  4. What allocates comes first (files grow before their pages are
  *     written), what frees comes last (they shrink after).
  *  5. "complete" is written only after every written range reads back from
- *     the disk equal to what was planned.
+ *     the disk equal to what was planned; an undo or a roll-back reads back
+ *     every range it wrote, after the sync that drops the caches, before
+ *     it removes the journal.
  *  6. A run that fails after its first write to Windows' files puts every
  *     file back from its own journal before returning; when it cannot, it
  *     says so and leaves the journal for undo.
@@ -127,7 +129,39 @@ struct restore {
 	struct spans writes; /* the ranges to write */
 	uint64_t len_now;
 	int from_copy;
+	struct hashjob *hash; /* of bytes: the file as read, then as it is to be */
 };
+
+/* After a sync that dropped the caches: the file is want's length, and
+ * every range of written reads back from the disk as want holds it. */
+static int read_back(struct vol *v, const char *path, const struct buf *want,
+		     const struct spans *written, struct err *e)
+{
+	uint64_t size;
+	if (vol_size(v, path, &size, e) == -1)
+		return -1;
+	if (size != want->len)
+		return fail(e, "verify-failed", "%s: is %llu bytes after writing, not %zu", path,
+			    (unsigned long long)size, want->len);
+	struct buf back = {0};
+	int r = 0;
+	for (size_t k = 0; k < written->n && r == 0; k++) {
+		struct span s = span_clip(written->v[k], want->len);
+		if (!s.len)
+			continue;
+		buf_free(&back);
+		buf_alloc(&back, s.len);
+		r = vol_read_at(v, path, s.off, back.p, s.len, e);
+		if (r == 0 && memcmp(back.p, want->p + s.off, s.len) != 0)
+			r = fail(e, "verify-failed",
+				 "%s: reads back different from what was written, at %llu: the "
+				 "disk did not keep the write. Check the device (its cache, its "
+				 "server) before writing to it again",
+				 path, (unsigned long long)s.off);
+	}
+	buf_free(&back);
+	return r;
+}
 
 /* Works out, for every file of a journal, the bytes that put it back, and
  * proves in memory that they are the original.  strict: the file must be as
@@ -137,16 +171,24 @@ static int restore_plan(struct vol *v, struct journal *j, int strict, const stru
 			struct restore *rs, struct err *e)
 {
 	json_t *files = json_object_get(j->index, "files");
-	for (size_t i = 0; i < json_array_size(files); i++) {
-		json_t *f = json_array_get(files, i);
+	size_t n = json_array_size(files);
+	/* every file read, and hashed while the next is read */
+	for (size_t i = 0; i < n; i++) {
+		rs[i].f = json_array_get(files, i);
+		if (vol_read(v, json_field_str(rs[i].f, "path"), HIVE_MAX_BYTES, &rs[i].bytes, e) ==
+		    -1)
+			return -1;
+		rs[i].len_now = rs[i].bytes.len;
+		rs[i].hash = hash_start(rs[i].bytes.p, rs[i].bytes.len);
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *f = rs[i].f;
 		struct restore *r = &rs[i];
 		const char *path = json_field_str(f, "path");
-		r->f = f;
 		char sha[65];
-		if (vol_read(v, path, HIVE_MAX_BYTES, &r->bytes, e) == -1)
-			return -1;
-		r->len_now = r->bytes.len;
-		sha256_hex(r->bytes.p, r->bytes.len, sha);
+		snprintf(sha, sizeof sha, "%s", hash_wait(r->hash));
+		hash_free(r->hash);
+		r->hash = NULL;
 		if (STREQ(sha, json_field_str(f, "sha256_before"))) {
 			buf_free(&r->bytes);
 			continue; /* already as it was */
@@ -213,29 +255,37 @@ static int restore_plan(struct vol *v, struct journal *j, int strict, const stru
 			/* only what differs is written (all of it past the
 			 * file's present end) */
 			for (uint64_t o = 0; o < len; o += NB_PAGE) {
-				size_t n = len - o < NB_PAGE ? (size_t)(len - o) : NB_PAGE;
-				if (off + o + n > r->len_now ||
-				    memcmp(r->bytes.p + off + o, saved + o, n) != 0)
-					spans_add(&r->writes, off + o, n);
+				size_t m = len - o < NB_PAGE ? (size_t)(len - o) : NB_PAGE;
+				if (off + o + m > r->len_now ||
+				    memcmp(r->bytes.p + off + o, saved + o, m) != 0)
+					spans_add(&r->writes, off + o, m);
 			}
 			memcpy(r->bytes.p + off, saved, len);
 		}
 		r->bytes.len = before;
-		sha256_hex(r->bytes.p, r->bytes.len, sha);
-		if (!STREQ(sha, json_field_str(f, "sha256_before")))
+		/* hashed while the next file is worked out */
+		r->hash = hash_start(r->bytes.p, r->bytes.len);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!rs[i].hash)
+			continue;
+		int same = STREQ(hash_wait(rs[i].hash), json_field_str(rs[i].f, "sha256_before"));
+		hash_free(rs[i].hash);
+		rs[i].hash = NULL;
+		if (!same)
 			return fail(
 			    e, "changed-since",
 			    "%s: its journal (%s) does not lead back to the original: the file "
 			    "was changed after nobounce's run %d was interrupted. Nothing was "
 			    "restored. Put back the full copy if 'fix --backup' made one, or "
 			    "check the file and remove the journal to keep it as it is",
-			    path, j->path, j->run);
+			    json_field_str(rs[i].f, "path"), j->path, j->run);
 	}
 	return 0;
 }
 
-/* Writes what restore_plan worked out, then reads every file back from the
- * disk and checks its whole-file hash. */
+/* Writes what restore_plan worked out, then reads back from the disk every
+ * range it wrote. */
 static int restore_write(struct vol *v, struct restore *rs, size_t n, struct err *e)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -256,25 +306,20 @@ static int restore_write(struct vol *v, struct restore *rs, size_t n, struct err
 	}
 	if (vol_sync(v, 1, e) == -1)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		const char *path = json_field_str(rs[i].f, "path");
-		struct buf back = {.memfd = -1};
-		char sha[65];
-		if (vol_read(v, path, HIVE_MAX_BYTES, &back, e) == -1)
+	/* restore_plan proved the bytes in memory are the original; what was
+	 * not written was read from the disk into them */
+	for (size_t i = 0; i < n; i++)
+		if ((rs[i].bytes.p || rs[i].writes.n || rs[i].from_copy) &&
+		    read_back(v, json_field_str(rs[i].f, "path"), &rs[i].bytes, &rs[i].writes, e) ==
+			-1)
 			return -1;
-		sha256_hex(back.p, back.len, sha);
-		buf_free(&back);
-		if (!STREQ(sha, json_field_str(rs[i].f, "sha256_before")))
-			return fail(e, "verify-failed",
-				    "%s: reads back different from the original after restoring",
-				    path);
-	}
 	return 0;
 }
 
 static void restore_free(struct restore *rs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
+		hash_free(rs[i].hash); /* before the bytes it reads */
 		buf_free(&rs[i].bytes);
 		free(rs[i].writes.v);
 	}
@@ -457,30 +502,10 @@ static int write_files(struct vol *v, struct journal_file *pf, size_t n, struct 
 			return -1;
 	if (vol_sync(v, 1, e) == -1)
 		return -1;
-	struct buf back = {0};
-	int r = 0;
-	for (size_t i = 0; i < n && r == 0; i++) {
-		struct edit *ed = pf[i].ed;
-		uint64_t size;
-		r = vol_size(v, ed->path, &size, e);
-		if (r == 0 && size != ed->after.len)
-			r = fail(e, "verify-failed", "%s: is %llu bytes after writing, not %zu",
-				 ed->path, (unsigned long long)size, ed->after.len);
-		for (size_t k = 0; k < pf[i].pages.n && r == 0; k++) {
-			struct span s = span_clip(pf[i].pages.v[k], ed->after.len);
-			if (!s.len)
-				continue;
-			buf_free(&back);
-			buf_alloc(&back, s.len);
-			r = vol_read_at(v, ed->path, s.off, back.p, s.len, e);
-			if (r == 0 && memcmp(back.p, ed->after.p + s.off, s.len) != 0)
-				r = fail(e, "verify-failed",
-					 "%s: reads back different from what was written, at %llu",
-					 ed->path, (unsigned long long)s.off);
-		}
-	}
-	buf_free(&back);
-	return r;
+	for (size_t i = 0; i < n; i++)
+		if (read_back(v, pf[i].ed->path, &pf[i].ed->after, &pf[i].pages, e) == -1)
+			return -1;
+	return 0;
 }
 
 int txn_apply(struct vol *v, const struct install *in, int run, const struct txn_opts *to,
