@@ -116,7 +116,8 @@ int hive_serialize(struct hive *hv, struct buf *out, struct err *e)
 	}
 	/* the committed bytes stay in the memfd's pages: mapped, not copied */
 	out->len = (size_t)st.st_size;
-	void *m = out->len ? mmap(NULL, out->len, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
+	void *m = out->len ? mmap(NULL, out->len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0)
+			   : MAP_FAILED;
 	if (m == MAP_FAILED) {
 		int err = errno;
 		close(fd);
