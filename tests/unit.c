@@ -238,9 +238,66 @@ static void test_hread(void)
 	err_clear(&e);
 }
 
+static void put_text(uint8_t *p, const char *s, int wide)
+{
+	for (size_t i = 0; s[i]; i++) {
+		p[i * (wide ? 2 : 1)] = (uint8_t)s[i];
+		if (wide)
+			p[i * 2 + 1] = 0;
+	}
+}
+
+/* tiny_hive, its second bin split: a used cell of 64 bytes, then a free one. */
+static int mentions(uint8_t *h, const char *text, int wide, int used)
+{
+	struct hread rd;
+	struct err e = {0};
+	uint8_t *bin = h + 2 * REGF_BLOCK;
+	put32(bin + 32, used ? (uint32_t)-64 : 64);
+	put32(bin + 96, REGF_BLOCK - 96);
+	put_text(bin + 40, text, wide);
+	int r = hread_open(&rd, "tiny", h, 3 * REGF_BLOCK, &e) == 0
+		    ? hread_mentions(&rd, "peexch50")
+		    : -2;
+	if (r != -2)
+		hread_close(&rd);
+	err_clear(&e);
+	tiny_hive(h);
+	return r;
+}
+
+static void test_mentions(void)
+{
+	static uint8_t h[3 * REGF_BLOCK];
+	tiny_hive(h);
+	ok(mentions(h, "", 0, 1) == 0, "mentions: a hive without the word");
+	ok(mentions(h, "C:\\bin\\PeExCh50.dll", 0, 1) == 1,
+	   "mentions: ASCII, any case, in a used cell");
+	ok(mentions(h, "C:\\bin\\peexch50.dll", 1, 1) == 1, "mentions: UTF-16LE in a used cell");
+	ok(mentions(h, "C:\\bin\\peexch50.dll", 1, 0) == 0,
+	   "mentions: only in a free cell (a deleted key's) does not count");
+	ok(mentions(h, "peexch5", 1, 1) == 0 && mentions(h, "peexcX50", 0, 1) == 0,
+	   "mentions: a word that only begins or ends the same does not count");
+	ok(mentions(h,
+		    "p\x01"
+		    "eexch50",
+		    0, 1) == 0,
+	   "mentions: the word whole, not spread out");
+	uint8_t *bin = h + 2 * REGF_BLOCK;
+	put32(bin + 32, 12); /* damaged: only hivex can tell */
+	put_text(bin + 40, "peexch50", 0);
+	struct hread rd;
+	struct err e = {0};
+	ok(hread_open(&rd, "tiny", h, sizeof h, &e) == 0 && hread_mentions(&rd, "peexch50") == 1,
+	   "mentions: the word in a damaged bin is taken as mentioned");
+	hread_close(&rd);
+	err_clear(&e);
+}
+
 int main(void)
 {
 	test_hread();
+	test_mentions();
 	test_pages();
 	test_journal();
 	test_names();

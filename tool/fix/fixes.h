@@ -150,7 +150,7 @@ struct fixdef {
 			  struct changes *ch, struct buf *out, struct err *e);
 	size_t max_bytes; /* plan_bytes: files larger than this are refused */
 	/* plan_hive finds nothing when no class is known yet and the hive's
-	 * used cells never mention this word (hive_mentions), or NULL: such a
+	 * used cells never mention this word (hread_mentions), or NULL: such a
 	 * hive is not walked at all (a re-run, or a server without Exchange) */
 	const char *word;
 	/* plan_hive changes the hive even to plan (check too): it gets a

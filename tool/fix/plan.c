@@ -29,8 +29,7 @@ static int verify_hive(const struct fixdef *fx, const char *path, const struct b
 	/* when the word is gone from the used cells, there is nothing left
 	 * for the fix to find (fixes.h) */
 	struct hive *hv = NULL;
-	int replan = r == 0 && (!fx->word || cx.sink_classes.n ||
-				hive_mentions(bytes->p, bytes->len, fx->word));
+	int replan = r == 0 && (!fx->word || cx.sink_classes.n || hread_mentions(&rd, fx->word));
 	if (replan && fx->plan_read)
 		r = fx->plan_read(&rd, &cx, &left, e);
 	else if (replan) {
@@ -190,13 +189,12 @@ static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef
 	if (!po->no_recover && hivelog_is_dirty(raw.p, raw.len))
 		r = recover_hive(v, path, &raw, &rec, build, logs, nlogs, o, e);
 	const struct buf *bytes = rec.p ? &rec : &raw;
-	/* nothing to find: no edit, so nothing to build either */
-	int idle = r == 0 && fx->word && !cx->sink_classes.n &&
-		   !hive_mentions(bytes->p, bytes->len, fx->word);
-	int writable = (build || fx->edits_to_plan) && !idle;
 	/* read in place; hivex opens it only for a fix that edits it */
 	struct hread rd;
 	int have_rd = r == 0 && hread_open(&rd, path, bytes->p, bytes->len, e) == 0;
+	/* nothing to find: no edit, so nothing to build either */
+	int idle = have_rd && fx->word && !cx->sink_classes.n && !hread_mentions(&rd, fx->word);
+	int writable = (build || fx->edits_to_plan) && !idle;
 	struct hive *hv = NULL;
 	if (!have_rd)
 		r = -1;

@@ -3,9 +3,7 @@
  * hive.h). */
 #include "reg/hive.h"
 #include "reg/regf.h"
-#include "reg/regname.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -179,101 +177,4 @@ char *hive_value_repr(struct hive *hv, hive_value_h val)
 	char *s = hive_data_repr(t, (const uint8_t *)data, len);
 	free(data);
 	return s;
-}
-
-/* ---- a word in the used cells ---- */
-
-/* Whether word (lower case) ends just before p + off, in the encoding of
- * unit bytes a character (1: ASCII, 2: UTF-16LE). */
-static int word_before(const uint8_t *p, size_t off, const char *word, size_t wl, size_t unit)
-{
-	if (off < wl * unit)
-		return 0;
-	const uint8_t *s = p + off - wl * unit;
-	for (size_t i = 0; i < wl; i++)
-		if (tolower(s[i * unit]) != word[i] || (unit == 2 && s[i * unit + 1] != 0))
-			return 0;
-	return 1;
-}
-
-/* Where word occurs, any case, ASCII or UTF-16LE.  Its last character is a
- * digit, which has no case: memchr finds each one fast, and the rest is
- * checked back from there. */
-static void find_word(const uint8_t *p, size_t len, const char *word, uint64_t **at, size_t *n)
-{
-	size_t wl = strlen(word);
-	for (const uint8_t *q = p, *end = p + len; q < end;) {
-		const uint8_t *hit = memchr(q, word[wl - 1], (size_t)(end - q));
-		if (!hit)
-			break;
-		q = hit + 1;
-		size_t off = (size_t)(hit - p);
-		/* UTF-16LE: the digit's high byte follows it, and is 0 */
-		int wide = off + 1 < len && p[off + 1] == 0;
-		for (size_t unit = 1; unit <= (wide ? 2u : 1u); unit++) {
-			if (word_before(p, off, word, wl - 1, unit)) {
-				*at = xrealloc(*at, (*n + 1) * sizeof **at);
-				(*at)[(*n)++] = off - (wl - 1) * unit;
-			}
-		}
-	}
-}
-
-static int by_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
-}
-
-int hive_mentions(const uint8_t *p, size_t len, const char *word)
-{
-	size_t wl = strlen(word);
-	/* the fast seek needs a word of lower-case letters and digits that
-	 * ends in a digit */
-	if (wl < 2 || !isdigit((unsigned char)word[wl - 1]))
-		return 1;
-	for (size_t i = 0; i < wl; i++)
-		if (!islower((unsigned char)word[i]) && !isdigit((unsigned char)word[i]))
-			return 1;
-	uint64_t *at = NULL;
-	size_t n = 0;
-	find_word(p, len, word, &at, &n);
-	if (!n)
-		return 0;
-	qsort(at, n, sizeof *at, by_u64);
-	/* follow the cells of each bin: is any occurrence inside a used one? */
-	if (len < REGF_BLOCK + 32 || memcmp(p, "regf", 4) != 0) {
-		free(at);
-		return 1;
-	}
-	size_t k = 0;
-	int r = 0;
-	uint64_t end = REGF_BLOCK + (uint64_t)le32(p + REGF_BINS_SIZE);
-	if (end > len)
-		end = len;
-	for (uint64_t bin = REGF_BLOCK; bin + 32 <= end && k < n && !r;) {
-		uint32_t bsize = le32(p + bin + HBIN_SIZE);
-		if (memcmp(p + bin, "hbin", 4) != 0 || bsize < REGF_BLOCK || bsize % REGF_BLOCK ||
-		    bin + bsize > end) {
-			r = 1; /* not a bin: only hivex can tell */
-			break;
-		}
-		for (uint64_t c = bin + 32; c + 4 <= bin + bsize && k < n && !r;) {
-			int32_t raw = (int32_t)le32(p + c);
-			uint64_t size = raw < 0 ? (uint64_t)(-(int64_t)raw) : (uint64_t)raw;
-			if (size < 8 || size % 8 || c + size > bin + bsize) {
-				r = 1;
-				break;
-			}
-			while (k < n && at[k] < c)
-				k++; /* in a bin's header, or between cells */
-			for (; k < n && at[k] + wl <= c + size; k++)
-				if (raw < 0 && at[k] >= c + 4)
-					r = 1; /* a used cell holds it */
-			c += size;
-		}
-		bin += bsize;
-	}
-	free(at);
-	return r;
 }

@@ -51,12 +51,6 @@ int hive_serialize(struct hive *hv, struct buf *out, struct err *e);
  * bins do not grow into stays as it was. */
 int hive_keep_remnant(const char *name, struct buf *after, const struct buf *before, struct err *e);
 
-/* Whether word (lower-case ASCII letters and digits) appears, in any letter
- * case, as ASCII or UTF-16LE, inside a cell the hive uses -- not in the
- * free cells, where the keys an edit deleted stay.  Reads the bytes only
- * (no hivex): a few milliseconds for tens of MB.  1 when it does, or when
- * the cells cannot be followed (then only hivex can tell); 0 when not. */
-int hive_mentions(const uint8_t *p, size_t len, const char *word);
 
 /* Formats a value for reports: "dword:00000001", "sz:text", "hex(N):..". */
 char *hive_value_repr(struct hive *hv, hive_value_h val);

@@ -612,3 +612,101 @@ int hread_walk(const struct hread *h, struct err *e)
 	free(seen);
 	return r;
 }
+
+/* ---- a word in the used cells ---- */
+
+typedef uint8_t v16 __attribute__((vector_size(16)));
+
+static v16 load16(const uint8_t *p)
+{
+	v16 v;
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static int lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+/* Whether word ends just before p + off, in the encoding of unit bytes a
+ * character (1: ASCII, 2: UTF-16LE), in any letter case. */
+static int word_before(const uint8_t *p, size_t off, const char *word, size_t wl, size_t unit)
+{
+	if (off < wl * unit)
+		return 0;
+	const uint8_t *q = p + off - wl * unit;
+	for (size_t i = 0; i < wl; i++)
+		if (lower(q[i * unit]) != word[i] || (unit == 2 && q[i * unit + 1] != 0))
+			return 0;
+	return 1;
+}
+
+/* Whether the bytes [at, at + len) of the bins lie inside the data of a
+ * used cell: -1 when that cell's bin is damaged. */
+static int in_used_cell(const struct hread *h, uint32_t at, uint32_t len)
+{
+	struct err e = {0};
+	int ok = bin_ready(h, at, &e);
+	err_clear(&e);
+	if (ok == -1)
+		return -1;
+	uint32_t bin = h->bin_of[at / REGF_BLOCK];
+	for (uint32_t c = at & ~7u; c >= bin + 32; c -= 8) {
+		if (!(h->starts[c / 64] & (1u << (c / 8 % 8))))
+			continue;
+		int32_t raw = (int32_t)le32(h->p + REGF_BLOCK + c);
+		return raw < 0 && at >= c + 4 &&
+		       (uint64_t)at + len <= c + (uint64_t)(-(int64_t)raw);
+	}
+	return 0;
+}
+
+int hread_mentions(const struct hread *h, const char *word)
+{
+	size_t wl = strlen(word);
+	/* the seek looks for the last two characters: letters or digits */
+	if (wl < 2)
+		return 1;
+	for (size_t i = 0; i < wl; i++)
+		if (!(word[i] >= 'a' && word[i] <= 'z') && !(word[i] >= '0' && word[i] <= '9'))
+			return 1;
+	const uint8_t *bins = h->p + REGF_BLOCK;
+	size_t len = h->end - REGF_BLOCK;
+	/* OR 0x20 lower-cases a letter and keeps a digit; a few other bytes
+	 * match as well, and word_before throws them out */
+	uint8_t last = (uint8_t)word[wl - 1], prev = (uint8_t)word[wl - 2];
+	for (size_t i = 2; i < len; i += 16) {
+		uint8_t hits[16];
+		size_t n = len - i < 16 ? len - i : 16;
+		if (n == 16) {
+			v16 at = load16(bins + i) | 0x20, b1 = load16(bins + i - 1) | 0x20,
+			    b2 = load16(bins + i - 2) | 0x20;
+			v16 m = (v16)((at == last) & ((b1 == prev) | (b2 == prev)));
+			uint64_t lo, hi;
+			memcpy(&lo, &m, 8);
+			memcpy(&hi, (uint8_t *)&m + 8, 8);
+			if (!(lo | hi))
+				continue;
+			memcpy(hits, &m, 16);
+		} else {
+			for (size_t k = 0; k < n; k++)
+				hits[k] = (bins[i + k] | 0x20) == last;
+		}
+		for (size_t k = 0; k < n; k++) {
+			if (!hits[k])
+				continue;
+			size_t off = i + k;
+			for (size_t unit = 1; unit <= 2; unit++) {
+				if (!word_before(bins, off, word, wl - 1, unit))
+					continue;
+				size_t from = off - (wl - 1) * unit;
+				int r = in_used_cell(h, (uint32_t)from,
+						     (uint32_t)((wl - 1) * unit + 1));
+				if (r != 0)
+					return 1; /* in a used cell, or only hivex can tell */
+			}
+		}
+	}
+	return 0;
+}

@@ -127,4 +127,12 @@ int hread_ordered(const struct hread *h, uint32_t key, struct err *e);
  * refused: 0, or -1 with damaged-hive and where. */
 int hread_walk(const struct hread *h, struct err *e);
 
+/* Whether word (lower-case ASCII letters and digits) appears, in any letter
+ * case, as ASCII or UTF-16LE, inside a cell the hive uses -- not in the
+ * free cells, where the keys an edit deleted stay.  Looks for its last two
+ * characters 16 bytes at a time, and checks only the bins it lands in.  1
+ * when it does, or when such a bin is damaged (then only hivex can tell);
+ * 0 when not. */
+int hread_mentions(const struct hread *h, const char *word);
+
 #endif
