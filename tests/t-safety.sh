@@ -66,6 +66,42 @@ fresh sbs2003 vol
 printf '\000\000\000\000' | dd of=vol/$SYS bs=1 seek=4128 conv=notrunc 2>/dev/null
 refused "a broken cell" damaged-hive 'the cell at 0x20 has a size \(0\) that does not fit its bin. Restore the hive from a backup'
 
+# a bin that no key reads, added at the end with a broken cell: planning
+# never reads it, but a hive with work to do has every bin checked, so check
+# refuses what fix would; a hive with nothing to do is not refused for it
+bad_bin() { # HIVE: a 4 KiB bin appended to the bins, its one cell 12 bytes long
+	python3 - "$1" <<'PY'
+import struct, sys
+p = sys.argv[1]
+h = bytearray(open(p, "rb").read())
+bins = struct.unpack_from("<I", h, 0x28)[0]
+b = bytearray(4096)
+b[0:4] = b"hbin"
+struct.pack_into("<III", b, 4, bins, 4096, 0)
+struct.pack_into("<i", b, 32, 12)
+h[4096 + bins:4096 + bins] = b
+struct.pack_into("<I", h, 0x28, bins + 4096)
+x = 0
+for i in range(127):
+    x ^= struct.unpack_from("<I", h, 4 * i)[0]
+struct.pack_into("<I", h, 0x1FC, {0: 1, 0xFFFFFFFF: 0xFFFFFFFE}.get(x, x))
+open(p, "wb").write(h)
+PY
+}
+fresh sbs2003 vol
+bad_bin vol/$SYS
+nb 3 "a broken cell in a bin nothing reads: check refuses" check --json vol
+jqok "a broken cell in a bin nothing reads: error kind damaged-hive" '.status == "error" and .error.kind == "damaged-hive"' out
+refused "a broken cell in a bin nothing reads" damaged-hive 'SYSTEM: the cell at 0x[0-9a-f]* has a size \(12\) that does not fit its bin'
+fresh sbs2003 vol
+"$NOBOUNCE" fix -q vol
+"$NOBOUNCE" commit -q vol
+bad_bin vol/$SYS
+treesum vol >snap
+nb 0 "a broken cell in an unread bin of a hive with nothing to do: check is clean" check vol
+nb 0 "a broken cell in an unread bin of a hive with nothing to do: fix has nothing to do" fix vol
+same_tree "a broken cell in an unread bin of a hive with nothing to do: nothing written" vol snap
+
 # A SYSTEM symlink pointing outside the volume: refused, outside untouched.
 fresh sbs2003 vol
 mkdir outside

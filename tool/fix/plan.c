@@ -213,6 +213,11 @@ static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef
 		cx->read = NULL;
 		note("%s: planned %s: %zu change(s)", vol_name(v), path, ed->ch.n);
 	}
+	/* planning read only the bins its keys are in; a hive with work to do
+	 * has every bin's cells checked, as the fix will (hivex, then the
+	 * verification), so that check refuses what fix would */
+	if (r == 0 && ed->ch.n)
+		r = hread_check_bins(&rd, e);
 	/* planned on the bytes read; made in hivex's copy of them */
 	if (r == 0 && fx->apply && build && ed->ch.n) {
 		hv = hive_open_bytes(path, bytes, 1, e);
