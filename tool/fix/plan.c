@@ -244,14 +244,15 @@ static int plan_hive_file(struct vol *v, struct install *in, const struct fixdef
 	buf_free(&rec);
 	if (r == 0 && ed->ch.n && build && !recovered)
 		r = hive_serialize(hv, &ed->after, e);
+	/* hivex's copy goes before the new bytes are read (hashed, verified),
+	 * so that the two are not in memory at once */
+	hive_free(hv);
 	if (r == 0 && ed->ch.n && build)
 		r = hive_keep_remnant(path, &ed->after, &ed->before, e);
 	if (r == 0 && ed->ch.n && build) {
 		ed->hash_after = hash_start(ed->after.p, ed->after.len);
 		note("%s: built the new %s (%zu bytes)", vol_name(v), path, ed->after.len);
 	}
-	/* hivex's copy goes before the new bytes are opened again to verify */
-	hive_free(hv);
 	if (r == 0 && ed->ch.n && build &&
 	    (r = verify_hive(fx, path, &ed->after, &ed->ch, base, cx->profile, e)) == 0)
 		note("%s: verified the new %s: it walks whole, and nothing is left to do",

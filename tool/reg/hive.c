@@ -112,10 +112,11 @@ int hive_serialize(struct hive *hv, struct buf *out, struct err *e)
 		return fail(e, "internal", "%s: hivex_commit (in memory) failed: %s", hv->path,
 			    strerror(err));
 	}
-	/* the committed bytes stay in the memfd's pages: mapped, not copied */
+	/* the committed bytes stay in the memfd's pages: mapped, not copied,
+	 * and not populated: their pages come in as they are read, which the
+	 * caller does after freeing hivex's copy */
 	out->len = (size_t)st.st_size;
-	void *m = out->len ? mmap(NULL, out->len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0)
-			   : MAP_FAILED;
+	void *m = out->len ? mmap(NULL, out->len, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
 	if (m == MAP_FAILED) {
 		int err = errno;
 		close(fd);
