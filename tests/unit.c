@@ -294,8 +294,26 @@ static void test_mentions(void)
 	err_clear(&e);
 }
 
+static void test_hash_segs(void)
+{
+	static uint8_t whole[10000];
+	for (size_t i = 0; i < 6000; i++)
+		whole[i] = (uint8_t)(i * 7 + 1); /* the last 4000 stay zero */
+	char a[65], b[65];
+	sha256_hex(whole, sizeof whole, a);
+	struct hseg s[] = {{whole, 100}, {whole + 100, 0}, {whole + 100, 5900}, {NULL, 4000}};
+	struct hashjob *j = hash_start_segs(s, 4);
+	snprintf(b, sizeof b, "%s", hash_wait(j));
+	hash_free(j);
+	ok(STREQ(a, b), "hash: pieces and zeros hash as the bytes one after the other");
+	j = hash_start_segs(s, 3);
+	ok(!STREQ(a, hash_wait(j)), "hash: without the zeros, another hash");
+	hash_free(j);
+}
+
 int main(void)
 {
+	test_hash_segs();
 	test_hread();
 	test_mentions();
 	test_pages();

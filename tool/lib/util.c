@@ -271,20 +271,38 @@ int pwrite_all(int fd, const void *p, size_t len, uint64_t off)
 	return 0;
 }
 
-void sha256_hex(const void *p, size_t len, char out[65])
+/* The SHA-256 of the pieces one after the other (a piece with no bytes
+ * given is that many zeros), as hex. */
+static void sha256_segs(const struct hseg *s, size_t n, char out[65])
 {
+	static const uint8_t zeros[4096];
 	uint8_t md[SHA256_DIGEST_SIZE];
 	struct sha256_ctx ctx;
 	sha256_init(&ctx);
-	sha256_update(&ctx, len, p);
+	for (size_t i = 0; i < n; i++) {
+		if (s[i].p) {
+			sha256_update(&ctx, s[i].len, s[i].p);
+			continue;
+		}
+		for (size_t done = 0; done < s[i].len; done += sizeof zeros)
+			sha256_update(
+			    &ctx, s[i].len - done < sizeof zeros ? s[i].len - done : sizeof zeros,
+			    zeros);
+	}
 	sha256_digest(&ctx, sizeof md, md);
 	for (int i = 0; i < SHA256_DIGEST_SIZE; i++)
 		sprintf(out + 2 * i, "%02x", md[i]);
 }
 
+void sha256_hex(const void *p, size_t len, char out[65])
+{
+	struct hseg one = {p, len};
+	sha256_segs(&one, 1, out);
+}
+
 struct hashjob {
-	const void *p;
-	size_t len;
+	struct hseg *segs;
+	size_t nsegs;
 	char hex[65];
 	int running;
 	pthread_t thread;
@@ -293,19 +311,27 @@ struct hashjob {
 static void *hash_thread(void *arg)
 {
 	struct hashjob *j = arg;
-	sha256_hex(j->p, j->len, j->hex);
+	sha256_segs(j->segs, j->nsegs, j->hex);
 	return NULL;
 }
 
-struct hashjob *hash_start(const void *p, size_t len)
+struct hashjob *hash_start_segs(const struct hseg *segs, size_t n)
 {
 	struct hashjob *j = xcalloc(1, sizeof *j);
-	j->p = p;
-	j->len = len;
+	j->segs = xmalloc((n ? n : 1) * sizeof *segs);
+	if (n)
+		memcpy(j->segs, segs, n * sizeof *segs);
+	j->nsegs = n;
 	j->running = pthread_create(&j->thread, NULL, hash_thread, j) == 0;
 	if (!j->running)
 		hash_thread(j); /* no thread to be had: here and now */
 	return j;
+}
+
+struct hashjob *hash_start(const void *p, size_t len)
+{
+	struct hseg one = {p, len};
+	return hash_start_segs(&one, 1);
 }
 
 const char *hash_wait(struct hashjob *j)
@@ -322,6 +348,8 @@ const char *hash_wait(struct hashjob *j)
 void hash_free(struct hashjob *j)
 {
 	hash_wait(j);
+	if (j)
+		free(j->segs);
 	free(j);
 }
 

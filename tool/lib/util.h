@@ -103,6 +103,13 @@ void sha256_hex(const void *p, size_t len, char out[65]);
  * for no job); hash_free waits, then frees the job. */
 struct hashjob;
 struct hashjob *hash_start(const void *p, size_t len);
+/* The same, of pieces one after the other: a piece whose p is NULL is len
+ * zero bytes.  The list is copied; the bytes it points to are not. */
+struct hseg {
+	const void *p;
+	size_t len;
+};
+struct hashjob *hash_start_segs(const struct hseg *segs, size_t n);
 const char *hash_wait(struct hashjob *j);
 void hash_free(struct hashjob *j);
 

@@ -129,8 +129,51 @@ struct restore {
 	struct spans writes; /* the ranges to write */
 	uint64_t len_now;
 	int from_copy;
-	struct hashjob *hash; /* of bytes: the file as read, then as it is to be */
+	struct hashjob *hash;	/* of bytes: the file as read, then as it is to be */
+	struct hashjob *result; /* of the file as the journal's pages would make it */
 };
+
+/* Adds the bytes [from, to) of a file now len bytes long at p: its own,
+ * then zeros past its end. */
+static void file_part(struct hseg *s, size_t *n, const uint8_t *p, uint64_t len, uint64_t from,
+		      uint64_t to)
+{
+	uint64_t mid = to < len ? to : len, zero = from > len ? from : len;
+	if (from < mid)
+		s[(*n)++] = (struct hseg){p + from, (size_t)(mid - from)};
+	if (to > zero)
+		s[(*n)++] = (struct hseg){NULL, (size_t)(to - zero)};
+}
+
+/* The hash of the file as the journal's saved pages over it would make it,
+ * started beside the hash of the file as it is: the pieces of the file
+ * between the ranges, the saved pages, zeros where the file must grow.
+ * NULL when the ranges are not in order inside the original length (the
+ * journal's judge refuses such; restore_plan then hashes the result it
+ * builds). */
+static struct hashjob *result_hash(const struct journal *j, const struct restore *r)
+{
+	json_t *ranges = json_object_get(r->f, "ranges");
+	uint64_t size = json_field_u64(r->f, "size_before"), pos = 0, now = r->bytes.len;
+	size_t n = 0, cap = 3 * json_array_size(ranges) + 3;
+	struct hseg *s = xmalloc(cap * sizeof *s);
+	for (size_t k = 0; k < json_array_size(ranges); k++) {
+		json_t *g = json_array_get(ranges, k);
+		uint64_t off = json_field_u64(g, "offset"), len = json_field_u64(g, "length"),
+			 at = json_field_u64(g, "at");
+		if (off < pos || off + len > size || at + len > j->bytes.len || n + 3 > cap) {
+			free(s);
+			return NULL;
+		}
+		file_part(s, &n, r->bytes.p, now, pos, off);
+		s[n++] = (struct hseg){j->bytes.p + at, (size_t)len};
+		pos = off + len;
+	}
+	file_part(s, &n, r->bytes.p, now, pos, size);
+	struct hashjob *h = hash_start_segs(s, n);
+	free(s);
+	return h;
+}
 
 /* After a sync that dropped the caches: the file is want's length, and
  * every range of written reads back from the disk as want holds it. */
@@ -180,6 +223,8 @@ static int restore_plan(struct vol *v, struct journal *j, int strict, const stru
 			return -1;
 		rs[i].len_now = rs[i].bytes.len;
 		rs[i].hash = hash_start(rs[i].bytes.p, rs[i].bytes.len);
+		/* what undo would make of it, hashed at the same time */
+		rs[i].result = result_hash(j, &rs[i]);
 	}
 	for (size_t i = 0; i < n; i++) {
 		json_t *f = rs[i].f;
@@ -190,6 +235,8 @@ static int restore_plan(struct vol *v, struct journal *j, int strict, const stru
 		hash_free(r->hash);
 		r->hash = NULL;
 		if (STREQ(sha, json_field_str(f, "sha256_before"))) {
+			hash_free(r->result); /* it reads the bytes */
+			r->result = NULL;
 			buf_free(&r->bytes);
 			continue; /* already as it was */
 		}
@@ -203,6 +250,8 @@ static int restore_plan(struct vol *v, struct journal *j, int strict, const stru
 				    "--backup', if there is one",
 				    path);
 		if (strict && changed) {
+			hash_free(rs[i].result); /* r->bytes is replaced */
+			r->result = NULL;
 			struct copyloc c;
 			int k = json_is_string(json_object_get(f, "copy"))
 				    ? copy_open(v, to, f, &c, e)
@@ -236,7 +285,9 @@ static int restore_plan(struct vol *v, struct journal *j, int strict, const stru
 			r->bytes = copy;
 			continue;
 		}
-		/* the saved pages over the file as it is, in memory */
+		/* the saved pages over the file as it is, in memory (once the
+		 * hash of what they make has read it) */
+		hash_wait(r->result);
 		uint64_t before = json_field_u64(f, "size_before");
 		if (before > r->bytes.len) {
 			struct buf grown = {0};
@@ -263,8 +314,13 @@ static int restore_plan(struct vol *v, struct journal *j, int strict, const stru
 			memcpy(r->bytes.p + off, saved, len);
 		}
 		r->bytes.len = before;
-		/* hashed while the next file is worked out */
-		r->hash = hash_start(r->bytes.p, r->bytes.len);
+		/* hashed while the next file is worked out, unless it was already */
+		if (r->result) {
+			r->hash = r->result;
+			r->result = NULL;
+		} else {
+			r->hash = hash_start(r->bytes.p, r->bytes.len);
+		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!rs[i].hash)
@@ -319,7 +375,8 @@ static int restore_write(struct vol *v, struct restore *rs, size_t n, struct err
 static void restore_free(struct restore *rs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		hash_free(rs[i].hash); /* before the bytes it reads */
+		hash_free(rs[i].hash); /* before the bytes they read */
+		hash_free(rs[i].result);
 		buf_free(&rs[i].bytes);
 		free(rs[i].writes.v);
 	}
