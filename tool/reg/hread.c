@@ -624,11 +624,6 @@ static v16 load16(const uint8_t *p)
 	return v;
 }
 
-static int lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
 /* Whether word ends just before p + off, in the encoding of unit bytes a
  * character (1: ASCII, 2: UTF-16LE), in any letter case. */
 static int word_before(const uint8_t *p, size_t off, const char *word, size_t wl, size_t unit)
@@ -637,7 +632,8 @@ static int word_before(const uint8_t *p, size_t off, const char *word, size_t wl
 		return 0;
 	const uint8_t *q = p + off - wl * unit;
 	for (size_t i = 0; i < wl; i++)
-		if (lower(q[i * unit]) != word[i] || (unit == 2 && q[i * unit + 1] != 0))
+		if (upcase(q[i * unit]) != upcase((uint8_t)word[i]) ||
+		    (unit == 2 && q[i * unit + 1] != 0))
 			return 0;
 	return 1;
 }

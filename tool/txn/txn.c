@@ -155,13 +155,13 @@ static struct hashjob *result_hash(const struct journal *j, const struct restore
 {
 	json_t *ranges = json_object_get(r->f, "ranges");
 	uint64_t size = json_field_u64(r->f, "size_before"), pos = 0, now = r->bytes.len;
-	size_t n = 0, cap = 3 * json_array_size(ranges) + 3;
+	size_t n = 0, cap = 3 * json_array_size(ranges) + 2; /* each range, and the end */
 	struct hseg *s = xmalloc(cap * sizeof *s);
 	for (size_t k = 0; k < json_array_size(ranges); k++) {
 		json_t *g = json_array_get(ranges, k);
 		uint64_t off = json_field_u64(g, "offset"), len = json_field_u64(g, "length"),
 			 at = json_field_u64(g, "at");
-		if (off < pos || off + len > size || at + len > j->bytes.len || n + 3 > cap) {
+		if (off < pos || off + len > size || at + len > j->bytes.len) {
 			free(s);
 			return NULL;
 		}
